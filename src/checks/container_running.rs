@@ -1,0 +1,129 @@
+//! `kind = "container-running"`: a container (by name or compose service) is running.
+
+use serde::Deserialize;
+
+use super::{Kind, Target, Verdict};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRunning {
+    pub container: Option<String>,
+    pub service: Option<String>,
+}
+
+impl ContainerRunning {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for ContainerRunning {
+    fn validate(&self) -> Result<(), String> {
+        self.target().map(|_| ())
+    }
+
+    fn needs(&self, _needs: &mut Needs) {}
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(e) => return Verdict::error(e),
+        };
+        let c = match target.resolve(snap) {
+            Ok(c) => c,
+            Err(v) => return v,
+        };
+        let state = c
+            .state
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "unknown".into());
+        if state == "running" {
+            return Verdict::pass(format!("{target} is running"));
+        }
+        let name = super::target::names(c).next().unwrap_or("?").to_string();
+        let fix = match (&target, state.as_str()) {
+            (Target::Service(_), _) => format!("cd {} && docker compose up -d", snap.exercise_dir.display()),
+            (_, "paused") => format!("docker unpause {name}"),
+            (_, "exited") => format!(
+                "see why it stopped with `docker logs {name}`, then `docker start {name}` (or remove it and run it again with a long-running command)"
+            ),
+            _ => format!("docker start {name}"),
+        };
+        Verdict::fail(
+            format!("{target} running"),
+            format!("it is {state} ({})", c.status.as_deref().unwrap_or("")),
+            fix,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn running_created_missing() {
+        let mut snap = snapshot_with_volumes(&[]);
+        snap.containers = Ok(vec![
+            summary("scratch", "running", &[], &[]),
+            summary("cache", "created", &[], &[]),
+        ]);
+        let by = |n: &str| ContainerRunning {
+            container: Some(n.into()),
+            service: None,
+        };
+        assert!(by("scratch").evaluate(&snap).is_pass());
+        let v = by("cache").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.message.contains("docker start cache"), "{}", v.message);
+        let v = by("scrach").evaluate(&snap);
+        assert!(
+            v.message.contains("did you mean `scratch`"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn compose_service_found_by_labels_in_this_folder_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::snapshot::Snapshot::new(dir.path());
+        let here = dir.path().to_string_lossy().to_string();
+        snap.containers = Ok(vec![
+            summary(
+                "other_trainer_1",
+                "running",
+                &[],
+                &[
+                    ("com.docker.compose.service", "trainer"),
+                    ("com.docker.compose.project.working_dir", "/elsewhere"),
+                ],
+            ),
+            summary(
+                "ex_trainer_1",
+                "running",
+                &[],
+                &[
+                    ("com.docker.compose.service", "trainer"),
+                    ("com.docker.compose.project.working_dir", &here),
+                ],
+            ),
+        ]);
+        let c = ContainerRunning {
+            container: None,
+            service: Some("trainer".into()),
+        };
+        assert!(c.evaluate(&snap).is_pass());
+        let c = ContainerRunning {
+            container: None,
+            service: Some("api-1".into()),
+        };
+        assert!(c
+            .evaluate(&snap)
+            .message
+            .contains("services trainer but no `api-1`"));
+    }
+}

@@ -1,0 +1,184 @@
+//! `kind = "host-file"`: a file in the exercise folder on the host: exists, content, or content
+//! that holds a fact of a container (its hostname or id), proving it was written from inside.
+
+use serde::Deserialize;
+
+use super::{Kind, Target, Verdict};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFile {
+    /// Relative to the exercise folder.
+    pub path: String,
+    #[serde(default = "yes")]
+    pub exists: bool,
+    pub equals: Option<String>,
+    pub contains: Option<String>,
+    /// The file must contain this fact of a container.
+    pub contains_fact: Option<Fact>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fact {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    /// "hostname" or "id".
+    pub field: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Fact {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for HostFile {
+    fn validate(&self) -> Result<(), String> {
+        if self.path.starts_with('/') || self.path.split('/').any(|p| p == "..") {
+            return Err(format!(
+                "host-file path `{}` must stay inside the exercise folder",
+                self.path
+            ));
+        }
+        if let Some(f) = &self.contains_fact {
+            f.target()?;
+            if f.field != "hostname" && f.field != "id" {
+                return Err(format!(
+                    "fact field `{}` must be \"hostname\" or \"id\"",
+                    f.field
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Some(t) = self.contains_fact.as_ref().and_then(|f| f.target().ok()) {
+            needs.inspect(t);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let path = &self.path;
+        let full = snap.exercise_dir.join(path);
+        let text = match std::fs::read(&full) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !self.exists {
+                    return Verdict::pass(format!("{path} is absent"));
+                }
+                return Verdict::fail(
+                    format!("the file {path} in {}", snap.exercise_dir.display()),
+                    format!("{path} does not exist"),
+                    "create it as the task says",
+                );
+            }
+            Err(e) => return Verdict::error(format!("cannot read {}: {e}", full.display())),
+        };
+        if !self.exists {
+            return Verdict::fail(
+                format!("no file {path}"),
+                format!("{path} exists"),
+                format!("rm {path}"),
+            );
+        }
+        if let Some(want) = &self.equals {
+            if text.trim() != want.trim() {
+                return Verdict::fail(
+                    format!("{path} to hold `{}`", want.trim()),
+                    format!("`{}`", text.trim()),
+                    "write exactly that into it",
+                );
+            }
+        }
+        if let Some(want) = &self.contains {
+            if !text.contains(want.as_str()) {
+                return Verdict::fail(
+                    format!("{path} to contain `{want}`"),
+                    format!("`{}`", text.trim()),
+                    format!("write `{want}` into it"),
+                );
+            }
+        }
+        if let Some(fact) = &self.contains_fact {
+            let target = match fact.target() {
+                Ok(t) => t,
+                Err(e) => return Verdict::error(e),
+            };
+            let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
+                Ok(i) => i,
+                Err(v) => return v,
+            };
+            let value = match fact.field.as_str() {
+                "hostname" => info.config.as_ref().and_then(|c| c.hostname.clone()),
+                _ => info.id.clone(),
+            }
+            .unwrap_or_default();
+            if value.is_empty() || !text.contains(&value) {
+                let found = if text.trim().is_empty() {
+                    format!("{path} is empty")
+                } else {
+                    format!(
+                        "{path} holds `{}`",
+                        text.trim().chars().take(80).collect::<String>()
+                    )
+                };
+                let name = match &target {
+                    Target::Container(n) | Target::Service(n) => n.clone(),
+                };
+                return Verdict::fail(
+                    format!("{path} to contain the {} of {name} (`{value}`)", fact.field),
+                    found,
+                    "write it from INSIDE the container, through the mount: `docker exec NAME sh -c 'hostname > /MOUNT/FILE'`"
+                        .replace("NAME", &name),
+                );
+            }
+        }
+        Verdict::pass(format!("{path} is right"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn file_holding_a_container_hostname() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let mut info = inspect_json(&[], &[]);
+        info["Config"] = serde_json::json!({"Hostname": "4f2a9c1b7e3d"});
+        let snap = snapshot_with_inspect(dir.path(), "trainer", &info);
+        let check: HostFile = toml::from_str(
+            "path='data/from-container.txt'\ncontains_fact={container='trainer', field='hostname'}",
+        )
+        .unwrap();
+        let v = check.evaluate(&snap);
+        assert!(v.message.contains("does not exist"), "{}", v.message);
+        std::fs::write(dir.path().join("data/from-container.txt"), "laptop\n").unwrap();
+        let v = check.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("hostname of trainer (`4f2a9c1b7e3d`)"),
+            "{}",
+            v.message
+        );
+        assert!(v.message.contains("`laptop`"), "{}", v.message);
+        std::fs::write(dir.path().join("data/from-container.txt"), "4f2a9c1b7e3d\n").unwrap();
+        assert!(check.evaluate(&snap).is_pass());
+    }
+
+    #[test]
+    fn paths_must_stay_inside() {
+        let check: HostFile = toml::from_str("path='../etc/passwd'").unwrap();
+        assert!(check.validate().is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! Check kinds: one small module each. A check declares which facts it needs ([`Needs`]) and
+//! judges a [`Snapshot`] of them ([`Check::evaluate`]); it never talks to the daemon itself,
+//! so every kind is unit-tested against Engine API fixtures.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{Needs, Snapshot};
+
+mod container_running;
+mod host_file;
+mod mount;
+pub mod mounts_view;
+pub mod size;
+pub mod target;
+mod tmpfs;
+mod volume;
+mod volume_file;
+mod volume_unused;
+
+pub use container_running::ContainerRunning;
+pub use host_file::HostFile;
+pub use mount::MountCheck;
+pub use target::Target;
+pub use tmpfs::Tmpfs;
+pub use volume::VolumeCheck;
+pub use volume_file::VolumeFile;
+pub use volume_unused::VolumeUnused;
+
+/// One declarative check, as written in `[[steps.checks]]` with its `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Check {
+    Volume(VolumeCheck),
+    VolumeUnused(VolumeUnused),
+    VolumeFile(VolumeFile),
+    ContainerRunning(ContainerRunning),
+    Mount(MountCheck),
+    Tmpfs(Tmpfs),
+    HostFile(HostFile),
+}
+
+/// What each check kind implements.
+pub trait Kind {
+    /// Refuses data that cannot make sense (e.g. both `container` and `service`).
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Adds the facts this check reads to `needs`.
+    fn needs(&self, needs: &mut Needs);
+    /// Judges the facts. Never fails on missing data: that is a `fail` or an `error` verdict.
+    fn evaluate(&self, snap: &Snapshot) -> Verdict;
+}
+
+impl Check {
+    fn kind(&self) -> &dyn Kind {
+        match self {
+            Check::Volume(c) => c,
+            Check::VolumeUnused(c) => c,
+            Check::VolumeFile(c) => c,
+            Check::ContainerRunning(c) => c,
+            Check::Mount(c) => c,
+            Check::Tmpfs(c) => c,
+            Check::HostFile(c) => c,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.kind().validate()
+    }
+
+    pub fn needs(&self, needs: &mut Needs) {
+        self.kind().needs(needs)
+    }
+
+    pub fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        self.kind().evaluate(snap)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+}
+
+/// The outcome of a check or a step: a status and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub message: String,
+}
+
+impl Verdict {
+    pub fn pass(message: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Pass,
+            message: message.into(),
+        }
+    }
+
+    /// A failed check: what was expected, what was found, and how to fix it.
+    pub fn fail(
+        expected: impl AsRef<str>,
+        found: impl AsRef<str>,
+        fix: impl AsRef<str>,
+    ) -> Verdict {
+        Verdict {
+            status: Status::Fail,
+            message: format!(
+                "expected: {}\nfound:    {}\nfix:      {}",
+                expected.as_ref(),
+                found.as_ref(),
+                fix.as_ref()
+            ),
+        }
+    }
+
+    /// The daemon (or the host) could not answer: not the learner's fault, not a failure.
+    pub fn error(message: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Error,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_pass(&self) -> bool {
+        self.status == Status::Pass
+    }
+}
+
+/// Short form of a did-you-mean suffix.
+pub(crate) fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,0 +1,287 @@
+//! `kind = "mount"`: what a container has at a destination: type (volume | bind | tmpfs),
+//! source (a volume name, or a host path relative to the exercise folder) and read-only.
+//! Read-only is judged on `RW`, never on `Mode` (`-v a:b:ro` says "ro", `--mount ...,readonly` "").
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::mounts_view::{self, MountView};
+use super::{Kind, Target, Verdict};
+use crate::snapshot::{canonical, Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountCheck {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    pub destination: String,
+    #[serde(rename = "type")]
+    pub mount_type: Option<String>,
+    /// A volume name (type volume) or a host path relative to the exercise folder (type bind).
+    pub source: Option<String>,
+    pub read_only: Option<bool>,
+    /// Type volume with no source: the volume must be anonymous.
+    #[serde(default)]
+    pub anonymous: bool,
+}
+
+impl MountCheck {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for MountCheck {
+    fn validate(&self) -> Result<(), String> {
+        self.target()?;
+        if let Some(t) = &self.mount_type {
+            if !["volume", "bind", "tmpfs"].contains(&t.as_str()) {
+                return Err(format!("mount type `{t}` must be volume, bind or tmpfs"));
+            }
+        }
+        if self.anonymous && (self.source.is_some() || self.mount_type.as_deref() != Some("volume"))
+        {
+            return Err("`anonymous = true` needs `type = \"volume\"` and no source".into());
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(t) = self.target() {
+            needs.inspect(t);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(e) => return Verdict::error(e),
+        };
+        let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
+            Ok(i) => i,
+            Err(v) => return v,
+        };
+        let dest = &self.destination;
+        let spec = self.describe_expected();
+        let Some(m) = mounts_view::at(info, dest) else {
+            return Verdict::fail(
+                format!("{target} with {spec}"),
+                mounts_view::nothing_at(info, dest),
+                format!("mounts are fixed when a container is created: remove it and create it again with the mount at {dest}"),
+            );
+        };
+        if let Some(want) = &self.mount_type {
+            if &m.typ != want {
+                return Verdict::fail(
+                    format!("{target} with {spec}"),
+                    mounts_view::describe(&m),
+                    type_fix(want, &m, dest),
+                );
+            }
+        }
+        if let Some(found) = self.source_mismatch(&m, snap) {
+            return Verdict::fail(
+                format!("{target} with {spec}"),
+                found,
+                "remove the container and create it again with the right source",
+            );
+        }
+        if self.anonymous && m.name.as_deref().is_some_and(|n| !is_anonymous(n)) {
+            return Verdict::fail(
+                format!("{target} with {spec}"),
+                mounts_view::describe(&m),
+                format!("an anonymous volume has no name: write just the path, `- {dest}`"),
+            );
+        }
+        if let Some(ro) = self.read_only {
+            if m.read_only != ro {
+                let (want, got, fix) = if ro {
+                    ("read-only", "read-write", "add `:ro` (`-v SRC:DEST:ro`) or `,readonly` with `--mount`, and re-create the container")
+                } else {
+                    (
+                        "read-write",
+                        "read-only",
+                        "drop `:ro` / `readonly` and re-create the container",
+                    )
+                };
+                return Verdict::fail(
+                    format!("{dest} mounted {want} in {target}"),
+                    format!("it is mounted {got}"),
+                    fix,
+                );
+            }
+        }
+        Verdict::pass(mounts_view::describe(&m))
+    }
+}
+
+impl MountCheck {
+    fn describe_expected(&self) -> String {
+        let mut s = match self.mount_type.as_deref() {
+            Some("bind") => format!("a bind mount at {}", self.destination),
+            Some("tmpfs") => format!("a tmpfs at {}", self.destination),
+            Some(_) if self.anonymous => format!("an anonymous volume at {}", self.destination),
+            Some(_) => format!("a volume mount at {}", self.destination),
+            None => format!("a mount at {}", self.destination),
+        };
+        if let Some(src) = &self.source {
+            s.push_str(&format!(" from {src}"));
+        }
+        match self.read_only {
+            Some(true) => s.push_str(", read-only"),
+            Some(false) => s.push_str(", read-write"),
+            None => {}
+        }
+        s
+    }
+
+    /// `Some(what was found)` when the source is not the expected one.
+    fn source_mismatch(&self, m: &MountView, snap: &Snapshot) -> Option<String> {
+        let want = self.source.as_ref()?;
+        match m.typ.as_str() {
+            "volume" => (m.name.as_deref() != Some(want.as_str()))
+                .then(|| format!("{} (expected volume `{want}`)", mounts_view::describe(m))),
+            "bind" => {
+                let want_path = if Path::new(want).is_absolute() {
+                    canonical(Path::new(want))
+                } else {
+                    snap.host_path(want)
+                };
+                let got = m.source.as_deref().map(|s| canonical(Path::new(s)));
+                (got.as_ref() != Some(&want_path)).then(|| {
+                    format!(
+                        "{} but the exercise's {want} is {}",
+                        mounts_view::describe(m),
+                        want_path.display()
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_anonymous(name: &str) -> bool {
+    name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn type_fix(want: &str, found: &MountView, dest: &str) -> String {
+    match (want, found.typ.as_str()) {
+        ("bind", "volume") => format!(
+            "a bind mount needs a host PATH: `-v \"$(pwd)/SRC:{dest}\"`; a bare name like `-v data:{dest}` makes a named volume"
+        ),
+        ("volume", "bind") => format!("use a volume NAME, not a path: `-v NAME:{dest}`"),
+        ("tmpfs", _) => format!("use `--tmpfs {dest}` (or `--mount type=tmpfs,destination={dest}`)"),
+        _ => format!("re-create the container with a {want} mount at {dest}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    fn check(t: &str) -> MountCheck {
+        toml::from_str(t).unwrap()
+    }
+
+    #[test]
+    fn bind_mount_source_type_and_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("models")).unwrap();
+        let models = dir.path().join("models").to_string_lossy().to_string();
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "api",
+            &inspect_json(&[("bind", &models, "", "/app/models", true)], &[]),
+        );
+        let ok = check("container='api'\ndestination='/app/models'\ntype='bind'\nsource='models'\nread_only=false");
+        assert!(ok.evaluate(&snap).is_pass(), "{:?}", ok.evaluate(&snap));
+        let v = check("container='api'\ndestination='/app/models/'\ntype='bind'\nsource='models'\nread_only=true").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.message.contains("mounted read-write"), "{}", v.message);
+        let v = check("container='api'\ndestination='/app/models'\ntype='bind'\nsource='data'")
+            .evaluate(&snap);
+        assert!(
+            v.message.contains("the exercise's data is"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn named_volume_where_a_bind_was_expected() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "trainer",
+            &inspect_json(
+                &[(
+                    "volume",
+                    "/var/lib/docker/volumes/data/_data",
+                    "data",
+                    "/app/data",
+                    true,
+                )],
+                &[],
+            ),
+        );
+        let v = check("container='trainer'\ndestination='/app/data'\ntype='bind'\nsource='data'")
+            .evaluate(&snap);
+        assert!(
+            v.message
+                .contains("/app/data is a volume mount (read-write) of volume `data`"),
+            "{}",
+            v.message
+        );
+        assert!(v.message.contains("makes a named volume"), "{}", v.message);
+        let v = check("container='trainer'\ndestination='/app/cache'").evaluate(&snap);
+        assert!(
+            v.message
+                .contains("nothing is mounted at /app/cache (mounts: /app/data)"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn read_only_from_rw_flag_whatever_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        // `--mount ...,readonly` reports Mode "" with RW false.
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "api",
+            &inspect_json(&[("volume", "/x", "models", "/app/models", false)], &[]),
+        );
+        assert!(check("container='api'\ndestination='/app/models'\ntype='volume'\nsource='models'\nread_only=true").evaluate(&snap).is_pass());
+    }
+
+    #[test]
+    fn anonymous_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let anon = "a".repeat(64);
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "t",
+            &inspect_json(&[("volume", "/x", &anon, "/tmp/cache", true)], &[]),
+        );
+        assert!(
+            check("container='t'\ndestination='/tmp/cache'\ntype='volume'\nanonymous=true")
+                .evaluate(&snap)
+                .is_pass()
+        );
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "t",
+            &inspect_json(&[("volume", "/x", "cache", "/tmp/cache", true)], &[]),
+        );
+        assert_eq!(
+            check("container='t'\ndestination='/tmp/cache'\ntype='volume'\nanonymous=true")
+                .evaluate(&snap)
+                .status,
+            Status::Fail
+        );
+    }
+}

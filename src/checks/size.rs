@@ -1,0 +1,60 @@
+//! Sizes as Docker and tmpfs write them: `1g`, `1024m`, `512k`, `1073741824`, `1GiB`, `1GB`.
+//! Units are binary, as tmpfs reads them (`size=1g` is 1073741824 bytes).
+
+pub fn parse(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (write e.g. 1g, 512m or 1073741824)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("`{text}` has an unknown unit (use k, m or g)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// 1073741824 → "1 GiB", 536870912 → "512 MiB", 1000 → "1000 bytes".
+pub fn human(bytes: u64) -> String {
+    for (unit, size) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_normalise() {
+        assert_eq!(parse("1g"), Ok(1 << 30));
+        assert_eq!(parse("1024m"), Ok(1 << 30));
+        assert_eq!(parse("1073741824"), Ok(1 << 30));
+        assert_eq!(parse("1GiB"), Ok(1 << 30));
+        assert_eq!(parse("64m"), Ok(64 << 20));
+        assert!(parse("50%").is_err());
+        assert!(parse("g").is_err());
+        assert!(parse("99999999999999999999t").is_err());
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(1 << 30), "1 GiB");
+        assert_eq!(human(512 << 20), "512 MiB");
+        assert_eq!(human(1000), "1000 bytes");
+    }
+}

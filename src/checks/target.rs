@@ -1,0 +1,115 @@
+//! Which container a check looks at: one named by the learner, or a compose service of the
+//! project whose working directory is the exercise folder (found by compose labels, never by
+//! name, since Compose v1 and v2 name containers differently).
+
+use std::fmt;
+
+use bollard::models::ContainerSummary;
+
+use crate::snapshot::Snapshot;
+
+use super::{did_you_mean, Verdict};
+
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+pub const COMPOSE_WORKDIR: &str = "com.docker.compose.project.working_dir";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Container(String),
+    Service(String),
+}
+
+impl Target {
+    /// From a check's `container` / `service` keys: exactly one must be given.
+    pub fn from_keys(
+        container: &Option<String>,
+        service: &Option<String>,
+    ) -> Result<Target, String> {
+        match (container, service) {
+            (Some(c), None) => Ok(Target::Container(c.clone())),
+            (None, Some(s)) => Ok(Target::Service(s.clone())),
+            (Some(_), Some(_)) => Err("give either `container` or `service`, not both".into()),
+            (None, None) => {
+                Err("give `container` (a name) or `service` (a compose service)".into())
+            }
+        }
+    }
+
+    /// The target's container, or the verdict to report when there is none.
+    pub fn resolve<'s>(&self, snap: &'s Snapshot) -> Result<&'s ContainerSummary, Verdict> {
+        let all = snap
+            .containers
+            .as_ref()
+            .map_err(|e| Verdict::error(e.clone()))?;
+        let found = all.iter().find(|c| self.matches(c, snap));
+        found.ok_or_else(|| self.missing(all, snap))
+    }
+
+    fn matches(&self, c: &ContainerSummary, snap: &Snapshot) -> bool {
+        match self {
+            Target::Container(name) => names(c).any(|n| n == name),
+            Target::Service(svc) => {
+                let labels = c.labels.as_ref();
+                let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+                label(COMPOSE_SERVICE) == Some(svc.as_str())
+                    && label(COMPOSE_WORKDIR).is_some_and(|dir| snap.is_exercise_dir(dir))
+            }
+        }
+    }
+
+    fn missing(&self, all: &[ContainerSummary], snap: &Snapshot) -> Verdict {
+        match self {
+            Target::Container(name) => {
+                let suggestion = crate::suggest::closest(name, all.iter().flat_map(names));
+                Verdict::fail(
+                    format!("a container named {name}"),
+                    format!("no container named {name}{}", did_you_mean(suggestion)),
+                    format!("create it as the task says (`docker run -d --name {name} ...`); `docker ps -a` lists your containers"),
+                )
+            }
+            Target::Service(svc) => {
+                let here: Vec<&str> = all
+                    .iter()
+                    .filter(|c| {
+                        c.labels
+                            .as_ref()
+                            .and_then(|l| l.get(COMPOSE_WORKDIR))
+                            .is_some_and(|d| snap.is_exercise_dir(d))
+                    })
+                    .filter_map(|c| c.labels.as_ref()?.get(COMPOSE_SERVICE).map(String::as_str))
+                    .collect();
+                let found = if here.is_empty() {
+                    format!("no compose containers from {}", snap.exercise_dir.display())
+                } else {
+                    format!(
+                        "services {} but no `{svc}`{}",
+                        here.join(", "),
+                        did_you_mean(crate::suggest::closest(svc, here.iter().copied()))
+                    )
+                };
+                Verdict::fail(
+                    format!(
+                        "a container of compose service `{svc}` started from this exercise folder"
+                    ),
+                    found,
+                    format!("cd {} && docker compose up -d", snap.exercise_dir.display()),
+                )
+            }
+        }
+    }
+}
+
+/// A container's names without the leading slash.
+pub fn names(c: &ContainerSummary) -> impl Iterator<Item = &str> {
+    c.names.iter().flatten().map(|n| n.trim_start_matches('/'))
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Container(name) => write!(f, "container {name}"),
+            Target::Service(svc) => write!(f, "compose service {svc}"),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! `kind = "tmpfs"`: a tmpfs at a destination, optionally with a size limit. Accepts both
+//! `--tmpfs /tmp:size=1g` (HostConfig.Tmpfs) and `--mount type=tmpfs,tmpfs-size=...`
+//! (HostConfig.Mounts[].TmpfsOptions.SizeBytes); sizes are compared in bytes.
+
+use serde::Deserialize;
+
+use super::mounts_view;
+use super::size;
+use super::{Kind, Target, Verdict};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tmpfs {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    pub destination: String,
+    /// The exact size limit, e.g. "1g" or "1073741824".
+    pub size: Option<String>,
+}
+
+impl Tmpfs {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for Tmpfs {
+    fn validate(&self) -> Result<(), String> {
+        self.target()?;
+        if let Some(s) = &self.size {
+            size::parse(s)?;
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(t) = self.target() {
+            needs.inspect(t);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(e) => return Verdict::error(e),
+        };
+        let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
+            Ok(i) => i,
+            Err(v) => return v,
+        };
+        let dest = &self.destination;
+        let want = self.size.as_deref().and_then(|s| size::parse(s).ok());
+        let expected = match want {
+            Some(b) => format!(
+                "a tmpfs at {dest} in {target}, limited to {}",
+                size::human(b)
+            ),
+            None => format!("a tmpfs at {dest} in {target}"),
+        };
+        let flag = match want {
+            Some(b) => format!("--tmpfs {dest}:size={}", short(b)),
+            None => format!("--tmpfs {dest}"),
+        };
+        let recreate = format!("tmpfs mounts are fixed at creation: remove the container and run it again with `{flag}`");
+        let Some(m) = mounts_view::at(info, dest) else {
+            return Verdict::fail(expected, mounts_view::nothing_at(info, dest), recreate);
+        };
+        if m.typ != "tmpfs" {
+            return Verdict::fail(expected, mounts_view::describe(&m), recreate);
+        }
+        let Some(want) = want else {
+            return Verdict::pass(format!("tmpfs at {dest}"));
+        };
+        match (m.tmpfs_size, &m.tmpfs_size_text) {
+            (Some(got), _) if got == want => Verdict::pass(format!("tmpfs at {dest}, {}", size::human(got))),
+            (Some(got), _) => Verdict::fail(
+                expected,
+                format!("a tmpfs at {dest} limited to {}", size::human(got)),
+                recreate,
+            ),
+            (None, Some(text)) => Verdict::fail(
+                expected,
+                format!("a tmpfs at {dest} with size `{text}`, not a fixed number of bytes"),
+                recreate,
+            ),
+            (None, None) => Verdict::fail(
+                expected,
+                format!("a tmpfs at {dest} with no size limit (it may grow to half of the host's memory)"),
+                recreate,
+            ),
+        }
+    }
+}
+
+/// 1 GiB → "1g", 512 MiB → "512m".
+fn short(bytes: u64) -> String {
+    for (unit, s) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+        if bytes % s == 0 {
+            return format!("{}{unit}", bytes / s);
+        }
+    }
+    bytes.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    fn check(t: &str) -> Tmpfs {
+        toml::from_str(t).unwrap()
+    }
+
+    #[test]
+    fn tmpfs_flag_with_and_without_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "cache",
+            &inspect_json(&[], &[("/tmp", "size=1g")]),
+        );
+        assert!(check("container='cache'\ndestination='/tmp'\nsize='1g'")
+            .evaluate(&snap)
+            .is_pass());
+        assert!(
+            check("container='cache'\ndestination='/tmp'\nsize='1073741824'")
+                .evaluate(&snap)
+                .is_pass()
+        );
+        let v = check("container='cache'\ndestination='/tmp'\nsize='2g'").evaluate(&snap);
+        assert!(
+            v.message.contains("limited to 1 GiB") && v.message.contains("size=2g"),
+            "{}",
+            v.message
+        );
+        let snap = snapshot_with_inspect(dir.path(), "cache", &inspect_json(&[], &[("/tmp", "")]));
+        assert!(check("container='cache'\ndestination='/tmp'")
+            .evaluate(&snap)
+            .is_pass());
+        let v = check("container='cache'\ndestination='/tmp'\nsize='1g'").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.message.contains("no size limit"), "{}", v.message);
+    }
+
+    #[test]
+    fn mount_flag_size_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut info = inspect_json(&[("tmpfs", "", "", "/tmp", true)], &[]);
+        info["HostConfig"]["Mounts"] = serde_json::json!([{"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": 536870912}}]);
+        let snap = snapshot_with_inspect(dir.path(), "cache", &info);
+        let v = check("container='cache'\ndestination='/tmp'\nsize='1g'").evaluate(&snap);
+        assert!(v.message.contains("limited to 512 MiB"), "{}", v.message);
+        assert!(check("container='cache'\ndestination='/tmp'\nsize='512m'")
+            .evaluate(&snap)
+            .is_pass());
+    }
+
+    #[test]
+    fn volume_instead_of_tmpfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let anon = "b".repeat(64);
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "scratch",
+            &inspect_json(&[("volume", "/x", &anon, "/tmp", true)], &[]),
+        );
+        let v = check("container='scratch'\ndestination='/tmp'").evaluate(&snap);
+        assert!(
+            v.message.contains("/tmp is a volume mount"),
+            "{}",
+            v.message
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! `kind = "volume-file"`: a path inside a volume exists (or not), with content, owner and mode.
+//! Read through a probe container that is never started (see `probe`).
+
+use serde::Deserialize;
+
+use super::{Kind, Verdict};
+use crate::snapshot::{FileKind, Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeFile {
+    pub volume: String,
+    /// Relative to the volume root; `.` is the root itself.
+    pub path: String,
+    #[serde(default = "yes")]
+    pub exists: bool,
+    /// The whole content, compared with surrounding whitespace trimmed.
+    pub equals: Option<String>,
+    pub contains: Option<String>,
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
+    /// Octal permission bits, e.g. "0600".
+    pub mode: Option<String>,
+    /// "file" or "dir".
+    #[serde(rename = "type")]
+    pub file_type: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl VolumeFile {
+    fn wanted_mode(&self) -> Result<Option<u32>, String> {
+        self.mode
+            .as_deref()
+            .map(|m| {
+                u32::from_str_radix(m.trim_start_matches("0o"), 8)
+                    .map_err(|_| format!("mode `{m}` is not octal (write e.g. \"0600\")"))
+            })
+            .transpose()
+    }
+
+    fn shown_path(&self) -> String {
+        if crate::snapshot::normalise_path(&self.path) == "." {
+            "the root folder".to_string()
+        } else {
+            self.path.clone()
+        }
+    }
+}
+
+impl Kind for VolumeFile {
+    fn validate(&self) -> Result<(), String> {
+        self.wanted_mode()?;
+        if let Some(t) = &self.file_type {
+            if t != "file" && t != "dir" {
+                return Err(format!("type `{t}` must be \"file\" or \"dir\""));
+            }
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        needs.file(&self.volume, &self.path);
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let (vol, path) = (&self.volume, self.shown_path());
+        match snap.volume(vol) {
+            Err(v) => return v,
+            Ok(None) => {
+                if !self.exists {
+                    return Verdict::pass(format!("no volume {vol}, so no {path}"));
+                }
+                return Verdict::fail(
+                    format!("{path} in volume {vol}"),
+                    format!("no volume named {vol}"),
+                    format!("docker volume create {vol}, then write {path} from a container that mounts it"),
+                );
+            }
+            Ok(Some(_)) => {}
+        }
+        let fact = match snap.file(vol, &self.path) {
+            Ok(f) => f,
+            Err(v) => return v,
+        };
+        let Some(fact) = fact else {
+            if !self.exists {
+                return Verdict::pass(format!("{path} is not in {vol}"));
+            }
+            return Verdict::fail(
+                format!("{path} in volume {vol}"),
+                format!("{path} does not exist in {vol}"),
+                format!(
+                    "write it into the folder where {vol} is mounted; list what is there with \
+                     `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
+                ),
+            );
+        };
+        if !self.exists {
+            return Verdict::fail(
+                format!("no {path} in volume {vol}"),
+                format!("{path} is still there"),
+                format!("delete it from a container: `docker run --rm -v {vol}:/data workbook/tools rm -r /data/{path}`"),
+            );
+        }
+        if let Some(t) = &self.file_type {
+            let is = match fact.kind {
+                FileKind::File => "file",
+                FileKind::Dir => "dir",
+                FileKind::Symlink => "symlink",
+                FileKind::Other => "special file",
+            };
+            if t != is {
+                return Verdict::fail(
+                    format!("{path} in {vol} to be a {t}"),
+                    format!("a {is}"),
+                    "re-create it with the right type",
+                );
+            }
+        }
+        if self.equals.is_some() || self.contains.is_some() {
+            let Some(bytes) = &fact.content else {
+                return Verdict::fail(
+                    format!("{path} in {vol} to be a readable file"),
+                    match fact.kind {
+                        FileKind::File => {
+                            format!("a file of {} bytes, too large to read", fact.size)
+                        }
+                        FileKind::Dir => "a folder".to_string(),
+                        _ => "not a regular file".to_string(),
+                    },
+                    format!("write {path} as a small text file"),
+                );
+            };
+            let text = String::from_utf8_lossy(bytes);
+            if let Some(want) = &self.equals {
+                if text.trim() != want.trim() {
+                    return Verdict::fail(
+                        format!("{path} in {vol} to hold `{}`", want.trim()),
+                        format!("it holds {}", preview(&text)),
+                        format!("write exactly `{}` into it", want.trim()),
+                    );
+                }
+            }
+            if let Some(want) = &self.contains {
+                if !text.contains(want.as_str()) {
+                    return Verdict::fail(
+                        format!("{path} in {vol} to contain `{want}`"),
+                        format!("it holds {}", preview(&text)),
+                        format!("write `{want}` into it, e.g. `echo {want} > ...`"),
+                    );
+                }
+            }
+        }
+        let owner_fix = |what: &str| {
+            format!(
+                "fix it from a container: `docker run --rm -v {vol}:/data workbook/tools {what} /data/{}`",
+                if path == "the root folder" { "" } else { &self.path }
+            )
+        };
+        if let Some(uid) = self.uid {
+            if fact.uid != uid {
+                return Verdict::fail(
+                    format!("{path} in {vol} owned by uid {uid}"),
+                    format!("uid {}", fact.uid),
+                    owner_fix(&format!("chown {uid}")),
+                );
+            }
+        }
+        if let Some(gid) = self.gid {
+            if fact.gid != gid {
+                return Verdict::fail(
+                    format!("{path} in {vol} with group gid {gid}"),
+                    format!("gid {}", fact.gid),
+                    owner_fix(&format!("chgrp {gid}")),
+                );
+            }
+        }
+        if let Ok(Some(mode)) = self.wanted_mode() {
+            if fact.mode != mode {
+                return Verdict::fail(
+                    format!("{path} in {vol} with mode {mode:04o}"),
+                    format!("mode {:04o}", fact.mode),
+                    owner_fix(&format!("chmod {mode:04o}")),
+                );
+            }
+        }
+        Verdict::pass(format!("{path} in {vol}"))
+    }
+}
+
+/// The first line of a file, quoted, for messages.
+fn preview(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() {
+        return "nothing (the file is empty)".to_string();
+    }
+    let first: String = t.lines().next().unwrap_or("").chars().take(80).collect();
+    if t.lines().count() > 1 || first.len() < t.lines().next().unwrap_or("").len() {
+        format!("`{first}`...")
+    } else {
+        format!("`{first}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    fn check(t: &str) -> VolumeFile {
+        toml::from_str(&format!("volume='ml-data'\n{t}")).unwrap()
+    }
+
+    #[test]
+    fn content_owner_and_mode() {
+        let snap = snapshot_with_file(
+            "ml-data",
+            "hello.txt",
+            Some(file(b"persisted\n", 1000, 0o600)),
+        );
+        assert!(check("path='hello.txt'\ncontains='persisted'")
+            .evaluate(&snap)
+            .is_pass());
+        assert!(
+            check("path='./hello.txt'\nequals='persisted'\nuid=1000\nmode='0600'")
+                .evaluate(&snap)
+                .is_pass()
+        );
+        let v = check("path='hello.txt'\ncontains='other'").evaluate(&snap);
+        assert!(
+            v.message.contains("to contain `other`") && v.message.contains("`persisted`"),
+            "{}",
+            v.message
+        );
+        assert!(check("path='hello.txt'\nuid=0")
+            .evaluate(&snap)
+            .message
+            .contains("uid 1000"));
+        assert!(check("path='hello.txt'\nmode='0644'")
+            .evaluate(&snap)
+            .message
+            .contains("mode 0600"));
+    }
+
+    #[test]
+    fn missing_file_and_volume() {
+        let snap = snapshot_with_file("ml-data", "hello.txt", None);
+        let v = check("path='hello.txt'").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("hello.txt does not exist"),
+            "{}",
+            v.message
+        );
+        assert!(check("path='hello.txt'\nexists=false")
+            .evaluate(&snap)
+            .is_pass());
+        let empty = snapshot_with_volumes(&[]);
+        assert!(check("path='hello.txt'")
+            .evaluate(&empty)
+            .message
+            .contains("no volume named ml-data"));
+    }
+
+    #[test]
+    fn read_error_is_error() {
+        let mut snap = snapshot_with_file("ml-data", "hello.txt", None);
+        snap.files.insert(
+            ("ml-data".into(), "hello.txt".into()),
+            Err("daemon gone".into()),
+        );
+        assert_eq!(
+            check("path='hello.txt'").evaluate(&snap).status,
+            Status::Error
+        );
+    }
+
+    #[test]
+    fn bad_mode_is_refused() {
+        assert!(check("path='x'\nmode='rw'").validate().is_err());
+    }
+}

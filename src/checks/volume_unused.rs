@@ -1,0 +1,111 @@
+//! `kind = "volume-unused"`: no container, running or stopped, mounts the volume.
+
+use serde::Deserialize;
+
+use super::target::names;
+use super::{Kind, Verdict};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeUnused {
+    pub name: String,
+}
+
+impl Kind for VolumeUnused {
+    fn needs(&self, _needs: &mut Needs) {}
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let name = &self.name;
+        match snap.volume(name) {
+            Err(v) => return v,
+            Ok(None) => {
+                return Verdict::fail(
+                    format!("volume {name} to exist, unused"),
+                    format!("no volume named {name}: it was removed"),
+                    "removing a container must keep its volume: never `docker rm -v` or `docker volume rm` it; \
+                     start the exercise step again (`workbook reset`)",
+                )
+            }
+            Ok(Some(_)) => {}
+        }
+        let containers = match &snap.containers {
+            Ok(c) => c,
+            Err(e) => return Verdict::error(e.clone()),
+        };
+        let users: Vec<String> = containers
+            .iter()
+            .filter(|c| {
+                c.mounts.iter().flatten().any(|m| {
+                    m.typ.as_deref() == Some("volume") && m.name.as_deref() == Some(name.as_str())
+                })
+            })
+            .map(|c| {
+                let n = names(c).next().unwrap_or("?").to_string();
+                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                format!("{n} ({state})")
+            })
+            .collect();
+        if users.is_empty() {
+            return Verdict::pass(format!("no container uses {name}"));
+        }
+        let names: Vec<&str> = users
+            .iter()
+            .map(|u| u.split(' ').next().unwrap_or(""))
+            .collect();
+        let rm = if users.iter().any(|u| u.ends_with("(running)")) {
+            "docker rm -f"
+        } else {
+            "docker rm"
+        };
+        let who = if users.len() == 1 {
+            format!("container {} still uses", users[0])
+        } else {
+            format!("containers {} still use", users.join(", "))
+        };
+        Verdict::fail(
+            format!("no container, running or stopped, using volume {name}"),
+            format!("{who} {name}"),
+            format!(
+                "{rm} {}   (this removes the container, not the volume)",
+                names.join(" ")
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn unused_passes_used_fails_with_rm_command() {
+        let mut snap = snapshot_with_volumes(&[volume("ml-data", "local", &[], &[])]);
+        let c = VolumeUnused {
+            name: "ml-data".into(),
+        };
+        assert!(c.evaluate(&snap).is_pass());
+        snap.containers = Ok(vec![summary(
+            "ml-writer",
+            "exited",
+            &[("volume", "ml-data", "/app/data")],
+            &[],
+        )]);
+        let v = c.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(v.message.contains("ml-writer (exited)"), "{}", v.message);
+        assert!(v.message.contains("docker rm ml-writer"), "{}", v.message);
+    }
+
+    #[test]
+    fn removed_volume_fails() {
+        let snap = snapshot_with_volumes(&[]);
+        let v = VolumeUnused {
+            name: "ml-data".into(),
+        }
+        .evaluate(&snap);
+        assert!(v.message.contains("it was removed"), "{}", v.message);
+    }
+}

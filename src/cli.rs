@@ -1,0 +1,720 @@
+//! The command line: argument parsing and one function per command. Each command returns an
+//! exit code (0 pass, 1 fail, 2 error) or an error message for people.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use console::style;
+
+use crate::checks::Status;
+use crate::engine::{self, Engine};
+use crate::exercise::Exercise;
+use crate::grade::{self, Report};
+use crate::images::{self, SetupOptions};
+use crate::lesson::Lesson;
+use crate::output::{json, out, outln};
+use crate::progress::{ExerciseStatus, Progress};
+use crate::render::{render, Style};
+use crate::workspace::{Workspace, DEFAULT_DIR};
+use crate::{catalog, lab_setup, reset};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "workbook",
+    version,
+    about = "A hands-on workbook for Docker volumes and data persistence, graded on your own Docker daemon."
+)]
+pub struct Cli {
+    /// The workspace folder (default: the one you are in, else ./docker-volumes-workbook).
+    #[arg(long, global = true, env = "WORKBOOK_WORKSPACE", value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a workspace: one folder per exercise with its starter files, and your progress.
+    Init {
+        /// Where (default ./docker-volumes-workbook).
+        dir: Option<PathBuf>,
+    },
+    /// Build the lab images (workbook/tools, workbook/ml-training, workbook/ml-api).
+    Setup {
+        /// Do not try a registry: build from the host's static busybox.
+        #[arg(long)]
+        offline: bool,
+        /// Rebuild even when the images are up to date.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Grade the current exercise, move on when it passes, and show your next task.
+    Next,
+    /// Grade every step of an exercise (default: the current one).
+    Check {
+        /// Exercise: slug, number or part of the name (e.g. `02`, `bind-mounts`).
+        exercise: Option<String>,
+        /// Machine-readable verdicts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A hint for the first unfinished step.
+    Hint { exercise: Option<String> },
+    /// Every exercise with its status.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole lesson of an exercise.
+    Lesson { exercise: Option<String> },
+    /// Print the reference solution; `--run` runs it after asking.
+    Solution {
+        exercise: Option<String>,
+        #[arg(long)]
+        run: bool,
+        /// Do not ask before running.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Put an exercise back to its start: lists what it removes, asks, removes, re-creates its setup.
+    Reset {
+        exercise: Option<String>,
+        /// Do not ask.
+        #[arg(long, short)]
+        yes: bool,
+    },
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return 2;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("{} {message}", style("error:").red().bold());
+            2
+        }
+    }
+}
+
+type CmdResult = Result<i32, String>;
+
+pub async fn run(cli: Cli) -> CmdResult {
+    let exercises = catalog::exercises()?;
+    let ws = cli.workspace.as_deref();
+    match cli.command {
+        Command::Init { dir } => init(&exercises, dir.or(cli.workspace)),
+        Command::Setup { offline, force } => setup(offline, force).await,
+        Command::Next => next(&exercises, ws).await,
+        Command::Check { exercise, json } => check(&exercises, ws, exercise.as_deref(), json).await,
+        Command::Hint { exercise } => hint(&exercises, ws, exercise.as_deref()),
+        Command::List { json } => list(&exercises, ws, json),
+        Command::Lesson { exercise } => lesson(&exercises, ws, exercise.as_deref()),
+        Command::Solution { exercise, run, yes } => {
+            solution(&exercises, ws, exercise.as_deref(), run, yes).await
+        }
+        Command::Reset { exercise, yes } => {
+            reset_cmd(&exercises, ws, exercise.as_deref(), yes).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// Finds an exercise by slug, number (`2`, `02`) or part of its name.
+pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise, String> {
+    let w = wanted.trim().trim_end_matches('/');
+    if let Some(e) = exercises.iter().find(|e| e.slug == w) {
+        return Ok(e);
+    }
+    if let Ok(n) = w.parse::<u32>() {
+        if let Some(e) = exercises
+            .iter()
+            .find(|e| e.slug.split('-').next().and_then(|p| p.parse::<u32>().ok()) == Some(n))
+        {
+            return Ok(e);
+        }
+    }
+    let matching: Vec<&Exercise> = exercises.iter().filter(|e| e.slug.contains(w)).collect();
+    if matching.len() == 1 {
+        return Ok(matching[0]);
+    }
+    let suggestion = crate::suggest::closest(w, exercises.iter().map(|e| e.slug.as_str()))
+        .map(|s| format!(" Did you mean `{s}`?"))
+        .unwrap_or_default();
+    Err(format!(
+        "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them all.)",
+        exercises.iter().map(|e| e.slug.as_str()).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+fn require_workspace(explicit: Option<&Path>) -> Result<Workspace, String> {
+    Workspace::find(explicit)?.ok_or_else(|| {
+        format!("no workbook workspace here. Start with `workbook next` (it creates ./{DEFAULT_DIR}), or `workbook init DIR`")
+    })
+}
+
+fn load_progress(ws: &Workspace) -> Result<Progress, String> {
+    let (p, warning) = Progress::load(&ws.progress_path())?;
+    if let Some(w) = warning {
+        eprintln!("{} {w}", style("warning:").yellow().bold());
+    }
+    Ok(p)
+}
+
+/// The exercise named on the command line, else the current one.
+fn pick<'a>(
+    exercises: &'a [Exercise],
+    progress: &Progress,
+    wanted: Option<&str>,
+) -> Result<&'a Exercise, String> {
+    match wanted {
+        Some(w) => find_exercise(exercises, w),
+        None => progress
+            .current(exercises)
+            .or_else(|| exercises.last())
+            .ok_or_else(|| "this workbook has no exercises".to_string()),
+    }
+}
+
+async fn connect() -> Result<Engine, String> {
+    engine::connect().await
+}
+
+/// Builds missing or outdated lab images, saying so.
+async fn ensure_images(engine: &Engine) -> Result<(), String> {
+    let stale = images::stale(&engine.docker).await?;
+    if stale.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "The lab images are missing or out of date ({}); building them now.",
+        stale.join(", ")
+    );
+    images::setup(
+        &engine.docker,
+        &SetupOptions {
+            offline: false,
+            force: false,
+            quiet: false,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates the exercise's setup resources the first time the learner works on it.
+async fn ensure_exercise_setup(
+    engine: &Engine,
+    ex: &Exercise,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    if ex.data.setup.volumes.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done)
+    {
+        return Ok(());
+    }
+    for line in lab_setup::apply(&engine.docker, ex).await? {
+        eprintln!("set up {line} for {}", ex.slug);
+    }
+    progress.exercise_mut(&ex.slug).setup_done = true;
+    Ok(())
+}
+
+fn confirm(question: &str, yes: bool) -> Result<bool, String> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "not asking on a non-interactive input: re-run with --yes to proceed".to_string(),
+        );
+    }
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn mark(status: Status) -> console::StyledObject<&'static str> {
+    match status {
+        Status::Pass => style("✓").green().bold(),
+        Status::Fail => style("✗").red().bold(),
+        Status::Error => style("!").yellow().bold(),
+    }
+}
+
+fn print_report(ex: &Exercise, report: &Report) {
+    outln(&format!("{} · {}", style(&ex.slug).bold(), ex.title()));
+    for (i, step) in report.steps.iter().enumerate() {
+        outln(&format!(
+            "  {} {}. {}",
+            mark(step.status),
+            i + 1,
+            step.title
+        ));
+        if step.status != Status::Pass {
+            for line in step.message.lines() {
+                outln(&format!("       {line}"));
+            }
+        }
+    }
+    let passed = report
+        .steps
+        .iter()
+        .filter(|s| s.status == Status::Pass)
+        .count();
+    let summary = format!("{passed}/{} steps pass", report.steps.len());
+    match report.status {
+        Status::Pass => outln(&format!(
+            "{} — run `workbook next` to move on",
+            style(summary).green()
+        )),
+        Status::Fail => outln(&format!(
+            "{} — `workbook hint` helps with the first one left",
+            style(summary).red()
+        )),
+        Status::Error => outln(&format!(
+            "{} — the daemon could not be read; fix that and run `workbook check` again",
+            style(summary).yellow()
+        )),
+    }
+}
+
+fn md(text: &str) {
+    out(&render(text, &Style::for_stdout()));
+    outln("");
+}
+
+fn lesson_of(ex: &Exercise) -> Lesson {
+    Lesson::parse(catalog::lesson(&ex.data.lesson).unwrap_or(""))
+}
+
+/// The lesson part and task of a step (with the introduction for the first step).
+fn show_step(
+    ex: &Exercise,
+    index: usize,
+    total_done: usize,
+    exercises_total: usize,
+    position: usize,
+) {
+    let lesson = lesson_of(ex);
+    let step = &ex.steps()[index];
+    outln(&format!(
+        "{}",
+        style(format!(
+            "Exercise {position}/{exercises_total} · {} · step {}/{} ({total_done} done)",
+            ex.slug,
+            index + 1,
+            ex.steps().len()
+        ))
+        .dim()
+    ));
+    if index == 0 {
+        md(&lesson.intro);
+    }
+    md(lesson.step(&step.id));
+    md(&format!("## Your task: {}\n\n{}", step.title, step.task));
+    outln(&format!(
+        "{}",
+        style(
+            "Check your work with `workbook check` (or `workbook next`); stuck? `workbook hint`."
+        )
+        .dim()
+    ));
+}
+
+// ---------------------------------------------------------------- commands
+
+fn init(exercises: &[Exercise], dir: Option<PathBuf>) -> CmdResult {
+    let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    let (ws, written) = Workspace::init(&dir, exercises)?;
+    outln(&format!(
+        "Workspace ready at {} ({} files written).",
+        ws.root.display(),
+        written.len()
+    ));
+    outln(&format!(
+        "Next: `cd {}` and `workbook next`.",
+        dir.display()
+    ));
+    Ok(0)
+}
+
+async fn setup(offline: bool, force: bool) -> CmdResult {
+    let engine = connect().await?;
+    let report = images::setup(
+        &engine.docker,
+        &SetupOptions {
+            offline,
+            force,
+            quiet: false,
+        },
+    )
+    .await?;
+    if let Some(base) = report.base {
+        outln(&format!("Base image: {base}."));
+    }
+    outln(&format!("Lab images ready: {}.", images::ALL.join(", ")));
+    Ok(0)
+}
+
+async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
+    let engine = connect().await?;
+    let (ws, fresh) = match Workspace::find(explicit)? {
+        Some(ws) => (ws, false),
+        None => {
+            let dir = explicit
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+            let (ws, _) = Workspace::init(&dir, exercises)?;
+            eprintln!(
+                "Created your workspace at {}: one folder per exercise.",
+                ws.root.display()
+            );
+            (ws, true)
+        }
+    };
+    ensure_images(&engine).await?;
+    let mut progress = load_progress(&ws)?;
+    let Some(mut ex) = progress.current(exercises) else {
+        outln("Every exercise is done. `workbook list` shows them; `workbook reset EX` starts one again.");
+        return Ok(0);
+    };
+    progress.current = Some(ex.slug.clone());
+    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    let mut code = 0;
+    let mut first_unfinished = 0;
+    if !fresh {
+        let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
+        progress.record(&report);
+        if report.status == Status::Error {
+            print_report(ex, &report);
+            progress.save(&ws.progress_path())?;
+            return Ok(2);
+        }
+        if report.passed() {
+            outln(&format!(
+                "{} {} complete!",
+                style("✓").green().bold(),
+                ex.title()
+            ));
+            let outro = lesson_of(ex).outro;
+            if !outro.trim().is_empty() {
+                md(&outro);
+            }
+            match exercises.iter().find(|e| !progress.is_done(&e.slug)) {
+                Some(n) => {
+                    ex = n;
+                    progress.current = Some(ex.slug.clone());
+                    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+                    outln(&format!(
+                        "{}",
+                        style(format!("Next up: {} · {}", ex.slug, ex.title())).bold()
+                    ));
+                }
+                None => {
+                    progress.save(&ws.progress_path())?;
+                    outln(
+                        "That was the last exercise: you have done the whole workbook. Well done!",
+                    );
+                    return Ok(0);
+                }
+            }
+        } else {
+            for s in report.steps.iter().filter(|s| s.status == Status::Pass) {
+                outln(&format!("{} {}", mark(Status::Pass), s.title));
+            }
+            first_unfinished = report
+                .steps
+                .iter()
+                .position(|s| s.status != Status::Pass)
+                .unwrap_or(0);
+            let step = &report.steps[first_unfinished];
+            // The learner was shown this step and tried it: say why it is not done yet.
+            if progress
+                .exercise(&ex.slug)
+                .and_then(|p| p.last_shown.as_deref())
+                == Some(step.id.as_str())
+            {
+                outln(&format!(
+                    "{} {}",
+                    mark(step.status),
+                    style(&step.title).bold()
+                ));
+                for line in step.message.lines() {
+                    outln(&format!("    {line}"));
+                }
+            }
+            outln("");
+            code = 1;
+        }
+    }
+    let position = exercises
+        .iter()
+        .position(|e| e.slug == ex.slug)
+        .unwrap_or(0)
+        + 1;
+    let steps_done = progress
+        .exercise(&ex.slug)
+        .map(|p| {
+            p.steps
+                .values()
+                .filter(|s| s.first_passed.is_some())
+                .count()
+        })
+        .unwrap_or(0);
+    show_step(ex, first_unfinished, steps_done, exercises.len(), position);
+    progress.exercise_mut(&ex.slug).last_shown = Some(ex.steps()[first_unfinished].id.clone());
+    progress.save(&ws.progress_path())?;
+    Ok(code)
+}
+
+async fn check(
+    exercises: &[Exercise],
+    explicit: Option<&Path>,
+    wanted: Option<&str>,
+    as_json: bool,
+) -> CmdResult {
+    let ws = require_workspace(explicit)?;
+    let mut progress = load_progress(&ws)?;
+    let ex = pick(exercises, &progress, wanted)?;
+    let engine = connect().await?;
+    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
+    progress.record(&report);
+    progress.save(&ws.progress_path())?;
+    if as_json {
+        json(&report);
+    } else {
+        print_report(ex, &report);
+    }
+    Ok(report.exit_code())
+}
+
+fn hint(exercises: &[Exercise], explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+    let ws = require_workspace(explicit)?;
+    let mut progress = load_progress(&ws)?;
+    let ex = pick(exercises, &progress, wanted)?;
+    let passed = |id: &str| {
+        progress
+            .exercise(&ex.slug)
+            .and_then(|p| p.steps.get(id))
+            .is_some_and(|s| s.first_passed.is_some())
+    };
+    let step = ex
+        .steps()
+        .iter()
+        .find(|s| !passed(&s.id))
+        .unwrap_or(&ex.steps()[0]);
+    md(&format!(
+        "### Hint for {} · {}\n\n{}",
+        ex.slug, step.title, step.hint
+    ));
+    progress.exercise_mut(&ex.slug).hints_used += 1;
+    progress.save(&ws.progress_path())?;
+    Ok(0)
+}
+
+#[derive(serde::Serialize)]
+struct ListEntry<'a> {
+    slug: &'a str,
+    title: &'a str,
+    status: ExerciseStatus,
+    current: bool,
+    steps_passed: usize,
+    steps_total: usize,
+}
+
+fn list(exercises: &[Exercise], explicit: Option<&Path>, as_json: bool) -> CmdResult {
+    let ws = Workspace::find(explicit)?;
+    let progress = match &ws {
+        Some(ws) => load_progress(ws)?,
+        None => Progress::default(),
+    };
+    let current = progress.current(exercises).map(|e| e.slug.clone());
+    let entries: Vec<ListEntry> = exercises
+        .iter()
+        .map(|e| {
+            let p = progress.exercise(&e.slug);
+            ListEntry {
+                slug: &e.slug,
+                title: e.title(),
+                status: p.map(|p| p.status).unwrap_or_default(),
+                current: current.as_deref() == Some(e.slug.as_str()),
+                steps_passed: e
+                    .steps()
+                    .iter()
+                    .filter(|s| {
+                        p.and_then(|p| p.steps.get(&s.id))
+                            .is_some_and(|s| s.first_passed.is_some())
+                    })
+                    .count(),
+                steps_total: e.steps().len(),
+            }
+        })
+        .collect();
+    if as_json {
+        json(&serde_json::json!({
+            "version": 1,
+            "workspace": ws.as_ref().map(|w| w.root.display().to_string()),
+            "current": current,
+            "exercises": entries,
+        }));
+        return Ok(0);
+    }
+    let width = entries.iter().map(|e| e.slug.len()).max().unwrap_or(0);
+    for e in &entries {
+        let status = match e.status {
+            ExerciseStatus::Done => style("done   ").green(),
+            ExerciseStatus::Pending if e.steps_passed > 0 => style("started").yellow(),
+            ExerciseStatus::Pending => style("pending").dim(),
+        };
+        outln(&format!(
+            "{} {:width$}  {status}  {}/{}  {}",
+            if e.current {
+                style("→").cyan().bold()
+            } else {
+                style(" ")
+            },
+            e.slug,
+            e.steps_passed,
+            e.steps_total,
+            e.title,
+        ));
+    }
+    if ws.is_none() {
+        outln(&format!(
+            "(no workspace yet: `workbook next` creates ./{DEFAULT_DIR})"
+        ));
+    }
+    Ok(0)
+}
+
+fn lesson(exercises: &[Exercise], explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+    let progress = match Workspace::find(explicit)? {
+        Some(ws) => load_progress(&ws)?,
+        None => Progress::default(),
+    };
+    let ex = pick(exercises, &progress, wanted)?;
+    let text = catalog::lesson(&ex.data.lesson)
+        .ok_or_else(|| format!("the lesson {} is missing", ex.data.lesson))?;
+    let l = Lesson::parse(text);
+    let mut full = l.intro.clone();
+    for step in ex.steps() {
+        full.push_str(l.step(&step.id));
+        full.push_str(&format!("\n**Task:** {}\n", step.task.trim()));
+    }
+    full.push_str(&l.outro);
+    md(&full);
+    Ok(0)
+}
+
+async fn solution(
+    exercises: &[Exercise],
+    explicit: Option<&Path>,
+    wanted: Option<&str>,
+    run: bool,
+    yes: bool,
+) -> CmdResult {
+    let ws = Workspace::find(explicit)?;
+    let progress = match &ws {
+        Some(ws) => load_progress(ws)?,
+        None => Progress::default(),
+    };
+    let ex = pick(exercises, &progress, wanted)?;
+    let script = catalog::solution(&ex.slug)
+        .ok_or_else(|| format!("exercise {} has no reference solution", ex.slug))?;
+    if !run {
+        outln(&format!(
+            "# Reference solution for {} (run in its folder)",
+            ex.slug
+        ));
+        out(script);
+        return Ok(0);
+    }
+    let ws = ws.ok_or_else(|| {
+        "no workspace: run `workbook next` first, then `workbook solution --run`".to_string()
+    })?;
+    let dir = ws.exercise_dir(&ex.slug);
+    eprintln!("This runs in {}:\n", dir.display());
+    eprintln!("{script}");
+    if !confirm("Run it?", yes)? {
+        eprintln!("Nothing was run.");
+        return Ok(1);
+    }
+    let engine = connect().await?;
+    ensure_images(&engine).await?;
+    let status = run_script(script, &dir).await?;
+    if status != 0 {
+        return Err(format!(
+            "the solution script stopped with exit code {status}; its output is above"
+        ));
+    }
+    Ok(0)
+}
+
+/// Runs a shell script in `dir` with the learner's environment; returns its exit code.
+pub async fn run_script(script: &str, dir: &Path) -> Result<i32, String> {
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .status()
+        .await
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    Ok(status.code().unwrap_or(2))
+}
+
+async fn reset_cmd(
+    exercises: &[Exercise],
+    explicit: Option<&Path>,
+    wanted: Option<&str>,
+    yes: bool,
+) -> CmdResult {
+    let ws = require_workspace(explicit)?;
+    let mut progress = load_progress(&ws)?;
+    let ex = pick(exercises, &progress, wanted)?;
+    let engine = connect().await?;
+    let items = reset::plan(&engine.docker, &ws, ex, &ex.data.resources).await?;
+    if items.is_empty() {
+        eprintln!("{}: nothing to remove.", ex.slug);
+    } else {
+        eprintln!("Resetting {} will:", ex.slug);
+        for item in &items {
+            eprintln!("  - {item}");
+        }
+        if !confirm("Go ahead?", yes)? {
+            eprintln!("Nothing was changed.");
+            return Ok(1);
+        }
+    }
+    let problems = reset::execute(&engine.docker, &items).await;
+    progress.reset(&ex.slug);
+    progress.current = Some(ex.slug.clone());
+    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    progress.save(&ws.progress_path())?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the reset was incomplete:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    eprintln!(
+        "{} is back at its start. `workbook next` shows the first step.",
+        ex.slug
+    );
+    Ok(0)
+}

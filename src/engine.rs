@@ -1,0 +1,117 @@
+//! The connection to the Docker Engine: endpoint, API version negotiation, timeouts, and
+//! error messages that say what failed, why, and what to do.
+
+use std::time::Duration;
+
+use bollard::errors::Error as DockerError;
+use bollard::{Docker, API_DEFAULT_VERSION};
+
+use crate::endpoint::{self, Address, Endpoint};
+
+/// Every Engine API call is bounded by this (seconds); `WORKBOOK_DOCKER_TIMEOUT` overrides it.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// A connected, version-negotiated client and where it points.
+#[derive(Clone)]
+pub struct Engine {
+    pub docker: Docker,
+    pub endpoint: Endpoint,
+    /// The API version both sides speak, e.g. "1.41".
+    pub api_version: String,
+}
+
+fn timeout_secs() -> u64 {
+    std::env::var("WORKBOOK_DOCKER_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECS)
+}
+
+/// Connects to the daemon the docker CLI would use, and negotiates the API version.
+pub async fn connect() -> Result<Engine, String> {
+    let endpoint = endpoint::resolve(&endpoint::Env::from_process())?;
+    let timeout = timeout_secs();
+    let docker = match &endpoint.address {
+        Address::Unix(path) => {
+            Docker::connect_with_unix(&path.to_string_lossy(), timeout, API_DEFAULT_VERSION)
+        }
+        Address::Tcp(host) => {
+            Docker::connect_with_http(&format!("tcp://{host}"), timeout, API_DEFAULT_VERSION)
+        }
+    }
+    .map_err(|e| unreachable_message(&endpoint, &e))?;
+    // negotiate_version has no timeout of its own on a daemon that accepts and never answers.
+    let negotiated = tokio::time::timeout(Duration::from_secs(timeout), docker.negotiate_version())
+        .await
+        .map_err(|_| {
+            format!(
+                "the Docker daemon at {endpoint} did not answer within {timeout} s. \
+                 Is it overloaded or stuck? Try `docker info`; restart Docker if that hangs too."
+            )
+        })?
+        .map_err(|e| unreachable_message(&endpoint, &e))?;
+    let v = negotiated.client_version();
+    Ok(Engine {
+        api_version: format!("{}.{}", v.major_version, v.minor_version),
+        docker: negotiated,
+        endpoint,
+    })
+}
+
+fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
+    let chain = chain(e);
+    let fix = if chain.contains("ermission denied") {
+        "your user may not use the Docker socket: run `sudo usermod -aG docker $USER`, then log out \
+         and in again (or run workbook with sudo)"
+    } else if matches!(e, DockerError::SocketNotFoundError(_))
+        || chain.contains("No such file")
+        || chain.contains("onnection refused")
+    {
+        "is Docker running? Start it (`sudo systemctl start docker`, or open Docker Desktop), or point \
+         DOCKER_HOST at a running daemon"
+    } else {
+        "check that `docker info` works with the same settings"
+    };
+    format!("cannot reach the Docker daemon at {endpoint}: {chain}.\n{fix}")
+}
+
+/// The whole error chain on one line: hyper hides the real cause in `source()`.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// "while {doing}: {error chain}".
+pub fn describe(doing: &str, e: &DockerError) -> String {
+    match e {
+        DockerError::DockerResponseServerError {
+            status_code,
+            message,
+        } => {
+            format!("the Docker daemon refused {doing} (HTTP {status_code}): {message}")
+        }
+        DockerError::RequestTimeoutError => {
+            format!("the Docker daemon did not answer in time while {doing}")
+        }
+        other => format!("error while {doing}: {}", chain(other)),
+    }
+}
+
+pub fn is_not_found(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}

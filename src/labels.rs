@@ -1,0 +1,22 @@
+//! The labels the workbook puts on everything it creates, so cleanup can find exactly that.
+
+/// Present (value `true`) on every container, volume and image the workbook creates itself.
+pub const MANAGED: &str = "workbook.managed";
+/// The exercise slug a setup resource belongs to.
+pub const EXERCISE: &str = "workbook.exercise";
+/// What a workbook-made container is for: `probe`, `seed`, `setup` or `bench`.
+pub const ROLE: &str = "workbook.role";
+/// On lab images: a digest of the recipe, so `setup` rebuilds only what changed.
+pub const RECIPE: &str = "workbook.recipe";
+
+pub const ROLE_PROBE: &str = "probe";
+pub const ROLE_SEED: &str = "seed";
+pub const ROLE_SETUP: &str = "setup";
+
+/// Labels of a helper container of the given role.
+pub fn helper(role: &str) -> std::collections::HashMap<String, String> {
+    std::collections::HashMap::from([
+        (MANAGED.to_string(), "true".to_string()),
+        (ROLE.to_string(), role.to_string()),
+    ])
+}

@@ -1,0 +1,32 @@
+//! workbook: a hands-on workbook for Docker volumes and data persistence.
+//!
+//! The library owns all logic; `main.rs` is a thin shell around [`cli::main`].
+//! - [`catalog`]: the exercises, lessons and solutions embedded in the binary.
+//! - [`exercise`]: the versioned exercise data format (`exercise.toml`).
+//! - [`checks`]: one small module per check kind, each a pure function of a [`snapshot::Snapshot`].
+//! - [`snapshot`] and [`probe`]: read-only fact gathering over the Docker Engine API.
+//! - [`grade`]: runs the checks of an exercise and reports a verdict per step.
+//! - [`workspace`] and [`progress`]: the learner's folder and the atomic progress state.
+//! - [`images`]: the lab images, built locally with no registry.
+//! - [`reset`] and [`lab_setup`]: what an exercise creates and what may be removed.
+//! - [`render`]: Markdown for the terminal.
+
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod endpoint;
+pub mod engine;
+pub mod exercise;
+pub mod grade;
+pub mod images;
+pub mod lab_setup;
+pub mod labels;
+pub mod lesson;
+pub mod output;
+pub mod probe;
+pub mod progress;
+pub mod render;
+pub mod reset;
+pub mod snapshot;
+pub mod suggest;
+pub mod workspace;

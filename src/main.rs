@@ -1,0 +1,4 @@
+//! The `workbook` binary: everything lives in the library; this only hands over the exit code.
+fn main() {
+    std::process::exit(workbook::cli::main());
+}

@@ -1,0 +1,186 @@
+//! Reading files inside a volume without touching the learner's containers.
+//!
+//! A probe is a container that is created but never started, with the volume mounted
+//! read-only at `/probe`, no network and no capabilities. The archive endpoint shows the
+//! volume's files through it; then the probe is removed, whatever happened.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::engine::{describe, is_not_found};
+use crate::images::TOOLS_IMAGE;
+use crate::labels;
+use crate::snapshot::{Fetched, FileFact, FileKind};
+
+/// Regular files up to this size have their bytes read.
+pub const CONTENT_LIMIT: u64 = 1024 * 1024;
+/// How much of an archive stream is read to find the first entry and its bytes.
+const STREAM_LIMIT: usize = CONTENT_LIMIT as usize + 64 * 1024;
+
+const MOUNT_POINT: &str = "/probe";
+
+/// Creates a stopped probe container with `volume` mounted read-only; returns its id.
+pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
+    let body = ContainerCreateBody {
+        image: Some(TOOLS_IMAGE.to_string()),
+        cmd: Some(vec!["true".to_string()]),
+        labels: Some(labels::helper(labels::ROLE_PROBE)),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
+            network_mode: Some("none".to_string()),
+            cap_drop: Some(vec!["ALL".to_string()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    match docker
+        .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
+        .await
+    {
+        Ok(r) => Ok(r.id),
+        Err(e) if is_not_found(&e) => Err(format!(
+            "the lab image {TOOLS_IMAGE} is missing, so volume {volume} cannot be read: run `workbook setup`"
+        )),
+        Err(e) => Err(describe(&format!("creating a probe for volume {volume}"), &e)),
+    }
+}
+
+/// Removes a helper container; failures are reported on stderr, never hidden.
+pub async fn remove(docker: &Docker, id: &str) {
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(false)
+        .build();
+    if let Err(e) = docker.remove_container(id, Some(opts)).await {
+        if !is_not_found(&e) {
+            eprintln!(
+                "warning: {}; remove it with `docker rm -f {id}`",
+                describe("removing a workbook helper container", &e)
+            );
+        }
+    }
+}
+
+/// Reads `paths` (relative to the volume root) through one probe.
+pub async fn read_paths(
+    docker: &Docker,
+    volume: &str,
+    paths: &[String],
+) -> Result<HashMap<String, Fetched<Option<FileFact>>>, String> {
+    let id = create(docker, volume).await?;
+    let mut out = HashMap::new();
+    for path in paths {
+        out.insert(path.clone(), read_one(docker, &id, volume, path).await);
+    }
+    remove(docker, &id).await;
+    Ok(out)
+}
+
+async fn read_one(
+    docker: &Docker,
+    id: &str,
+    volume: &str,
+    path: &str,
+) -> Fetched<Option<FileFact>> {
+    let full = if path == "." {
+        format!("{MOUNT_POINT}/.")
+    } else {
+        format!("{MOUNT_POINT}/{path}")
+    };
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(&full)
+        .build();
+    let mut stream = docker.download_from_container(id, Some(opts));
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                buf.extend_from_slice(&bytes);
+                if buf.len() >= STREAM_LIMIT {
+                    break;
+                }
+            }
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(describe(&format!("reading {path} in volume {volume}"), &e)),
+        }
+    }
+    first_entry(&buf)
+        .map(Some)
+        .map_err(|e| format!("reading {path} in volume {volume}: the archive was unreadable: {e}"))
+}
+
+/// The first entry of a (possibly cut short) tar stream.
+pub fn first_entry(buf: &[u8]) -> Result<FileFact, String> {
+    let mut archive = tar::Archive::new(buf);
+    let mut entries = archive.entries().map_err(|e| e.to_string())?;
+    let mut entry = match entries.next() {
+        Some(e) => e.map_err(|e| e.to_string())?,
+        None => return Err("it was empty".to_string()),
+    };
+    let header = entry.header();
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => FileKind::File,
+        tar::EntryType::Directory => FileKind::Dir,
+        tar::EntryType::Symlink => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
+    let mut fact = FileFact {
+        kind,
+        uid: header.uid().map_err(|e| e.to_string())?,
+        gid: header.gid().map_err(|e| e.to_string())?,
+        mode: header.mode().map_err(|e| e.to_string())? & 0o7777,
+        size: header.size().map_err(|e| e.to_string())?,
+        content: None,
+    };
+    if kind == FileKind::File && fact.size <= CONTENT_LIMIT {
+        let mut content = Vec::with_capacity(fact.size as usize);
+        entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
+        fact.content = Some(content);
+    }
+    Ok(fact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive(entries: &[(&str, &[u8], u32, u64)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data, mode, uid) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_uid(*uid);
+            h.set_gid(*uid);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn reads_the_first_entry_with_owner_mode_and_bytes() {
+        let tar = archive(&[
+            ("hello.txt", b"persisted\n", 0o600, 1000),
+            ("other", b"x", 0o644, 0),
+        ]);
+        let fact = first_entry(&tar).unwrap();
+        assert_eq!(fact.kind, FileKind::File);
+        assert_eq!((fact.uid, fact.gid, fact.mode), (1000, 1000, 0o600));
+        assert_eq!(fact.content.as_deref(), Some(&b"persisted\n"[..]));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(first_entry(b"").is_err());
+        assert!(first_entry(&[7u8; 1024]).is_err());
+    }
+}

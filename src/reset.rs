@@ -1,0 +1,190 @@
+//! Putting an exercise back to its start. Removes only what the exercise declares (its
+//! `[resources]`, plus what its recorded mistakes and variants create when asked) and what the
+//! workbook labelled itself; lists everything first. Never touches anything else.
+
+use std::path::PathBuf;
+
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListVolumesOptions, RemoveContainerOptionsBuilder,
+    RemoveVolumeOptions,
+};
+use bollard::Docker;
+
+use crate::checks::target::{names, COMPOSE_WORKDIR};
+use crate::engine::{describe, is_not_found};
+use crate::exercise::{Exercise, Resources};
+use crate::labels;
+use crate::snapshot::Snapshot;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Container {
+        id: String,
+        name: String,
+        state: String,
+        why: String,
+    },
+    Volume {
+        name: String,
+        why: String,
+    },
+    File {
+        path: PathBuf,
+    },
+    Restore {
+        path: PathBuf,
+        contents: &'static [u8],
+    },
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Container {
+                name, state, why, ..
+            } => write!(f, "remove container {name} ({state}; {why})"),
+            Item::Volume { name, why } => {
+                write!(f, "remove volume {name} ({why}) and the data in it")
+            }
+            Item::File { path } => write!(f, "delete file {}", path.display()),
+            Item::Restore { path, .. } => write!(f, "restore starter file {}", path.display()),
+        }
+    }
+}
+
+/// What resetting `ex` would do, with `resources` as the declared set.
+pub async fn plan(
+    docker: &Docker,
+    ws: &Workspace,
+    ex: &Exercise,
+    resources: &Resources,
+) -> Result<Vec<Item>, String> {
+    let dir = ws.exercise_dir(&ex.slug);
+    let snap = Snapshot::new(&dir);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default().all(true).build(),
+        ))
+        .await
+        .map_err(|e| describe("listing containers", &e))?;
+    let volumes = docker
+        .list_volumes(None::<ListVolumesOptions>)
+        .await
+        .map_err(|e| describe("listing volumes", &e))?
+        .volumes
+        .unwrap_or_default();
+    let mut items = Vec::new();
+    for c in &containers {
+        let label = |k: &str| c.labels.as_ref().and_then(|l| l.get(k)).map(String::as_str);
+        let name = names(c).next().unwrap_or("?").to_string();
+        let why = if names(c).any(|n| resources.containers.iter().any(|r| r == n)) {
+            Some("declared by the exercise".to_string())
+        } else if resources.compose
+            && label(COMPOSE_WORKDIR).is_some_and(|d| snap.is_exercise_dir(d))
+        {
+            Some("compose project of the exercise folder".to_string())
+        } else if label(labels::MANAGED) == Some("true")
+            && label(labels::EXERCISE) == Some(ex.slug.as_str())
+        {
+            Some("created by the workbook for this exercise".to_string())
+        } else if label(labels::MANAGED) == Some("true") && label(labels::ROLE).is_some() {
+            Some(format!(
+                "leftover workbook {} container",
+                label(labels::ROLE).unwrap_or("helper")
+            ))
+        } else {
+            None
+        };
+        if let (Some(why), Some(id)) = (why, c.id.clone()) {
+            let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+            items.push(Item::Container {
+                id,
+                name,
+                state,
+                why,
+            });
+        }
+    }
+    for v in &volumes {
+        let why = if resources.volumes.contains(&v.name) {
+            Some("declared by the exercise")
+        } else if v.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
+            && v.labels.get(labels::EXERCISE) == Some(&ex.slug)
+        {
+            Some("created by the workbook for this exercise")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            items.push(Item::Volume {
+                name: v.name.clone(),
+                why: why.to_string(),
+            });
+        }
+    }
+    for f in &resources.files {
+        let path = dir.join(f);
+        if path.exists() {
+            items.push(Item::File { path });
+        }
+    }
+    for (rel, contents) in ws.starter_changes(&ex.slug) {
+        items.push(Item::Restore {
+            path: dir.join(rel),
+            contents,
+        });
+    }
+    Ok(items)
+}
+
+/// Carries out a plan: containers first (so their volumes are free), then volumes and files.
+/// Returns the problems met; an empty list is success.
+pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for item in items {
+        if let Item::Container { id, name, .. } = item {
+            // -v: anonymous volumes go with their container; named ones never do.
+            let opts = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            match docker.remove_container(id, Some(opts)).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => problems.push(describe(&format!("removing container {name}"), &e)),
+            }
+        }
+    }
+    for item in items {
+        match item {
+            Item::Volume { name, .. } => match docker.remove_volume(name, None::<RemoveVolumeOptions>).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => problems.push(format!(
+                    "{} (is a container outside this exercise using it? `docker ps -a --filter volume={name}`)",
+                    describe(&format!("removing volume {name}"), &e)
+                )),
+            },
+            Item::File { path } => {
+                if let Err(e) = std::fs::remove_file(path) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        problems.push(format!("cannot delete {}: {e}", path.display()));
+                    }
+                }
+            }
+            Item::Restore { path, contents } => {
+                let r = path
+                    .parent()
+                    .map(std::fs::create_dir_all)
+                    .unwrap_or(Ok(()))
+                    .and_then(|_| std::fs::write(path, contents));
+                if let Err(e) = r {
+                    problems.push(format!("cannot restore {}: {e}", path.display()));
+                }
+            }
+            Item::Container { .. } => {}
+        }
+    }
+    problems
+}

@@ -1,0 +1,137 @@
+//! The learner's workspace: a self-contained folder with one sub-folder per exercise (its
+//! starter files) and the progress state in `.workbook/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::catalog;
+use crate::exercise::Exercise;
+use crate::progress::Progress;
+
+pub const DEFAULT_DIR: &str = "docker-volumes-workbook";
+pub const STATE_DIR: &str = ".workbook";
+const PROGRESS_FILE: &str = "progress.json";
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace to use: `explicit` (the `--workspace` flag or `WORKBOOK_WORKSPACE`), else the
+    /// nearest folder above the current one holding `.workbook/`, else `./docker-volumes-workbook`
+    /// when it exists. `Ok(None)` when there is none yet.
+    pub fn find(explicit: Option<&Path>) -> Result<Option<Workspace>, String> {
+        if let Some(dir) = explicit {
+            return if dir.join(STATE_DIR).is_dir() {
+                Ok(Some(Workspace::at(dir)))
+            } else if dir.exists()
+                && dir
+                    .read_dir()
+                    .map(|mut d| d.next().is_some())
+                    .unwrap_or(false)
+            {
+                Err(format!(
+                    "{} is not a workbook workspace (it has no {STATE_DIR}/ folder); create one with `workbook init DIR`",
+                    dir.display()
+                ))
+            } else {
+                Ok(None)
+            };
+        }
+        let cwd =
+            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        for dir in cwd.ancestors() {
+            if dir.join(STATE_DIR).join(PROGRESS_FILE).is_file()
+                || dir.join(STATE_DIR).join("workspace").is_file()
+            {
+                return Ok(Some(Workspace::at(dir)));
+            }
+        }
+        let default = cwd.join(DEFAULT_DIR);
+        if default.join(STATE_DIR).is_dir() {
+            return Ok(Some(Workspace::at(&default)));
+        }
+        Ok(None)
+    }
+
+    fn at(dir: &Path) -> Workspace {
+        Workspace {
+            root: crate::snapshot::canonical(dir),
+        }
+    }
+
+    /// Creates (or completes) a workspace at `root`: never overwrites a learner's file.
+    /// Returns the workspace and the paths it wrote.
+    pub fn init(root: &Path, exercises: &[Exercise]) -> Result<(Workspace, Vec<PathBuf>), String> {
+        let io = |p: &Path, e: std::io::Error| format!("cannot write {}: {e}", p.display());
+        std::fs::create_dir_all(root.join(STATE_DIR)).map_err(|e| io(root, e))?;
+        let ws = Workspace::at(root);
+        let mut written = Vec::new();
+        let marker = ws.root.join(STATE_DIR).join("workspace");
+        if !marker.exists() {
+            std::fs::write(
+                &marker,
+                format!(
+                    "workbook workspace, created by workbook {}\n",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )
+            .map_err(|e| io(&marker, e))?;
+        }
+        for ex in exercises {
+            let dir = ws.exercise_dir(&ex.slug);
+            std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+            for f in catalog::starter_files(&ex.slug) {
+                let path = dir.join(&f.path);
+                if path.exists() {
+                    continue;
+                }
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+                }
+                std::fs::write(&path, f.contents).map_err(|e| io(&path, e))?;
+                written.push(path);
+            }
+        }
+        let readme = ws.root.join("README.md");
+        if !readme.exists() {
+            std::fs::write(&readme, WORKSPACE_README).map_err(|e| io(&readme, e))?;
+            written.push(readme);
+        }
+        if !ws.progress_path().exists() {
+            Progress::default().save(&ws.progress_path())?;
+        }
+        Ok((ws, written))
+    }
+
+    pub fn exercise_dir(&self, slug: &str) -> PathBuf {
+        self.root.join(slug)
+    }
+
+    pub fn progress_path(&self) -> PathBuf {
+        self.root.join(STATE_DIR).join(PROGRESS_FILE)
+    }
+
+    /// Starter files of an exercise that are missing or changed: (relative path, bytes).
+    pub fn starter_changes(&self, slug: &str) -> Vec<(String, &'static [u8])> {
+        let dir = self.exercise_dir(slug);
+        catalog::starter_files(slug)
+            .into_iter()
+            .filter(|f| {
+                std::fs::read(dir.join(&f.path))
+                    .map(|b| b != f.contents)
+                    .unwrap_or(true)
+            })
+            .map(|f| (f.path, f.contents))
+            .collect()
+    }
+}
+
+const WORKSPACE_README: &str = "# Docker volumes workbook\n\n\
+One folder per exercise. Work in the folder of the current exercise and run:\n\n\
+- `workbook next`: the lesson and your next task (it grades what you did first)\n\
+- `workbook check`: grade the current exercise on your Docker daemon\n\
+- `workbook hint`: a hint for the step you are on\n\
+- `workbook list`: every exercise and your progress\n\
+- `workbook reset`: start the current exercise again (it lists what it removes and asks first)\n\n\
+Your progress is in `.workbook/progress.json`.\n";

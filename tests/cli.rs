@@ -1,0 +1,145 @@
+//! The binary without a daemon: commands that must work offline, and errors for people.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn workbook() -> Command {
+    let mut cmd = Command::cargo_bin("workbook").unwrap();
+    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn init_writes_a_self_contained_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook()
+        .arg("init")
+        .arg(&ws)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Workspace ready"));
+    assert!(ws.join(".workbook/progress.json").is_file());
+    assert!(ws.join("01-named-volumes").is_dir());
+    assert!(ws.join("02-bind-mounts/data/train.csv").is_file());
+    assert!(ws.join("02-bind-mounts/models/VERSION").is_file());
+    // Exercise data stays in the binary; only starter files are written.
+    assert!(!ws.join("02-bind-mounts/exercise.toml").exists());
+    // A second init keeps the learner's edits.
+    std::fs::write(ws.join("02-bind-mounts/data/train.csv"), "mine").unwrap();
+    workbook().arg("init").arg(&ws).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(ws.join("02-bind-mounts/data/train.csv")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn list_hint_and_lesson_need_no_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    let dead = "unix:///nonexistent/docker.sock";
+    workbook()
+        .current_dir(&ws)
+        .env("DOCKER_HOST", dead)
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("01-named-volumes").and(predicate::str::contains("0/3")));
+    workbook()
+        .current_dir(&ws)
+        .env("DOCKER_HOST", dead)
+        .arg("hint")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("docker volume create ml-data"));
+    workbook()
+        .current_dir(&ws)
+        .env("DOCKER_HOST", dead)
+        .args(["lesson", "03"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("tmpfs").and(predicate::str::contains("workbook:step").not()),
+        );
+    let out = workbook()
+        .current_dir(&ws)
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["current"], "01-named-volumes");
+    assert_eq!(v["exercises"][0]["steps_total"], 3);
+    let progress: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join(".workbook/progress.json")).unwrap())
+            .unwrap();
+    assert_eq!(progress["exercises"]["01-named-volumes"]["hints_used"], 1);
+}
+
+#[test]
+fn unknown_exercise_suggests_and_exits_2() {
+    workbook().args(["lesson", "bind-mount"]).assert().success();
+    workbook()
+        .args(["lesson", "tmpsf"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("no exercise `tmpsf`")
+                .and(predicate::str::contains("03-tmpfs")),
+        );
+}
+
+#[test]
+fn dead_daemon_is_an_error_with_a_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    workbook()
+        .current_dir(&ws)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("cannot reach the Docker daemon")
+                .and(predicate::str::contains("Start it")),
+        );
+}
+
+#[test]
+fn check_outside_a_workspace_says_how_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    workbook()
+        .current_dir(dir.path())
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("workbook next"));
+}
+
+#[test]
+fn solution_prints_the_script() {
+    workbook()
+        .args(["solution", "01"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("docker volume create ml-data"));
+}
+
+#[test]
+fn reset_refuses_to_remove_without_confirmation_when_not_interactive() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    std::fs::write(ws.join("02-bind-mounts/data/from-container.txt"), "x").unwrap();
+    workbook()
+        .current_dir(&ws)
+        .args(["reset", "02"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("delete file").and(predicate::str::contains("--yes")));
+    assert!(ws.join("02-bind-mounts/data/from-container.txt").exists());
+}

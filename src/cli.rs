@@ -99,7 +99,19 @@ pub fn main() -> i32 {
             return 2;
         }
     };
-    match rt.block_on(run(cli)) {
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = run(cli) => r,
+            _ = tokio::signal::ctrl_c() => {
+                // Leave no helper container behind.
+                if let Ok(engine) = engine::connect().await {
+                    crate::probe::remove_live(&engine.docker).await;
+                }
+                Err("interrupted".to_string())
+            }
+        }
+    });
+    match outcome {
         Ok(code) => code,
         Err(message) => {
             eprintln!("{} {message}", style("error:").red().bold());
@@ -189,7 +201,12 @@ fn pick<'a>(
 }
 
 async fn connect() -> Result<Engine, String> {
-    engine::connect().await
+    let engine = engine::connect().await?;
+    // Helpers left by a run that was killed (never another run's live ones).
+    if let Err(e) = crate::probe::sweep(&engine.docker).await {
+        eprintln!("{} {e}", style("warning:").yellow().bold());
+    }
+    Ok(engine)
 }
 
 /// Builds missing or outdated lab images, saying so.

@@ -59,6 +59,7 @@ async fn seed(docker: &Docker, volume: &str, files: &[SeedFile]) -> Result<(), S
         .await
         .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?
         .id;
+    probe::track(&id);
     let result = async {
         let archive = seed_archive(files)?;
         let opts = UploadToContainerOptionsBuilder::default()

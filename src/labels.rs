@@ -12,6 +12,7 @@ pub const RECIPE: &str = "workbook.recipe";
 pub const ROLE_PROBE: &str = "probe";
 pub const ROLE_SEED: &str = "seed";
 pub const ROLE_SETUP: &str = "setup";
+pub const ROLE_BENCH: &str = "bench";
 
 /// Labels of a helper container of the given role.
 pub fn helper(role: &str) -> std::collections::HashMap<String, String> {

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Mutex;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -26,6 +27,66 @@ const STREAM_LIMIT: usize = CONTENT_LIMIT as usize + 64 * 1024;
 
 const MOUNT_POINT: &str = "/probe";
 
+/// Helper containers of this process that exist right now, so Ctrl-C can remove them.
+static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remembers a helper container until [`remove`] removes it.
+pub fn track(id: &str) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.push(id.to_string());
+    }
+}
+
+/// Removes every helper container this process still has (on Ctrl-C).
+pub async fn remove_live(docker: &Docker) {
+    let ids: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    for id in ids {
+        remove(docker, &id).await;
+    }
+}
+
+/// Helpers older than this are leftovers of an interrupted run, not another run's live probe.
+const LEFTOVER_AGE_SECS: i64 = 120;
+
+/// Removes workbook helper containers (probes, seeders, bench runs) left behind by a run that
+/// was killed. Touches only containers labelled `workbook.managed=true` with a helper role.
+pub async fn sweep(docker: &Docker) -> Result<usize, String> {
+    let filters = HashMap::from([(
+        "label",
+        vec![
+            format!("{}=true", labels::MANAGED),
+            labels::ROLE.to_string(),
+        ],
+    )]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let found = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| describe("listing leftover workbook helpers", &e))?;
+    let now = crate::progress::now() as i64;
+    let mut removed = 0;
+    for c in found {
+        let role = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::ROLE))
+            .map(String::as_str);
+        let helper = matches!(
+            role,
+            Some(labels::ROLE_PROBE | labels::ROLE_SEED | labels::ROLE_BENCH)
+        );
+        let old = c.created.is_some_and(|t| now - t > LEFTOVER_AGE_SECS);
+        if let (true, true, Some(id)) = (helper, old, c.id.as_deref()) {
+            remove(docker, id).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Creates a stopped probe container with `volume` mounted read-only; returns its id.
 pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
     let body = ContainerCreateBody {
@@ -45,7 +106,10 @@ pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
         .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
         .await
     {
-        Ok(r) => Ok(r.id),
+        Ok(r) => {
+            track(&r.id);
+            Ok(r.id)
+        }
         Err(e) if is_not_found(&e) => Err(format!(
             "the lab image {TOOLS_IMAGE} is missing, so volume {volume} cannot be read: run `workbook setup`"
         )),
@@ -55,6 +119,9 @@ pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
 
 /// Removes a helper container; failures are reported on stderr, never hidden.
 pub async fn remove(docker: &Docker, id: &str) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|l| l != id);
+    }
     let opts = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(false)

@@ -139,3 +139,6 @@ pub(crate) fn did_you_mean(suggestion: Option<&str>) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod engine_fixtures;

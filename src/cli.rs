@@ -237,8 +237,7 @@ async fn ensure_exercise_setup(
     ex: &Exercise,
     progress: &mut Progress,
 ) -> Result<(), String> {
-    if ex.data.setup.volumes.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done)
-    {
+    if ex.data.setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
         return Ok(());
     }
     for line in lab_setup::apply(&engine.docker, ex).await? {
@@ -674,25 +673,13 @@ async fn solution(
     }
     let engine = connect().await?;
     ensure_images(&engine).await?;
-    let status = run_script(script, &dir).await?;
+    let status = crate::scripts::run(script, &dir).await?;
     if status != 0 {
         return Err(format!(
             "the solution script stopped with exit code {status}; its output is above"
         ));
     }
     Ok(0)
-}
-
-/// Runs a shell script in `dir` with the learner's environment; returns its exit code.
-pub async fn run_script(script: &str, dir: &Path) -> Result<i32, String> {
-    let status = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .status()
-        .await
-        .map_err(|e| format!("cannot run sh: {e}"))?;
-    Ok(status.code().unwrap_or(2))
 }
 
 async fn reset_cmd(

@@ -44,9 +44,12 @@ pub struct Resources {
     /// Host files, relative to the exercise folder.
     #[serde(default)]
     pub files: Vec<String>,
-    /// The compose project whose working directory is the exercise folder.
+    /// The compose project whose working directory is the exercise folder: its containers and networks.
     #[serde(default)]
     pub compose: bool,
+    /// Volumes of that compose project, by their key in compose.yaml (`checkpoints`).
+    #[serde(default)]
+    pub compose_volumes: Vec<String>,
 }
 
 impl Resources {
@@ -66,6 +69,7 @@ impl Resources {
             containers: merge(&self.containers, &other.containers),
             files: merge(&self.files, &other.files),
             compose: self.compose || other.compose,
+            compose_volumes: merge(&self.compose_volumes, &other.compose_volumes),
         }
     }
 }
@@ -76,6 +80,28 @@ impl Resources {
 pub struct Setup {
     #[serde(default)]
     pub volumes: Vec<SetupVolume>,
+    /// Containers created (never started) after the volumes, e.g. one that keeps a volume in use.
+    #[serde(default)]
+    pub containers: Vec<SetupContainer>,
+}
+
+impl Setup {
+    pub fn is_empty(&self) -> bool {
+        self.volumes.is_empty() && self.containers.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupContainer {
+    pub name: String,
+    /// A lab image (`workbook/tools`).
+    pub image: String,
+    /// `VOLUME:/path[:ro]` mounts of setup volumes.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -208,6 +234,26 @@ impl Exercise {
                     "{at}: mistake `{}` names step `{}`, which does not exist",
                     m.id, m.step
                 ));
+            }
+        }
+        for c in &d.setup.containers {
+            if !c.image.starts_with("workbook/") {
+                return Err(format!(
+                    "{at}: setup container `{}` uses image `{}`: setups use the lab images (workbook/...) only",
+                    c.name, c.image
+                ));
+            }
+            for v in &c.volumes {
+                let source = v.split(':').next().unwrap_or("");
+                if source.starts_with('/')
+                    || source.starts_with('.')
+                    || source.contains("docker.sock")
+                {
+                    return Err(format!(
+                        "{at}: setup container `{}` mounts `{v}`: setups may mount named volumes only, never host paths",
+                        c.name
+                    ));
+                }
             }
         }
         for path in &d.resources.files {

@@ -32,7 +32,7 @@ pub const ALL: [&str; 3] = [TOOLS_IMAGE, TRAINING_IMAGE, API_IMAGE];
 pub const PULL_BASE: &str = "busybox:1.36";
 const PULL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bumped whenever a recipe changes in a way the digest would not see.
-const RECIPE_EPOCH: &str = "1";
+const RECIPE_EPOCH: &str = "2";
 
 const TRAIN_SCRIPT: &str = include_str!("../images/ml-train.sh");
 const SERVE_SCRIPT: &str = include_str!("../images/ml-serve.sh");
@@ -536,7 +536,7 @@ async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<
         .ok()
         .and_then(|i| i.id);
     let labels = HashMap::from([
-        (labels::MANAGED.to_string(), "true".to_string()),
+        (labels::LAB_IMAGE.to_string(), "true".to_string()),
         (labels::RECIPE.to_string(), recipe.digest.clone()),
     ]);
     let options = BuildImageOptionsBuilder::default()

@@ -34,6 +34,35 @@ pub async fn apply(docker: &Docker, ex: &Exercise) -> Result<Vec<String>, String
         }
         done.push(format!("volume {} ({} files)", vol.name, vol.files.len()));
     }
+    for c in &ex.data.setup.containers {
+        let mut c_labels = labels::helper(labels::ROLE_SETUP);
+        c_labels.insert(labels::EXERCISE.into(), ex.slug.clone());
+        let body = ContainerCreateBody {
+            image: Some(c.image.clone()),
+            cmd: (!c.command.is_empty()).then(|| c.command.clone()),
+            labels: Some(c_labels),
+            host_config: Some(HostConfig {
+                binds: Some(c.volumes.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let opts = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+            .name(&c.name)
+            .build();
+        match docker.create_container(Some(opts), body).await {
+            Ok(_) => done.push(format!(
+                "container {} (stopped, using {})",
+                c.name,
+                c.volumes.join(", ")
+            )),
+            // Already there from an earlier setup: keep it.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {}
+            Err(e) => return Err(describe(&format!("creating container {}", c.name), &e)),
+        }
+    }
     Ok(done)
 }
 

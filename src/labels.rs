@@ -8,6 +8,9 @@ pub const EXERCISE: &str = "workbook.exercise";
 pub const ROLE: &str = "workbook.role";
 /// On lab images: a digest of the recipe, so `setup` rebuilds only what changed.
 pub const RECIPE: &str = "workbook.recipe";
+/// On lab images (value `true`). Not `MANAGED`: containers inherit image labels, and a
+/// learner's container started from a lab image is the learner's, not the workbook's.
+pub const LAB_IMAGE: &str = "workbook.lab-image";
 
 pub const ROLE_PROBE: &str = "probe";
 pub const ROLE_SEED: &str = "seed";

@@ -11,11 +11,14 @@
 //! - [`reset`] and [`lab_setup`]: what an exercise creates and what may be removed.
 //! - [`render`]: Markdown for the terminal.
 
+pub mod archive;
+pub mod bench;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod endpoint;
 pub mod engine;
+pub mod exec;
 pub mod exercise;
 pub mod grade;
 pub mod images;
@@ -27,6 +30,7 @@ pub mod probe;
 pub mod progress;
 pub mod render;
 pub mod reset;
+pub mod scripts;
 pub mod snapshot;
 pub mod suggest;
 pub mod workspace;

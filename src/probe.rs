@@ -15,6 +15,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use crate::archive::{self, Manifest};
 use crate::engine::{describe, is_not_found};
 use crate::images::TOOLS_IMAGE;
 use crate::labels;
@@ -136,19 +137,58 @@ pub async fn remove(docker: &Docker, id: &str) {
     }
 }
 
-/// Reads `paths` (relative to the volume root) through one probe.
-pub async fn read_paths(
+/// What one probe read from a volume.
+#[derive(Debug, Default)]
+pub struct VolumeRead {
+    pub files: HashMap<String, Fetched<Option<FileFact>>>,
+    pub tree: Option<Fetched<Manifest>>,
+}
+
+/// Reads `paths` (relative to the volume root) and, with `tree`, the whole listing, through one probe.
+pub async fn read(
     docker: &Docker,
     volume: &str,
     paths: &[String],
-) -> Result<HashMap<String, Fetched<Option<FileFact>>>, String> {
+    tree: bool,
+) -> Result<VolumeRead, String> {
     let id = create(docker, volume).await?;
-    let mut out = HashMap::new();
+    let mut out = VolumeRead::default();
     for path in paths {
-        out.insert(path.clone(), read_one(docker, &id, volume, path).await);
+        out.files
+            .insert(path.clone(), read_one(docker, &id, volume, path).await);
+    }
+    if tree {
+        out.tree = Some(read_tree(docker, &id, volume).await);
     }
     remove(docker, &id).await;
     Ok(out)
+}
+
+/// Largest volume listed whole (archive bytes); beyond it grading says so instead of reading on.
+pub const TREE_LIMIT: u64 = 512 * 1024 * 1024;
+
+async fn read_tree(docker: &Docker, id: &str, volume: &str) -> Fetched<Manifest> {
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(&format!("{MOUNT_POINT}/."))
+        .build();
+    let mut stream = docker.download_from_container(id, Some(opts));
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let bytes = chunk.map_err(|e| describe(&format!("listing volume {volume}"), &e))?;
+        buf.extend_from_slice(&bytes);
+        if buf.len() as u64 > TREE_LIMIT {
+            return Err(format!(
+                "volume {volume} holds more than {} MiB: too large for the workbook to compare",
+                TREE_LIMIT >> 20
+            ));
+        }
+    }
+    let limits = archive::Limits {
+        max_total_bytes: TREE_LIMIT + (1 << 20),
+        ..archive::Limits::default()
+    };
+    archive::read_tar(&buf[..], None, &limits)
+        .map_err(|problems| format!("listing volume {volume}: {}", problems.join("; ")))
 }
 
 async fn read_one(

@@ -10,7 +10,8 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use crate::checks::target::{names, COMPOSE_WORKDIR};
+use crate::checks::target::{names, COMPOSE_PROJECT, COMPOSE_WORKDIR};
+use crate::checks::volume_ref::{compose_projects, COMPOSE_VOLUME};
 use crate::engine::{describe, is_not_found};
 use crate::exercise::{Exercise, Resources};
 use crate::labels;
@@ -28,6 +29,9 @@ pub enum Item {
     Volume {
         name: String,
         why: String,
+    },
+    Network {
+        name: String,
     },
     File {
         path: PathBuf,
@@ -47,6 +51,10 @@ impl std::fmt::Display for Item {
             Item::Volume { name, why } => {
                 write!(f, "remove volume {name} ({why}) and the data in it")
             }
+            Item::Network { name } => write!(
+                f,
+                "remove network {name} (compose project of the exercise folder)"
+            ),
             Item::File { path } => write!(f, "delete file {}", path.display()),
             Item::Restore { path, .. } => write!(f, "restore starter file {}", path.display()),
         }
@@ -61,7 +69,7 @@ pub async fn plan(
     resources: &Resources,
 ) -> Result<Vec<Item>, String> {
     let dir = ws.exercise_dir(&ex.slug);
-    let snap = Snapshot::new(&dir);
+    let mut snap = Snapshot::new(&dir);
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default().all(true).build(),
@@ -74,6 +82,13 @@ pub async fn plan(
         .map_err(|e| describe("listing volumes", &e))?
         .volumes
         .unwrap_or_default();
+    snap.containers = Ok(containers.clone());
+    snap.volumes = Ok(volumes.clone());
+    let projects = if resources.compose || !resources.compose_volumes.is_empty() {
+        compose_projects(&snap)
+    } else {
+        Vec::new()
+    };
     let mut items = Vec::new();
     for c in &containers {
         let label = |k: &str| c.labels.as_ref().and_then(|l| l.get(k)).map(String::as_str);
@@ -107,8 +122,15 @@ pub async fn plan(
         }
     }
     for v in &volumes {
+        let compose_key = v.labels.get(COMPOSE_VOLUME).filter(|_| {
+            v.labels
+                .get(COMPOSE_PROJECT)
+                .is_some_and(|p| projects.contains(p))
+        });
         let why = if resources.volumes.contains(&v.name) {
             Some("declared by the exercise")
+        } else if compose_key.is_some_and(|k| resources.compose_volumes.contains(k)) {
+            Some("compose volume of the exercise folder")
         } else if v.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
             && v.labels.get(labels::EXERCISE) == Some(&ex.slug)
         {
@@ -121,6 +143,25 @@ pub async fn plan(
                 name: v.name.clone(),
                 why: why.to_string(),
             });
+        }
+    }
+    if resources.compose && !projects.is_empty() {
+        let filters =
+            std::collections::HashMap::from([("label", vec![COMPOSE_PROJECT.to_string()])]);
+        let opts = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let networks = docker
+            .list_networks(Some(opts))
+            .await
+            .map_err(|e| describe("listing networks", &e))?;
+        for n in networks {
+            let project = n.labels.as_ref().and_then(|l| l.get(COMPOSE_PROJECT));
+            if let (Some(p), Some(name)) = (project, n.name) {
+                if projects.contains(p) {
+                    items.push(Item::Network { name });
+                }
+            }
         }
     }
     for f in &resources.files {
@@ -165,6 +206,11 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
                     "{} (is a container outside this exercise using it? `docker ps -a --filter volume={name}`)",
                     describe(&format!("removing volume {name}"), &e)
                 )),
+            },
+            Item::Network { name } => match docker.remove_network(name).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => problems.push(describe(&format!("removing network {name}"), &e)),
             },
             Item::File { path } => {
                 if let Err(e) = std::fs::remove_file(path) {

@@ -13,16 +13,21 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions
 use bollard::Docker;
 use futures_util::future::join_all;
 
-use crate::checks::{Target, Verdict};
+use crate::archive::Manifest;
+use crate::checks::{Target, Verdict, VolumeRef};
 use crate::engine::describe;
-use crate::probe;
+use crate::{exec, probe};
 
 /// What the checks of a grading run want to read.
 #[derive(Debug, Default, Clone)]
 pub struct Needs {
     pub inspect: Vec<Target>,
-    /// Volume name → paths inside it.
-    pub files: BTreeMap<String, Vec<String>>,
+    /// Volume → paths inside it.
+    pub files: BTreeMap<VolumeRef, Vec<String>>,
+    /// Volumes whose whole content is listed (with file digests).
+    pub trees: Vec<VolumeRef>,
+    /// Commands run in a running container (read-only ones: `cat`, `wget -qO-` ...).
+    pub execs: Vec<(Target, Vec<String>)>,
 }
 
 impl Needs {
@@ -32,11 +37,24 @@ impl Needs {
         }
     }
 
-    pub fn file(&mut self, volume: &str, path: &str) {
-        let paths = self.files.entry(volume.to_string()).or_default();
+    pub fn file(&mut self, volume: &VolumeRef, path: &str) {
+        let paths = self.files.entry(volume.clone()).or_default();
         let path = normalise_path(path);
         if !paths.contains(&path) {
             paths.push(path);
+        }
+    }
+
+    pub fn tree(&mut self, volume: &VolumeRef) {
+        if !self.trees.contains(volume) {
+            self.trees.push(volume.clone());
+        }
+    }
+
+    pub fn exec(&mut self, target: Target, command: &[String]) {
+        let key = (target, command.to_vec());
+        if !self.execs.contains(&key) {
+            self.execs.push(key);
         }
     }
 }
@@ -86,7 +104,11 @@ pub struct Snapshot {
     /// By container id.
     pub inspected: HashMap<String, Fetched<ContainerInspectResponse>>,
     /// By (volume, normalised path); `Ok(None)` when the path does not exist.
-    pub files: HashMap<(String, String), Fetched<Option<FileFact>>>,
+    pub files: HashMap<(VolumeRef, String), Fetched<Option<FileFact>>>,
+    /// Whole-volume listings.
+    pub trees: HashMap<VolumeRef, Fetched<Manifest>>,
+    /// Results of commands run in containers.
+    pub execs: HashMap<(Target, Vec<String>), Fetched<exec::ExecResult>>,
 }
 
 impl Snapshot {
@@ -99,6 +121,8 @@ impl Snapshot {
             containers: Ok(Vec::new()),
             inspected: HashMap::new(),
             files: HashMap::new(),
+            trees: HashMap::new(),
+            execs: HashMap::new(),
         }
     }
 
@@ -128,12 +152,35 @@ impl Snapshot {
     }
 
     /// A path inside a volume, `Ok(None)` when it does not exist.
-    pub fn file(&self, volume: &str, path: &str) -> Result<Option<&FileFact>, Verdict> {
-        match self.files.get(&(volume.to_string(), normalise_path(path))) {
+    pub fn file(&self, volume: &VolumeRef, path: &str) -> Result<Option<&FileFact>, Verdict> {
+        match self.files.get(&(volume.clone(), normalise_path(path))) {
             Some(Ok(fact)) => Ok(fact.as_ref()),
             Some(Err(e)) => Err(Verdict::error(e.clone())),
             None => Err(Verdict::error(format!(
                 "internal: {path} in volume {volume} was not read (a check forgot to declare it)"
+            ))),
+        }
+    }
+
+    /// Everything in a volume (when a check declared [`Needs::tree`]).
+    pub fn tree(&self, volume: &VolumeRef) -> Result<&Manifest, Verdict> {
+        match self.trees.get(volume) {
+            Some(Ok(m)) => Ok(m),
+            Some(Err(e)) => Err(Verdict::error(e.clone())),
+            None => Err(Verdict::error(format!(
+                "internal: volume {volume} was not listed (a check forgot to declare it)"
+            ))),
+        }
+    }
+
+    /// The result of a command run in a container (when a check declared [`Needs::exec`]).
+    pub fn exec(&self, target: &Target, command: &[String]) -> Result<&exec::ExecResult, Verdict> {
+        match self.execs.get(&(target.clone(), command.to_vec())) {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) => Err(Verdict::error(e.clone())),
+            None => Err(Verdict::error(format!(
+                "internal: `{}` was not run in {target}",
+                command.join(" ")
             ))),
         }
     }
@@ -184,28 +231,61 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
         (id.clone(), r)
     }));
 
-    // Probe only volumes that exist: mounting a missing one would create it.
-    let existing: Vec<(&String, &Vec<String>)> = needs
-        .files
-        .iter()
-        .filter(|(vol, _)| matches!(snap.volume(vol), Ok(Some(_))))
-        .collect();
-    let reads = join_all(existing.iter().map(|(vol, paths)| async move {
-        (vol.to_string(), probe::read_paths(docker, vol, paths).await)
-    }));
-    let (inspects, reads) = tokio::join!(inspects, reads);
-    snap.inspected.extend(inspects);
-    for (vol, result) in reads {
-        match result {
-            Ok(map) => {
-                for (path, fact) in map {
-                    snap.files.insert((vol.clone(), path), fact);
+    // Probe only volumes that exist: mounting a missing one would create it. One probe per
+    // volume serves every path and listing asked of it.
+    let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, Vec<String>, bool)> = BTreeMap::new();
+    let refs: Vec<&VolumeRef> = needs.files.keys().chain(needs.trees.iter()).collect();
+    for r in refs {
+        if let Ok(Some(v)) = r.resolve(&snap) {
+            let entry = per_volume.entry(v.name.clone()).or_default();
+            if !entry.0.contains(r) {
+                entry.0.push(r.clone());
+            }
+            for p in needs.files.get(r).into_iter().flatten() {
+                if !entry.1.contains(p) {
+                    entry.1.push(p.clone());
                 }
             }
-            Err(e) => {
-                for path in &needs.files[&vol] {
-                    snap.files
-                        .insert((vol.clone(), path.clone()), Err(e.clone()));
+            entry.2 |= needs.trees.contains(r);
+        }
+    }
+    let reads = join_all(
+        per_volume
+            .iter()
+            .map(|(name, (_, paths, tree))| async move {
+                (name.clone(), probe::read(docker, name, paths, *tree).await)
+            }),
+    );
+    let execs = join_all(needs.execs.iter().map(|(target, cmd)| {
+        let found = target.resolve(&snap).ok().and_then(|c| c.id.clone());
+        async move {
+            let r = match found {
+                Some(id) => exec::run(docker, &id, cmd).await,
+                None => Err(format!("{target} was not found")),
+            };
+            ((target.clone(), cmd.clone()), r)
+        }
+    }));
+    let (inspects, reads, execs) = tokio::join!(inspects, reads, execs);
+    snap.inspected.extend(inspects);
+    snap.execs.extend(execs);
+    for (name, result) in reads {
+        let (refs, paths, _) = &per_volume[&name];
+        for r in refs {
+            match &result {
+                Ok(read) => {
+                    for (path, fact) in &read.files {
+                        snap.files.insert((r.clone(), path.clone()), fact.clone());
+                    }
+                    if let Some(tree) = &read.tree {
+                        snap.trees.insert(r.clone(), tree.clone());
+                    }
+                }
+                Err(e) => {
+                    for path in paths {
+                        snap.files.insert((r.clone(), path.clone()), Err(e.clone()));
+                    }
+                    snap.trees.insert(r.clone(), Err(e.clone()));
                 }
             }
         }

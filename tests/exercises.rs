@@ -59,6 +59,15 @@ impl Lab {
             .unwrap()
     }
 
+    /// Back to the exercise's start: removes what it, its mistakes and its variants may create,
+    /// then creates its setup again (as `workbook reset` does).
+    fn reset(&self, ex: &Exercise) {
+        self.clean(ex);
+        self.rt
+            .block_on(workbook::lab_setup::apply(&self.engine.docker, ex))
+            .unwrap();
+    }
+
     /// Removes what the exercise, its mistakes and its variants may create.
     fn clean(&self, ex: &Exercise) {
         let wsp = workbook::workspace::Workspace::find(Some(&self.ws))
@@ -97,7 +106,7 @@ impl Lab {
     fn sh(&self, slug: &str, script: &str) {
         let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg(script)
+            .arg(workbook::scripts::with_prelude(script))
             .current_dir(self.ws.join(slug))
             .output()
             .unwrap();
@@ -136,7 +145,7 @@ fn contract(slug: &str) {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::new();
     let ex = lab.exercise(slug);
-    lab.clean(&ex);
+    lab.reset(&ex);
 
     // Unsolved: every step fails (no step passes before the learner did anything).
     let (code, report) = lab.check(slug);
@@ -160,7 +169,7 @@ fn contract(slug: &str) {
     assert_eq!(report["status"], "pass");
 
     for variant in &ex.data.variants {
-        lab.clean(&ex);
+        lab.reset(&ex);
         lab.sh(slug, &variant.run);
         let (code, report) = lab.check(slug);
         assert_eq!(
@@ -171,7 +180,7 @@ fn contract(slug: &str) {
     }
 
     for m in &ex.data.mistakes {
-        lab.clean(&ex);
+        lab.reset(&ex);
         lab.sh(slug, &m.run);
         let (code, report) = lab.check(slug);
         assert_eq!(code, 1, "mistake {} of {slug}: {report}", m.id);
@@ -209,6 +218,46 @@ fn exercise_02_bind_mounts() {
 #[test]
 fn exercise_03_tmpfs() {
     contract("03-tmpfs");
+}
+
+#[test]
+fn exercise_04_checkpoints() {
+    contract("04-checkpoints");
+}
+
+#[test]
+fn exercise_05_shared_models() {
+    contract("05-shared-models");
+}
+
+#[test]
+fn exercise_06_volume_lifecycle() {
+    contract("06-volume-lifecycle");
+}
+
+#[test]
+fn exercise_07_backup_restore() {
+    contract("07-backup-restore");
+}
+
+#[test]
+fn exercise_08_performance() {
+    contract("08-performance");
+}
+
+#[test]
+fn exercise_09_permissions() {
+    contract("09-permissions");
+}
+
+#[test]
+fn exercise_10_volume_drivers() {
+    contract("10-volume-drivers");
+}
+
+#[test]
+fn exercise_11_capstone() {
+    contract("11-capstone");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::Path;
 use bollard::models::{ContainerInspectResponse, ContainerSummary, Volume};
 use serde_json::{json, Value};
 
+use crate::checks::VolumeRef;
 use crate::snapshot::{FileFact, FileKind, Snapshot};
 
 pub fn volume(
@@ -44,8 +45,10 @@ pub fn file(content: &[u8], owner: u64, mode: u32) -> FileFact {
 
 pub fn snapshot_with_file(vol: &str, path: &str, fact: Option<FileFact>) -> Snapshot {
     let mut s = snapshot_with_volumes(&[volume(vol, "local", &[], &[])]);
-    s.files
-        .insert((vol.to_string(), path.to_string()), Ok(fact));
+    s.files.insert(
+        (VolumeRef::Named(vol.to_string()), path.to_string()),
+        Ok(fact),
+    );
     s
 }
 

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::snapshot::{Needs, Snapshot};
 
+mod backup_archive;
 mod container_running;
+mod container_user;
+mod exec_check;
 mod host_file;
 mod mount;
 pub mod mounts_view;
@@ -14,16 +17,27 @@ pub mod size;
 pub mod target;
 mod tmpfs;
 mod volume;
+mod volume_created_after;
 mod volume_file;
+mod volume_file_count;
+mod volume_matches_archive;
+pub mod volume_ref;
 mod volume_unused;
 
+pub use backup_archive::BackupArchive;
 pub use container_running::ContainerRunning;
+pub use container_user::ContainerUser;
+pub use exec_check::ExecCheck;
 pub use host_file::HostFile;
 pub use mount::MountCheck;
 pub use target::Target;
 pub use tmpfs::Tmpfs;
 pub use volume::VolumeCheck;
+pub use volume_created_after::VolumeCreatedAfter;
 pub use volume_file::VolumeFile;
+pub use volume_file_count::VolumeFileCount;
+pub use volume_matches_archive::VolumeMatchesArchive;
+pub use volume_ref::VolumeRef;
 pub use volume_unused::VolumeUnused;
 
 /// One declarative check, as written in `[[steps.checks]]` with its `kind`.
@@ -37,6 +51,12 @@ pub enum Check {
     Mount(MountCheck),
     Tmpfs(Tmpfs),
     HostFile(HostFile),
+    VolumeFileCount(VolumeFileCount),
+    VolumeCreatedAfter(VolumeCreatedAfter),
+    ContainerUser(ContainerUser),
+    Exec(ExecCheck),
+    BackupArchive(BackupArchive),
+    VolumeMatchesArchive(VolumeMatchesArchive),
 }
 
 /// What each check kind implements.
@@ -61,6 +81,12 @@ impl Check {
             Check::Mount(c) => c,
             Check::Tmpfs(c) => c,
             Check::HostFile(c) => c,
+            Check::VolumeFileCount(c) => c,
+            Check::VolumeCreatedAfter(c) => c,
+            Check::ContainerUser(c) => c,
+            Check::Exec(c) => c,
+            Check::BackupArchive(c) => c,
+            Check::VolumeMatchesArchive(c) => c,
         }
     }
 

@@ -1,16 +1,19 @@
 //! `kind = "volume"`: a volume exists (or is absent), with a driver, labels and driver options.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{did_you_mean, Kind, Verdict};
-use crate::snapshot::{Needs, Snapshot};
+use super::{Kind, Verdict, VolumeRef};
+use crate::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeCheck {
-    pub name: String,
+    pub name: Option<String>,
+    /// A volume of the exercise folder's compose project instead of a named one.
+    pub compose_volume: Option<String>,
     /// `false`: the volume must NOT exist.
     #[serde(default = "yes")]
     pub exists: bool,
@@ -20,20 +23,149 @@ pub struct VolumeCheck {
     /// Driver options that must be set to these values (`type`, `o`, `device`...).
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// Comma-separated options (`o`) that must hold these items: `k=v` exactly, or a key `k`.
+    #[serde(default)]
+    pub option_items: BTreeMap<String, Vec<String>>,
+    /// Options whose value must start with this (`device = ":/"` for NFS exports).
+    #[serde(default)]
+    pub option_prefix: BTreeMap<String, String>,
+    /// Options whose value must be this host path (relative to the exercise folder), absolute.
+    #[serde(default)]
+    pub option_host_path: BTreeMap<String, String>,
+    /// Options whose value must be an absolute host path inside the exercise folder.
+    #[serde(default)]
+    pub option_in_exercise: Vec<String>,
 }
 
 fn yes() -> bool {
     true
 }
 
+impl VolumeCheck {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.name, &self.compose_volume)
+    }
+
+    fn has_option_rules(&self) -> bool {
+        !self.options.is_empty()
+            || !self.option_items.is_empty()
+            || !self.option_prefix.is_empty()
+            || !self.option_host_path.is_empty()
+            || !self.option_in_exercise.is_empty()
+    }
+
+    /// The first driver option rule the volume breaks: (expected, found, fix).
+    fn option_problem(
+        &self,
+        vol: &bollard::models::Volume,
+        snap: &Snapshot,
+    ) -> Option<(String, String, String)> {
+        let name = &vol.name;
+        let recreate = |k: &str, v: &str| {
+            format!(
+                "driver options are set at creation: remove the volume (`docker volume rm {name}`, after removing \
+                 the containers using it) and create it again with `--opt {k}={v}` (in compose: under `driver_opts:`)"
+            )
+        };
+        let shown = |k: &str| match vol.options.get(k) {
+            Some(g) => format!("{k}={g}"),
+            None if vol.options.is_empty() => "no driver options".to_string(),
+            None => format!("options {}", fmt_map(vol.options.iter())),
+        };
+        let relative = |k: &str, v: &str| {
+            format!("{k}={v}, a relative path: the daemon does not know your current folder")
+        };
+        for (k, want) in &self.options {
+            if vol.options.get(k) != Some(want) {
+                return Some((
+                    format!("volume {name} with driver option {k}={want}"),
+                    shown(k),
+                    recreate(k, want),
+                ));
+            }
+        }
+        for (k, items) in &self.option_items {
+            let have: Vec<&str> = vol
+                .options
+                .get(k)
+                .map(|v| v.split(',').map(str::trim).collect())
+                .unwrap_or_default();
+            for item in items {
+                let ok = if item.contains('=') {
+                    have.contains(&item.as_str())
+                } else {
+                    have.iter()
+                        .any(|h| h.split('=').next() == Some(item.as_str()))
+                };
+                if !ok {
+                    let want = if item.contains('=') {
+                        item.clone()
+                    } else {
+                        format!("{item}=...")
+                    };
+                    return Some((
+                        format!("volume {name} with `{want}` in its `{k}` option"),
+                        shown(k),
+                        recreate(k, &want),
+                    ));
+                }
+            }
+        }
+        for (k, prefix) in &self.option_prefix {
+            if !vol
+                .options
+                .get(k)
+                .is_some_and(|v| v.starts_with(prefix.as_str()))
+            {
+                return Some((
+                    format!("volume {name} with a `{k}` option starting with `{prefix}`"),
+                    shown(k),
+                    recreate(k, &format!("{prefix}...")),
+                ));
+            }
+        }
+        for (k, rel) in &self.option_host_path {
+            let want = snap.host_path(rel);
+            let expected = format!("volume {name} with {k}={}", want.display());
+            match vol.options.get(k) {
+                Some(v) if Path::new(v).is_absolute() && canonical(Path::new(v)) == want => {}
+                Some(v) if !Path::new(v).is_absolute() => {
+                    return Some((
+                        expected,
+                        relative(k, v),
+                        recreate(k, &format!("\"$(pwd)/{rel}\"")),
+                    ))
+                }
+                _ => return Some((expected, shown(k), recreate(k, &want.display().to_string()))),
+            }
+        }
+        for k in &self.option_in_exercise {
+            let dir = snap.host_path(".");
+            let expected = format!(
+                "volume {name} with {k} set to an absolute path inside {}",
+                dir.display()
+            );
+            match vol.options.get(k) {
+                Some(v)
+                    if Path::new(v).is_absolute() && canonical(Path::new(v)).starts_with(&dir) => {}
+                Some(v) if !Path::new(v).is_absolute() => {
+                    return Some((expected, relative(k, v), recreate(k, "\"$(pwd)/FOLDER\"")))
+                }
+                _ => return Some((expected, shown(k), recreate(k, "\"$(pwd)/FOLDER\""))),
+            }
+        }
+        None
+    }
+}
+
 impl Kind for VolumeCheck {
     fn validate(&self) -> Result<(), String> {
+        let r = self.volume_ref()?;
         if !self.exists
-            && (self.driver.is_some() || !self.labels.is_empty() || !self.options.is_empty())
+            && (self.driver.is_some() || !self.labels.is_empty() || self.has_option_rules())
         {
             return Err(format!(
-                "volume `{}`: `exists = false` takes no driver, labels or options",
-                self.name
+                "volume `{r}`: `exists = false` takes no driver, labels or options"
             ));
         }
         Ok(())
@@ -42,22 +174,21 @@ impl Kind for VolumeCheck {
     fn needs(&self, _needs: &mut Needs) {}
 
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let name = &self.name;
-        let vol = match snap.volume(name) {
+        let r = match self.volume_ref() {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let vol = match r.resolve(snap) {
             Ok(v) => v,
             Err(v) => return v,
         };
         let Some(vol) = vol else {
             if !self.exists {
-                return Verdict::pass(format!("volume {name} is gone"));
+                return Verdict::pass(format!("volume {r} is gone"));
             }
-            let suggestion = crate::suggest::closest(name, snap.volume_names());
-            return Verdict::fail(
-                format!("a volume named {name}"),
-                format!("no volume named {name}{}", did_you_mean(suggestion)),
-                format!("docker volume create {name}"),
-            );
+            return r.missing(snap, &format!("a volume named {}", r.short()));
         };
+        let name = &vol.name;
         if !self.exists {
             return Verdict::fail(
                 format!("no volume named {name}"),
@@ -97,24 +228,8 @@ impl Kind for VolumeCheck {
                 }
             }
         }
-        for (key, want) in &self.options {
-            match vol.options.get(key) {
-                Some(got) if got == want => {}
-                got => {
-                    return Verdict::fail(
-                        format!("volume {name} with driver option {key}={want}"),
-                        match got {
-                            Some(g) => format!("{key}={g}"),
-                            None if vol.options.is_empty() => "no driver options".to_string(),
-                            None => format!("options {}", fmt_map(vol.options.iter())),
-                        },
-                        format!(
-                            "driver options are set at creation: `docker volume rm {name}` then \
-                             `docker volume create --opt {key}={want} ... {name}`"
-                        ),
-                    );
-                }
-            }
+        if let Some((expected, found, fix)) = self.option_problem(vol, snap) {
+            return Verdict::fail(expected, found, fix);
         }
         Verdict::pass(format!("volume {name} (driver {})", vol.driver))
     }
@@ -133,7 +248,9 @@ mod tests {
     use crate::checks::Status;
 
     fn check(toml_text: &str) -> VolumeCheck {
-        toml::from_str(toml_text).unwrap()
+        let c: VolumeCheck = toml::from_str(toml_text).unwrap();
+        c.validate().unwrap();
+        c
     }
 
     #[test]
@@ -180,6 +297,121 @@ mod tests {
             check("name='v'\nlabels={purpose='test'}\noptions={type='tmpfs'}")
                 .evaluate(&snap)
                 .is_pass()
+        );
+    }
+
+    #[test]
+    fn option_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("fast-ssd/ml-data")).unwrap();
+        let device = dir
+            .path()
+            .join("fast-ssd/ml-data")
+            .to_string_lossy()
+            .to_string();
+        let mut snap = crate::snapshot::Snapshot::new(dir.path());
+        snap.volumes = Ok(vec![
+            volume(
+                "ramdisk",
+                "local",
+                &[],
+                &[
+                    ("type", "tmpfs"),
+                    ("device", "tmpfs"),
+                    ("o", "size=64m,uid=1000"),
+                ],
+            ),
+            volume(
+                "nfs-models",
+                "local",
+                &[],
+                &[
+                    ("type", "nfs"),
+                    ("o", "addr=127.0.0.1,rw"),
+                    ("device", ":/models"),
+                ],
+            ),
+            volume(
+                "fast",
+                "local",
+                &[],
+                &[("type", "none"), ("o", "bind"), ("device", &device)],
+            ),
+            volume(
+                "rel",
+                "local",
+                &[],
+                &[("type", "none"), ("o", "bind"), ("device", "./fast-ssd")],
+            ),
+        ]);
+        assert!(check(
+            "name='ramdisk'\noptions={type='tmpfs', device='tmpfs'}\noption_items={o=['size=64m']}"
+        )
+        .evaluate(&snap)
+        .is_pass());
+        let v = check("name='ramdisk'\noption_items={o=['size=128m']}").evaluate(&snap);
+        assert!(
+            v.message.contains("`size=128m` in its `o` option")
+                && v.message.contains("o=size=64m,uid=1000"),
+            "{}",
+            v.message
+        );
+        assert!(
+            check("name='nfs-models'\noption_items={o=['addr']}\noption_prefix={device=':/'}")
+                .evaluate(&snap)
+                .is_pass()
+        );
+        assert!(
+            check("name='fast'\noption_host_path={device='fast-ssd/ml-data'}")
+                .evaluate(&snap)
+                .is_pass()
+        );
+        assert!(check("name='fast'\noption_in_exercise=['device']")
+            .evaluate(&snap)
+            .is_pass());
+        let v = check("name='rel'\noption_in_exercise=['device']").evaluate(&snap);
+        assert!(v.message.contains("a relative path"), "{}", v.message);
+        let v = check("name='rel'\noption_host_path={device='fast-ssd/ml-data'}").evaluate(&snap);
+        assert!(v.message.contains("a relative path"), "{}", v.message);
+    }
+
+    #[test]
+    fn compose_volume_found_by_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("04-checkpoints");
+        std::fs::create_dir(&ex).unwrap();
+        let mut snap = crate::snapshot::Snapshot::new(&ex);
+        snap.volumes = Ok(vec![
+            volume(
+                "other_checkpoints",
+                "local",
+                &[
+                    ("com.docker.compose.project", "other"),
+                    ("com.docker.compose.volume", "checkpoints"),
+                ],
+                &[],
+            ),
+            volume(
+                "04checkpoints_checkpoints",
+                "local",
+                &[
+                    ("com.docker.compose.project", "04checkpoints"),
+                    ("com.docker.compose.volume", "checkpoints"),
+                ],
+                &[],
+            ),
+        ]);
+        let v = check("compose_volume='checkpoints'").evaluate(&snap);
+        assert!(
+            v.is_pass() && v.message.contains("04checkpoints_checkpoints"),
+            "{v:?}"
+        );
+        let v = check("compose_volume='logs'").evaluate(&snap);
+        assert!(
+            v.message
+                .contains("no volume `logs` of the compose project"),
+            "{}",
+            v.message
         );
     }
 

@@ -3,13 +3,15 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict};
+use super::{Kind, Verdict, VolumeRef};
 use crate::snapshot::{FileKind, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeFile {
-    pub volume: String,
+    pub volume: Option<String>,
+    /// A volume of the exercise folder's compose project instead of a named one.
+    pub compose_volume: Option<String>,
     /// Relative to the volume root; `.` is the root itself.
     pub path: String,
     #[serde(default = "yes")]
@@ -31,6 +33,10 @@ fn yes() -> bool {
 }
 
 impl VolumeFile {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+
     fn wanted_mode(&self) -> Result<Option<u32>, String> {
         self.mode
             .as_deref()
@@ -52,6 +58,7 @@ impl VolumeFile {
 
 impl Kind for VolumeFile {
     fn validate(&self) -> Result<(), String> {
+        self.volume_ref()?;
         self.wanted_mode()?;
         if let Some(t) = &self.file_type {
             if t != "file" && t != "dir" {
@@ -62,26 +69,28 @@ impl Kind for VolumeFile {
     }
 
     fn needs(&self, needs: &mut Needs) {
-        needs.file(&self.volume, &self.path);
+        if let Ok(r) = self.volume_ref() {
+            needs.file(&r, &self.path);
+        }
     }
 
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let (vol, path) = (&self.volume, self.shown_path());
-        match snap.volume(vol) {
+        let r = match self.volume_ref() {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let path = self.shown_path();
+        let vol: &str = match r.resolve(snap) {
             Err(v) => return v,
             Ok(None) => {
                 if !self.exists {
-                    return Verdict::pass(format!("no volume {vol}, so no {path}"));
+                    return Verdict::pass(format!("no volume {r}, so no {path}"));
                 }
-                return Verdict::fail(
-                    format!("{path} in volume {vol}"),
-                    format!("no volume named {vol}"),
-                    format!("docker volume create {vol}, then write {path} from a container that mounts it"),
-                );
+                return r.missing(snap, &format!("{path} in volume {r}"));
             }
-            Ok(Some(_)) => {}
-        }
-        let fact = match snap.file(vol, &self.path) {
+            Ok(Some(v)) => &v.name,
+        };
+        let fact = match snap.file(&r, &self.path) {
             Ok(f) => f,
             Err(v) => return v,
         };
@@ -270,7 +279,7 @@ mod tests {
     fn read_error_is_error() {
         let mut snap = snapshot_with_file("ml-data", "hello.txt", None);
         snap.files.insert(
-            ("ml-data".into(), "hello.txt".into()),
+            (VolumeRef::Named("ml-data".into()), "hello.txt".into()),
             Err("daemon gone".into()),
         );
         assert_eq!(

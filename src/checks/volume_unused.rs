@@ -3,32 +3,40 @@
 use serde::Deserialize;
 
 use super::target::names;
-use super::{Kind, Verdict};
+use super::{Kind, Verdict, VolumeRef};
 use crate::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeUnused {
-    pub name: String,
+    pub name: Option<String>,
+    pub compose_volume: Option<String>,
 }
 
 impl Kind for VolumeUnused {
+    fn validate(&self) -> Result<(), String> {
+        VolumeRef::from_keys(&self.name, &self.compose_volume).map(|_| ())
+    }
+
     fn needs(&self, _needs: &mut Needs) {}
 
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let name = &self.name;
-        match snap.volume(name) {
+        let r = match VolumeRef::from_keys(&self.name, &self.compose_volume) {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let name = match r.resolve(snap) {
             Err(v) => return v,
+            Ok(Some(v)) => &v.name,
             Ok(None) => {
                 return Verdict::fail(
-                    format!("volume {name} to exist, unused"),
-                    format!("no volume named {name}: it was removed"),
+                    format!("volume {r} to exist, unused"),
+                    format!("no volume {r}: it was removed"),
                     "removing a container must keep its volume: never `docker rm -v` or `docker volume rm` it; \
                      start the exercise step again (`workbook reset`)",
                 )
             }
-            Ok(Some(_)) => {}
-        }
+        };
         let containers = match &snap.containers {
             Ok(c) => c,
             Err(e) => return Verdict::error(e.clone()),
@@ -84,7 +92,8 @@ mod tests {
     fn unused_passes_used_fails_with_rm_command() {
         let mut snap = snapshot_with_volumes(&[volume("ml-data", "local", &[], &[])]);
         let c = VolumeUnused {
-            name: "ml-data".into(),
+            name: Some("ml-data".into()),
+            compose_volume: None,
         };
         assert!(c.evaluate(&snap).is_pass());
         snap.containers = Ok(vec![summary(
@@ -103,7 +112,8 @@ mod tests {
     fn removed_volume_fails() {
         let snap = snapshot_with_volumes(&[]);
         let v = VolumeUnused {
-            name: "ml-data".into(),
+            name: Some("ml-data".into()),
+            compose_volume: None,
         }
         .evaluate(&snap);
         assert!(v.message.contains("it was removed"), "{}", v.message);

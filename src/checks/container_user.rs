@@ -1,0 +1,127 @@
+//! `kind = "container-user"`: the user a container runs as (`--user` / `user:`), as uid and
+//! optionally gid. Names are refused in exercise data: a uid is what owns files in a volume.
+
+use serde::Deserialize;
+
+use super::{Kind, Target, Verdict};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerUser {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    pub uid: u64,
+    pub gid: Option<u64>,
+}
+
+impl ContainerUser {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for ContainerUser {
+    fn validate(&self) -> Result<(), String> {
+        self.target().map(|_| ())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(t) = self.target() {
+            needs.inspect(t);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(e) => return Verdict::error(e),
+        };
+        let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
+            Ok(i) => i,
+            Err(v) => return v,
+        };
+        let user = info
+            .config
+            .as_ref()
+            .and_then(|c| c.user.clone())
+            .unwrap_or_default();
+        let want = match self.gid {
+            Some(g) => format!("{}:{g}", self.uid),
+            None => self.uid.to_string(),
+        };
+        let expected = format!("{target} running as user {want}");
+        let fix = format!(
+            "the user is fixed at creation: re-create it with `--user {want}` (compose: `user: \"{want}\"`)"
+        );
+        if user.is_empty() {
+            return Verdict::fail(
+                expected,
+                "it runs as root (no --user was given, and the image sets none)",
+                fix,
+            );
+        }
+        let mut parts = user.splitn(2, ':');
+        let (u, g) = (parts.next().unwrap_or(""), parts.next());
+        let Ok(uid) = u.parse::<u64>() else {
+            return Verdict::fail(
+                expected,
+                format!("it runs as `{user}`, a name: the uid it maps to depends on the image's /etc/passwd"),
+                fix,
+            );
+        };
+        if uid != self.uid {
+            return Verdict::fail(expected, format!("it runs as uid {uid}"), fix);
+        }
+        if let Some(want_gid) = self.gid {
+            match g.map(str::parse::<u64>) {
+                Some(Ok(gid)) if gid == want_gid => {}
+                Some(Ok(gid)) => {
+                    return Verdict::fail(expected, format!("it runs as {uid}:{gid}"), fix)
+                }
+                _ => {
+                    return Verdict::fail(
+                        expected,
+                        format!("it runs as `{user}` (the group is not given as a number)"),
+                        fix,
+                    )
+                }
+            }
+        }
+        Verdict::pass(format!("{target} runs as {user}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn uid_and_gid() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_user = |u: &str| {
+            let mut info = inspect_json(&[], &[]);
+            info["Config"]["User"] = serde_json::json!(u);
+            snapshot_with_inspect(dir.path(), "writer", &info)
+        };
+        let c: ContainerUser = toml::from_str("container='writer'\nuid=1000\ngid=1000").unwrap();
+        assert!(c.evaluate(&with_user("1000:1000")).is_pass());
+        let v = c.evaluate(&with_user(""));
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("runs as root") && v.message.contains("--user 1000:1000"),
+            "{}",
+            v.message
+        );
+        assert!(c.evaluate(&with_user("0")).message.contains("uid 0"));
+        assert!(c
+            .evaluate(&with_user("1000"))
+            .message
+            .contains("group is not given"));
+        assert!(c.evaluate(&with_user("learner")).message.contains("a name"));
+        let c: ContainerUser = toml::from_str("container='writer'\nuid=1000").unwrap();
+        assert!(c.evaluate(&with_user("1000")).is_pass());
+    }
+}

@@ -1,0 +1,206 @@
+//! `kind = "exec"`: a command run inside a running container (by name or compose service)
+//! exits as expected and prints the expected output. Exercises declare only commands that
+//! read (`cat`, `wget -qO-` to the container's own port), so grading changes nothing.
+
+use serde::Deserialize;
+
+use super::{Kind, Target, Verdict, VolumeRef};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCheck {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub exit_code: i64,
+    pub stdout_contains: Option<String>,
+    /// Standard output (trimmed) must equal the content (trimmed) of this file in a volume.
+    pub stdout_equals_file: Option<VolumePath>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumePath {
+    pub volume: Option<String>,
+    pub compose_volume: Option<String>,
+    pub path: String,
+}
+
+impl VolumePath {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+impl ExecCheck {
+    fn target(&self) -> Result<Target, String> {
+        Target::from_keys(&self.container, &self.service)
+    }
+}
+
+impl Kind for ExecCheck {
+    fn validate(&self) -> Result<(), String> {
+        self.target()?;
+        if self.command.is_empty() {
+            return Err("`command` must name a program".into());
+        }
+        if let Some(f) = &self.stdout_equals_file {
+            f.volume_ref()?;
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(t) = self.target() {
+            needs.exec(t, &self.command);
+        }
+        if let Some(f) = &self.stdout_equals_file {
+            if let Ok(r) = f.volume_ref() {
+                needs.file(&r, &f.path);
+            }
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let target = match self.target() {
+            Ok(t) => t,
+            Err(e) => return Verdict::error(e),
+        };
+        let shown = self.command.join(" ");
+        let c = match target.resolve(snap) {
+            Ok(c) => c,
+            Err(v) => return v,
+        };
+        let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+        if state != "running" {
+            return Verdict::fail(
+                format!("`{shown}` to succeed in {target}"),
+                format!("{target} is {state}, so nothing can run in it"),
+                "start it (see `docker ps -a` and `docker logs`)",
+            );
+        }
+        let result = match snap.exec(&target, &self.command) {
+            Ok(r) => r,
+            Err(v) => return v,
+        };
+        let out = result.stdout.trim();
+        let first_err = result.stderr.lines().next().unwrap_or("").trim();
+        if result.exit_code != self.exit_code {
+            return Verdict::fail(
+                format!("`{shown}` in {target} to exit with {}", self.exit_code),
+                format!(
+                    "it exited with {}{}",
+                    result.exit_code,
+                    if first_err.is_empty() { String::new() } else { format!(": {first_err}") }
+                ),
+                "look at what the container sees: `docker exec NAME ls -la PATH` and `docker logs NAME`",
+            );
+        }
+        if let Some(want) = &self.stdout_contains {
+            if !out.contains(want.as_str()) {
+                return Verdict::fail(
+                    format!("`{shown}` in {target} to print `{want}`"),
+                    format!("it printed `{}`", short(out)),
+                    "check what the container serves or reads",
+                );
+            }
+        }
+        if let Some(f) = &self.stdout_equals_file {
+            let r = match f.volume_ref() {
+                Ok(r) => r,
+                Err(e) => return Verdict::error(e),
+            };
+            let want = match r.resolve(snap) {
+                Err(v) => return v,
+                Ok(None) => return r.missing(snap, &format!("{} in volume {r}", f.path)),
+                Ok(Some(_)) => match snap.file(&r, &f.path) {
+                    Err(v) => return v,
+                    Ok(None) => return Verdict::fail(
+                        format!("{} in volume {r}", f.path),
+                        format!("{} does not exist in {r}", f.path),
+                        "publish it first (let the trainer finish, or write it into the volume)",
+                    ),
+                    Ok(Some(fact)) => {
+                        String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default())
+                            .trim()
+                            .to_string()
+                    }
+                },
+            };
+            if out != want {
+                return Verdict::fail(
+                    format!("{target} to serve `{want}` (the {} in volume {r})", f.path),
+                    format!("`{shown}` printed `{}`", short(out)),
+                    format!("is {target} mounting the same volume {r}? `docker inspect` shows its mounts"),
+                );
+            }
+        }
+        Verdict::pass(format!("`{shown}` in {target}: `{}`", short(out)))
+    }
+}
+
+fn short(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("");
+    let mut t: String = line.chars().take(80).collect();
+    if t.len() < s.len() {
+        t.push_str("...");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+    use crate::exec::ExecResult;
+
+    #[test]
+    fn exit_code_and_output_against_a_volume_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "api-1", &inspect_json(&[], &[]));
+        snap.volumes = Ok(vec![volume("models", "local", &[], &[])]);
+        snap.files.insert(
+            (VolumeRef::Named("models".into()), "VERSION".into()),
+            Ok(Some(file(b"v5\n", 0, 0o644))),
+        );
+        let cmd = vec!["cat".to_string(), "/app/models/VERSION".to_string()];
+        let target = Target::Container("api-1".into());
+        let c: ExecCheck = toml::from_str(
+            "container='api-1'\ncommand=['cat','/app/models/VERSION']\nstdout_equals_file={volume='models', path='VERSION'}",
+        )
+        .unwrap();
+        let ok = ExecResult {
+            exit_code: 0,
+            stdout: "v5\n".into(),
+            stderr: String::new(),
+        };
+        snap.execs.insert((target.clone(), cmd.clone()), Ok(ok));
+        assert!(c.evaluate(&snap).is_pass());
+        let old = ExecResult {
+            exit_code: 0,
+            stdout: "v1\n".into(),
+            stderr: String::new(),
+        };
+        snap.execs.insert((target.clone(), cmd.clone()), Ok(old));
+        let v = c.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("to serve `v5`") && v.message.contains("printed `v1`"),
+            "{}",
+            v.message
+        );
+        let failed = ExecResult {
+            exit_code: 1,
+            stdout: String::new(),
+            stderr: "cat: can't open '/app/models/VERSION'\n".into(),
+        };
+        snap.execs.insert((target, cmd), Ok(failed));
+        assert!(c
+            .evaluate(&snap)
+            .message
+            .contains("exited with 1: cat: can't open"));
+    }
+}

@@ -1,0 +1,119 @@
+//! `kind = "volume-created-after"`: a volume was created after a host file was last written:
+//! proof that it was deleted and re-created after the backup was taken.
+
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{Kind, Verdict, VolumeRef};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeCreatedAfter {
+    pub volume: Option<String>,
+    pub compose_volume: Option<String>,
+    /// Relative to the exercise folder.
+    pub host_file: String,
+}
+
+impl VolumeCreatedAfter {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+impl Kind for VolumeCreatedAfter {
+    fn validate(&self) -> Result<(), String> {
+        self.volume_ref().map(|_| ())
+    }
+
+    fn needs(&self, _needs: &mut Needs) {}
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let r = match self.volume_ref() {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let file = &self.host_file;
+        let expected = format!("volume {r} re-created after {file} was written");
+        let vol = match r.resolve(snap) {
+            Err(v) => return v,
+            Ok(None) => return r.missing(snap, &expected),
+            Ok(Some(v)) => v,
+        };
+        let mtime = match std::fs::metadata(snap.exercise_dir.join(file)).and_then(|m| m.modified())
+        {
+            Ok(t) => DateTime::<Utc>::from(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Verdict::fail(
+                    expected,
+                    format!("{file} does not exist"),
+                    format!("take the backup first: create {file}"),
+                )
+            }
+            Err(e) => return Verdict::error(format!("cannot read the time of {file}: {e}")),
+        };
+        let Some(created) = vol.created_at else {
+            return Verdict::error(format!(
+                "the daemon does not report when volume {} was created",
+                vol.name
+            ));
+        };
+        // Volume times have one-second resolution on some engines: allow that much.
+        if created + chrono::Duration::seconds(1) > mtime {
+            return Verdict::pass(format!("{} was created after {file}", vol.name));
+        }
+        let ago = SystemTime::now()
+            .duration_since(SystemTime::from(created))
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Verdict::fail(
+            expected,
+            format!(
+                "{} was created at {} ({ago} s ago), before {file} ({})",
+                vol.name,
+                created.format("%H:%M:%S"),
+                mtime.format("%H:%M:%S")
+            ),
+            format!(
+                "the drill: remove the containers using it, `docker volume rm {}`, create it again, then restore from {file}",
+                vol.name
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn compares_creation_with_file_time() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("backup.tar.gz"), "x").unwrap();
+        let mut snap = crate::snapshot::Snapshot::new(dir.path());
+        // fixtures::volume is created at 2026-11-27T10:00:00Z; the file is newer (written now).
+        snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
+        let c: VolumeCreatedAfter =
+            toml::from_str("volume='ml-data'\nhost_file='backup.tar.gz'").unwrap();
+        let v = c.evaluate(&snap);
+        if Utc::now() > "2026-11-27T10:00:02Z".parse::<DateTime<Utc>>().unwrap() {
+            assert_eq!(v.status, Status::Fail, "{v:?}");
+            assert!(v.message.contains("before backup.tar.gz"), "{}", v.message);
+        }
+        let mut vols = snap.volumes.clone().unwrap();
+        vols[0].created_at = Some(Utc::now() + chrono::Duration::seconds(5));
+        snap.volumes = Ok(vols);
+        assert!(c.evaluate(&snap).is_pass());
+        let c: VolumeCreatedAfter =
+            toml::from_str("volume='ml-data'\nhost_file='missing.tar.gz'").unwrap();
+        assert!(c
+            .evaluate(&snap)
+            .message
+            .contains("missing.tar.gz does not exist"));
+    }
+}

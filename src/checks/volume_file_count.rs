@@ -1,0 +1,140 @@
+//! `kind = "volume-file-count"`: how many regular files in a volume match a glob
+//! (`ckpt-*`, `**/*.bin`), at least `min` and at most `max`.
+
+use serde::Deserialize;
+
+use super::{Kind, Verdict, VolumeRef};
+use crate::archive::EntryKind;
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeFileCount {
+    pub volume: Option<String>,
+    pub compose_volume: Option<String>,
+    /// Matched against paths relative to the volume root.
+    pub glob: String,
+    pub min: Option<u64>,
+    pub max: Option<u64>,
+}
+
+impl VolumeFileCount {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+impl Kind for VolumeFileCount {
+    fn validate(&self) -> Result<(), String> {
+        self.volume_ref()?;
+        glob::Pattern::new(&self.glob).map_err(|e| format!("glob `{}`: {e}", self.glob))?;
+        if self.min.is_none() && self.max.is_none() {
+            return Err("give `min`, `max` or both".into());
+        }
+        Ok(())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(r) = self.volume_ref() {
+            needs.tree(&r);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let r = match self.volume_ref() {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let Ok(pattern) = glob::Pattern::new(&self.glob) else {
+            return Verdict::error(format!("glob `{}` is invalid", self.glob));
+        };
+        let wanted = match (self.min, self.max) {
+            (Some(a), Some(b)) if a == b => format!("{a}"),
+            (Some(a), Some(b)) => format!("{a} to {b}"),
+            (Some(a), None) => format!("at least {a}"),
+            (None, Some(b)) => format!("at most {b}"),
+            (None, None) => "some".to_string(),
+        };
+        let expected = format!("{wanted} files matching `{}` in volume {r}", self.glob);
+        let vol = match r.resolve(snap) {
+            Err(v) => return v,
+            Ok(None) => return r.missing(snap, &expected),
+            Ok(Some(v)) => v.name.clone(),
+        };
+        let tree = match snap.tree(&r) {
+            Ok(t) => t,
+            Err(v) => return v,
+        };
+        let matching: Vec<&str> = tree
+            .values()
+            .filter(|e| e.kind == EntryKind::File && pattern.matches(&e.path))
+            .map(|e| e.path.as_str())
+            .collect();
+        let n = matching.len() as u64;
+        let too_few = self.min.is_some_and(|m| n < m);
+        let too_many = self.max.is_some_and(|m| n > m);
+        if !too_few && !too_many {
+            return Verdict::pass(format!("{n} files matching `{}` in {vol}", self.glob));
+        }
+        let found = if matching.is_empty() {
+            let all = tree.values().filter(|e| e.kind == EntryKind::File).count();
+            format!("none (the volume {vol} holds {all} files)")
+        } else {
+            let mut shown: Vec<&str> = matching.iter().take(8).copied().collect();
+            if matching.len() > 8 {
+                shown.push("...");
+            }
+            format!("{n}: {}", shown.join(", "))
+        };
+        let fix = if too_few {
+            "let the program write more of them (is it running, and does it write into the mounted folder?)"
+        } else {
+            "remove the extra files from a container that mounts the volume"
+        };
+        Verdict::fail(expected, found, fix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{Entry, Manifest};
+    use crate::checks::fixtures::*;
+    use crate::checks::Status;
+
+    fn entry(path: &str) -> (String, Entry) {
+        (
+            path.to_string(),
+            Entry {
+                path: path.to_string(),
+                kind: EntryKind::File,
+                size: 1,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                digest: None,
+            },
+        )
+    }
+
+    #[test]
+    fn counts_matching_files() {
+        let mut snap = snapshot_with_volumes(&[volume("ckpt", "local", &[], &[])]);
+        let tree: Manifest = [entry("ckpt-1"), entry("ckpt-2"), entry("notes.txt")]
+            .into_iter()
+            .collect();
+        snap.trees.insert(VolumeRef::Named("ckpt".into()), Ok(tree));
+        let c = |t: &str| -> VolumeFileCount {
+            toml::from_str(&format!("volume='ckpt'\nglob='ckpt-*'\n{t}")).unwrap()
+        };
+        assert!(c("min=2").evaluate(&snap).is_pass());
+        let v = c("min=3").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("at least 3") && v.message.contains("2: ckpt-1, ckpt-2"),
+            "{}",
+            v.message
+        );
+        assert!(c("max=1").evaluate(&snap).message.contains("at most 1"));
+    }
+}

@@ -1,0 +1,102 @@
+//! `kind = "volume-matches-archive"`: a volume holds exactly the files of a backup archive in
+//! the exercise folder (a restore worked): same paths, same bytes, nothing missing or extra.
+
+use serde::Deserialize;
+
+use super::{Kind, Verdict, VolumeRef};
+use crate::archive::{self, Limits};
+use crate::snapshot::{Needs, Snapshot};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeMatchesArchive {
+    pub volume: Option<String>,
+    pub compose_volume: Option<String>,
+    /// Relative to the exercise folder.
+    pub archive: String,
+    /// `false`: extra files in the volume are fine (e.g. a trainer wrote more after the restore).
+    #[serde(default = "yes")]
+    pub exact: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl VolumeMatchesArchive {
+    fn volume_ref(&self) -> Result<VolumeRef, String> {
+        VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+impl Kind for VolumeMatchesArchive {
+    fn validate(&self) -> Result<(), String> {
+        self.volume_ref().map(|_| ())
+    }
+
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(r) = self.volume_ref() {
+            needs.tree(&r);
+        }
+    }
+
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        let r = match self.volume_ref() {
+            Ok(r) => r,
+            Err(e) => return Verdict::error(e),
+        };
+        let path = &self.archive;
+        let expected = format!("volume {r} restored from {path}");
+        let vol = match r.resolve(snap) {
+            Err(v) => return v,
+            Ok(None) => return r.missing(snap, &expected),
+            Ok(Some(v)) => v.name.clone(),
+        };
+        let file = match std::fs::File::open(snap.exercise_dir.join(path)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Verdict::fail(
+                    expected,
+                    format!("{path} does not exist"),
+                    "take the backup first",
+                )
+            }
+            Err(e) => return Verdict::error(format!("cannot open {path}: {e}")),
+        };
+        let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
+        {
+            Ok(m) => m,
+            Err(problems) => {
+                return Verdict::fail(
+                    expected,
+                    format!(
+                        "{path} is not a usable backup: {}",
+                        problems.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                    ),
+                    "fix the backup first (see the step before)",
+                )
+            }
+        };
+        let tree = match snap.tree(&r) {
+            Ok(t) => t,
+            Err(v) => return v,
+        };
+        let diffs = archive::compare(&manifest, path, tree, &vol, self.exact, false);
+        if diffs.is_empty() {
+            let (files, _) = archive::summary(&manifest);
+            return Verdict::pass(format!("{vol} holds the {files} files of {path}"));
+        }
+        let n = diffs.len();
+        let mut shown: Vec<String> = diffs.into_iter().take(5).collect();
+        if n > 5 {
+            shown.push(format!("... and {} more", n - 5));
+        }
+        Verdict::fail(
+            expected,
+            format!("{n} difference{} between {path} and {vol}: {}", if n == 1 { "" } else { "s" }, shown.join("; ")),
+            format!(
+                "restore into the volume's root: `docker run --rm -v {vol}:/data -v \"$(pwd)\":/backup workbook/tools tar xzf /backup/{path} -C /data`"
+            ),
+        )
+    }
+}

@@ -128,7 +128,9 @@ pub async fn remove(docker: &Docker, id: &str) {
         .v(false)
         .build();
     if let Err(e) = docker.remove_container(id, Some(opts)).await {
-        if !is_not_found(&e) {
+        // Gone already, or another workbook process is removing it (a sweep): both are fine.
+        let in_progress = matches!(&e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message } if message.contains("already in progress"));
+        if !is_not_found(&e) && !in_progress {
             eprintln!(
                 "warning: {}; remove it with `docker rm -f {id}`",
                 describe("removing a workbook helper container", &e)

@@ -140,3 +140,116 @@ impl Kind for BackupArchive {
         Verdict::pass(format!("{path}: {files} files, {bytes} bytes, all safe"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::checks::{Check, Status};
+    use std::io::Write;
+
+    /// A tar of `files` (path, bytes), entries named as `prefix` + path.
+    fn tar_of(files: &[(&str, &[u8])], prefix: &str) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_cksum();
+            b.append_data(&mut h, format!("{prefix}{path}"), *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    const DATA: &[(&str, &[u8])] = &[("raw/train.csv", b"a,b\n1,2\n"), ("model.bin", &[0, 1, 2, 255])];
+
+    fn snap_with(dir: &std::path::Path, archive: &[u8], volume_files: &[(&str, &[u8])]) -> crate::snapshot::Snapshot {
+        std::fs::write(dir.join("ml-data-backup.tar.gz"), archive).unwrap();
+        let mut snap = crate::snapshot::Snapshot::new(dir);
+        snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
+        let tree = archive::read_tar(&tar_of(volume_files, "./")[..], None, &Limits::default()).unwrap();
+        snap.trees.insert(VolumeRef::Named("ml-data".into()), Ok(tree));
+        snap
+    }
+
+    fn verdict(snap: &crate::snapshot::Snapshot, check: &str) -> (Status, String) {
+        let c: Check = toml::from_str(check).unwrap();
+        c.validate().unwrap();
+        let v = c.evaluate(snap);
+        (v.status, v.message)
+    }
+
+    const BACKUP: &str = "kind='backup-archive'\npath='ml-data-backup.tar.gz'\nof_volume='ml-data'";
+    const RESTORED: &str = "kind='volume-matches-archive'\nvolume='ml-data'\narchive='ml-data-backup.tar.gz'";
+
+    #[test]
+    fn a_faithful_backup_and_restore_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        assert_eq!(verdict(&snap, BACKUP).0, Status::Pass);
+        assert_eq!(verdict(&snap, RESTORED).0, Status::Pass);
+    }
+
+    #[test]
+    fn archive_of_the_folder_not_its_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "data/")), DATA);
+        let (s, m) = verdict(&snap, BACKUP);
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("-C /data ."), "{m}");
+    }
+
+    #[test]
+    fn absolute_entries_are_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.as_old_mut().name[..15].copy_from_slice(b"/data/model.bin");
+        h.set_cksum();
+        b.append(&h, &b"abc"[..]).unwrap();
+        let snap = snap_with(dir.path(), &gz(&b.into_inner().unwrap()), DATA);
+        let (s, m) = verdict(&snap, BACKUP);
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("/data/model.bin is absolute"), "{m}");
+    }
+
+    #[test]
+    fn wrong_volume_and_partial_restore_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let other: &[(&str, &[u8])] = &[("VERSION", b"v1\n")];
+        let snap = snap_with(dir.path(), &gz(&tar_of(other, "./")), DATA);
+        let (s, m) = verdict(&snap, BACKUP);
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("differences from ml-data") && m.contains("model.bin"), "{m}");
+        let half: &[(&str, &[u8])] = &[("model.bin", &[0, 1, 2, 255])];
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), half);
+        let (s, m) = verdict(&snap, RESTORED);
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("train.csv") && m.contains("tar xzf"), "{m}");
+    }
+
+    #[test]
+    fn not_gzip_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snap_with(dir.path(), &tar_of(DATA, "./"), DATA);
+        let (s, m) = verdict(&snap, BACKUP);
+        assert_eq!(s, Status::Fail);
+        assert!(m.contains("not gzip"), "{m}");
+        std::fs::remove_file(dir.path().join("ml-data-backup.tar.gz")).unwrap();
+        assert!(verdict(&snap, BACKUP).1.contains("does not exist"));
+    }
+}

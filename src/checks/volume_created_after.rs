@@ -1,5 +1,11 @@
 //! `kind = "volume-created-after"`: a volume was created after a host file was last written:
-//! proof that it was deleted and re-created after the backup was taken.
+//! evidence that it was deleted and re-created after the backup was taken.
+//!
+//! Two signals, because neither is enough alone: a volume still carrying the labels of the
+//! workbook's setup was never re-created (the learner's `docker volume create` does not add
+//! them); and the volume's `CreatedAt` must be later than the file. The local driver reports as
+//! `CreatedAt` the last change of the volume's folder, so a restore into the old volume also
+//! moves it forward: the time alone shows "changed after", the labels show "re-created".
 
 use std::time::SystemTime;
 
@@ -55,6 +61,19 @@ impl Kind for VolumeCreatedAfter {
             }
             Err(e) => return Verdict::error(format!("cannot read the time of {file}: {e}")),
         };
+        if vol.labels.get(crate::labels::MANAGED).map(String::as_str) == Some("true") {
+            return Verdict::fail(
+                expected,
+                format!(
+                    "{} is still the volume the workbook created for this exercise: it was never deleted",
+                    vol.name
+                ),
+                format!(
+                    "the drill: remove the containers using it, `docker volume rm {}`, `docker volume create {}`, then restore from {file}",
+                    vol.name, vol.name
+                ),
+            );
+        }
         let Some(created) = vol.created_at else {
             return Verdict::error(format!(
                 "the daemon does not report when volume {} was created",

@@ -3,7 +3,6 @@
 //! Styling is applied word by word, so a wrapped line never leaves an escape sequence open, and
 //! widths are always measured without the escape codes.
 
-use std::borrow::Cow;
 
 use console::{measure_text_width, Style as Ansi};
 use pulldown_cmark::HeadingLevel::{self, H1, H2};
@@ -39,6 +38,9 @@ impl Style {
 ///
 /// Every output line ends with `\n`; blocks are separated by one blank line, there are never two
 /// blank lines in a row and none at the end. HTML is dropped. Never panics.
+/// Stands for a space inside a code span while text is wrapped (a private-use character).
+const KEEP: char = '\u{E000}';
+
 pub fn render(markdown: &str, style: &Style) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(markdown, options).peekable();
@@ -249,6 +251,13 @@ impl Renderer {
         ];
         let start = Ansi::new().force_styling(self.color);
         let style = (style.into_iter().filter(|(on, _)| *on)).fold(start, |s, (_, f)| f(s));
+        // A code span that fits on a line is never broken: a command split across lines
+        // cannot be copied. Its spaces are held by a placeholder until wrapping is done.
+        if code && console::measure_text_width(text) <= self.avail() {
+            let joined = text.replace(' ', &KEEP.to_string());
+            self.inline.push_str(&style.apply_to(joined).to_string());
+            return;
+        }
         for (i, word) in text.split(' ').enumerate() {
             if i > 0 {
                 self.inline.push(' ');
@@ -359,7 +368,7 @@ impl Renderer {
             .wrap_algorithm(WrapAlgorithm::FirstFit)
             .subsequent_indent(indent);
         let lines = textwrap::wrap(text, options);
-        lines.into_iter().map(Cow::into_owned).collect()
+        lines.into_iter().map(|l| l.replace(KEEP, " ")).collect()
     }
 
     /// Columns available for content inside the open containers.
@@ -514,6 +523,15 @@ mod tests {
         );
         let nested = lines.iter().position(|l| l.starts_with("  • ")).unwrap();
         assert!(lines[nested + 1].starts_with("    ") && !lines[nested + 1].starts_with("     "));
+    }
+
+    #[test]
+    fn inline_code_is_not_split_across_lines() {
+        let style = Style { width: 60, color: false };
+        let md = "To look inside, run this: `docker run --rm -v ml-data:/data workbook/tools` and see.";
+        let out = render(md, &style);
+        assert!(out.contains("`docker run --rm -v ml-data:/data workbook/tools`"), "{out}");
+        assert!(!out.contains('\u{E000}'));
     }
 
     #[test]

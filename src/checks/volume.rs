@@ -186,7 +186,15 @@ impl Kind for VolumeCheck {
             if !self.exists {
                 return Verdict::pass(format!("volume {r} is gone"));
             }
-            return r.missing(snap, &format!("a volume named {}", r.short()));
+            // Labels and driver can only be given at creation: say the whole command.
+            let mut flags = String::new();
+            if let Some(d) = self.driver.as_ref().filter(|d| *d != "local") {
+                flags.push_str(&format!(" --driver {d}"));
+            }
+            for (k, v) in &self.labels {
+                flags.push_str(&format!(" --label {k}={v}"));
+            }
+            return r.missing_created_with(snap, &format!("a volume named {}", r.short()), &flags);
         };
         let name = &vol.name;
         if !self.exists {
@@ -289,6 +297,8 @@ mod tests {
             .evaluate(&snap)
             .message
             .contains("driver local"));
+        let v = check("name='practice-vol'\nlabels={purpose='practice'}").evaluate(&snap);
+        assert!(v.message.contains("docker volume create --label purpose=practice practice-vol"), "{}", v.message);
         let v = check("name='v'\nlabels={purpose='practice'}").evaluate(&snap);
         assert!(v.message.contains("purpose=test"), "{}", v.message);
         let v = check("name='v'\noptions={type='none'}").evaluate(&snap);

@@ -74,11 +74,16 @@ impl VolumeRef {
 
     /// The fail verdict for a missing volume, with a did-you-mean.
     pub fn missing(&self, snap: &Snapshot, expected: &str) -> Verdict {
+        self.missing_created_with(snap, expected, "")
+    }
+
+    /// As [`VolumeRef::missing`], with `flags` (e.g. ` --label k=v`) in the create command.
+    pub fn missing_created_with(&self, snap: &Snapshot, expected: &str, flags: &str) -> Verdict {
         match self {
             VolumeRef::Named(n) => Verdict::fail(
                 expected,
                 format!("no volume named {n}{}", did_you_mean(crate::suggest::closest(n, snap.volume_names()))),
-                format!("docker volume create {n}"),
+                format!("docker volume create{flags} {n}"),
             ),
             VolumeRef::Compose(key) => Verdict::fail(
                 expected,

@@ -103,11 +103,6 @@ pub async fn plan(
             && label(labels::EXERCISE) == Some(ex.slug.as_str())
         {
             Some("created by the workbook for this exercise".to_string())
-        } else if label(labels::MANAGED) == Some("true") && label(labels::ROLE).is_some() {
-            Some(format!(
-                "leftover workbook {} container",
-                label(labels::ROLE).unwrap_or("helper")
-            ))
         } else {
             None
         };

@@ -1,6 +1,8 @@
 //! Putting an exercise back to its start. Removes only what the exercise declares (its
 //! `[resources]`, plus what its recorded mistakes and variants create when asked) and what the
-//! workbook labelled itself; lists everything first. Never touches anything else.
+//! workbook's setup made for this exercise; lists everything first. Never touches anything
+//! else. Helper containers (probes, seeders, bench runs) are not reset's business: another
+//! workbook process may be using one right now; `probe::sweep` removes the abandoned ones.
 
 use std::path::PathBuf;
 

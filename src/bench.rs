@@ -302,21 +302,38 @@ async fn create_volume(docker: &Docker) -> Result<String, String> {
     }
 }
 
-/// Removes a bench volume; failures are reported on stderr, never hidden.
+/// Removes a bench volume; failures are reported on stderr, never hidden. A volume still in
+/// use (HTTP 409) is retried for a while: its container may be in the middle of being removed,
+/// e.g. when something else removed it first and our own removal returned early.
 async fn remove_volume(docker: &Docker, name: &str) {
+    let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match docker.remove_volume(name, Some(opts.clone())).await {
+            Ok(()) => break,
+            Err(e) if is_not_found(&e) => break,
+            Err(DockerError::DockerResponseServerError {
+                status_code: 409, ..
+            }) if attempts < VOLUME_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                eprintln!(
+                    "warning: {}; remove it with `docker volume rm {name}`",
+                    describe("removing the temporary bench volume", &e)
+                );
+                break;
+            }
+        }
+    }
     if let Ok(mut live) = LIVE_VOLUMES.lock() {
         live.retain(|l| l != name);
     }
-    let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-    if let Err(e) = docker.remove_volume(name, Some(opts)).await {
-        if !is_not_found(&e) {
-            eprintln!(
-                "warning: {}; remove it with `docker volume rm {name}`",
-                describe("removing the temporary bench volume", &e)
-            );
-        }
-    }
 }
+
+/// How often a volume in use is tried (250 ms apart).
+const VOLUME_ATTEMPTS: u32 = 40;
 
 /// Runs the script in one container with `host`'s storage at /bench; always removes it.
 async fn run_container(

@@ -77,6 +77,18 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Measure write and read speed of the container layer, a named volume, a bind mount and a tmpfs.
+    BenchIo {
+        /// Size of the file written and read back, in MiB.
+        #[arg(long, default_value_t = 64)]
+        size_mb: u64,
+        /// Rounds per storage kind; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Machine-readable results.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put an exercise back to its start: lists what it removes, asks, removes, re-creates its setup.
     Reset {
         exercise: Option<String>,
@@ -106,6 +118,7 @@ pub fn main() -> i32 {
                 // Leave no helper container behind.
                 if let Ok(engine) = engine::connect().await {
                     crate::probe::remove_live(&engine.docker).await;
+                    crate::bench::remove_live(&engine.docker).await;
                 }
                 Err("interrupted".to_string())
             }
@@ -136,6 +149,11 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Solution { exercise, run, yes } => {
             solution(&exercises, ws, exercise.as_deref(), run, yes).await
         }
+        Command::BenchIo {
+            size_mb,
+            rounds,
+            json: as_json,
+        } => bench_io(size_mb, rounds, as_json).await,
         Command::Reset { exercise, yes } => {
             reset_cmd(&exercises, ws, exercise.as_deref(), yes).await
         }
@@ -678,6 +696,23 @@ async fn solution(
         return Err(format!(
             "the solution script stopped with exit code {status}; its output is above"
         ));
+    }
+    Ok(0)
+}
+
+async fn bench_io(size_mb: u64, rounds: u32, as_json: bool) -> CmdResult {
+    let engine = connect().await?;
+    ensure_images(&engine).await?;
+    let opts = crate::bench::BenchOptions { size_mb, rounds };
+    if !as_json {
+        eprintln!("Measuring {size_mb} MiB x {rounds} round(s) on 4 kinds of storage...");
+    }
+    let report = crate::bench::run(&engine.docker, &opts).await?;
+    if as_json {
+        json(&report);
+    } else {
+        let style = Style::for_stdout();
+        out(&crate::bench::chart(&report, style.width, style.color));
     }
     Ok(0)
 }

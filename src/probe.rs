@@ -144,6 +144,32 @@ pub async fn remove(docker: &Docker, id: &str) {
 pub struct VolumeRead {
     pub files: HashMap<String, Fetched<Option<FileFact>>>,
     pub tree: Option<Fetched<Manifest>>,
+    /// The daemon could not mount the volume (e.g. its `device` folder does not exist): the
+    /// learner's to fix, not a daemon failure.
+    pub unmountable: Option<String>,
+}
+
+/// Why a read through the probe failed.
+enum ReadError {
+    Daemon(String),
+    Unmountable(String),
+}
+
+/// Sorts an archive-endpoint error: a missing path is `Ok(None)`; a probe removed under us
+/// (404 "No such container") and other failures are daemon errors; a mount failure is the
+/// volume's own problem.
+fn classify(e: &bollard::errors::Error, doing: &str) -> Result<Option<FileFact>, ReadError> {
+    use bollard::errors::Error::DockerResponseServerError;
+    match e {
+        DockerResponseServerError { status_code: 404, message } if !message.contains("No such container") => Ok(None),
+        DockerResponseServerError { status_code: 404, .. } => Err(ReadError::Daemon(format!(
+            "{doing}: the probe container was removed while it was read (by another program); run the check again"
+        ))),
+        DockerResponseServerError { message, .. } if message.contains("error while mounting volume") => {
+            Err(ReadError::Unmountable(message.clone()))
+        }
+        other => Err(ReadError::Daemon(describe(doing, other))),
+    }
 }
 
 /// Reads `paths` (relative to the volume root) and, with `tree`, the whole listing, through one probe.
@@ -156,11 +182,25 @@ pub async fn read(
     let id = create(docker, volume).await?;
     let mut out = VolumeRead::default();
     for path in paths {
-        out.files
-            .insert(path.clone(), read_one(docker, &id, volume, path).await);
+        match read_one(docker, &id, volume, path).await {
+            Ok(fact) => {
+                out.files.insert(path.clone(), Ok(fact));
+            }
+            Err(ReadError::Daemon(e)) => {
+                out.files.insert(path.clone(), Err(e));
+            }
+            Err(ReadError::Unmountable(e)) => {
+                out.unmountable = Some(e);
+                break;
+            }
+        }
     }
-    if tree {
-        out.tree = Some(read_tree(docker, &id, volume).await);
+    if tree && out.unmountable.is_none() {
+        match read_tree(docker, &id, volume).await {
+            Ok(t) => out.tree = Some(Ok(t)),
+            Err(ReadError::Daemon(e)) => out.tree = Some(Err(e)),
+            Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
+        }
     }
     remove(docker, &id).await;
     Ok(out)
@@ -169,28 +209,38 @@ pub async fn read(
 /// Largest volume listed whole (archive bytes); beyond it grading says so instead of reading on.
 pub const TREE_LIMIT: u64 = 512 * 1024 * 1024;
 
-async fn read_tree(docker: &Docker, id: &str, volume: &str) -> Fetched<Manifest> {
+async fn read_tree(docker: &Docker, id: &str, volume: &str) -> Result<Manifest, ReadError> {
     let opts = DownloadFromContainerOptionsBuilder::default()
         .path(&format!("{MOUNT_POINT}/."))
         .build();
     let mut stream = docker.download_from_container(id, Some(opts));
     let mut buf: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let bytes = chunk.map_err(|e| describe(&format!("listing volume {volume}"), &e))?;
+        let bytes = match chunk {
+            Ok(b) => b,
+            Err(e) => {
+                let doing = format!("listing volume {volume}");
+                return Err(match classify(&e, &doing) {
+                    Err(err) => err,
+                    Ok(_) => ReadError::Daemon(describe(&doing, &e)),
+                });
+            }
+        };
         buf.extend_from_slice(&bytes);
         if buf.len() as u64 > TREE_LIMIT {
-            return Err(format!(
+            return Err(ReadError::Daemon(format!(
                 "volume {volume} holds more than {} MiB: too large for the workbook to compare",
                 TREE_LIMIT >> 20
-            ));
+            )));
         }
     }
     let limits = archive::Limits {
         max_total_bytes: TREE_LIMIT + (1 << 20),
         ..archive::Limits::default()
     };
-    archive::read_tar(&buf[..], None, &limits)
-        .map_err(|problems| format!("listing volume {volume}: {}", problems.join("; ")))
+    archive::read_tar(&buf[..], None, &limits).map_err(|problems| {
+        ReadError::Daemon(format!("listing volume {volume}: {}", problems.join("; ")))
+    })
 }
 
 async fn read_one(
@@ -198,7 +248,7 @@ async fn read_one(
     id: &str,
     volume: &str,
     path: &str,
-) -> Fetched<Option<FileFact>> {
+) -> Result<Option<FileFact>, ReadError> {
     let full = if path == "." {
         format!("{MOUNT_POINT}/.")
     } else {
@@ -217,13 +267,14 @@ async fn read_one(
                     break;
                 }
             }
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(describe(&format!("reading {path} in volume {volume}"), &e)),
+            Err(e) => return classify(&e, &format!("reading {path} in volume {volume}")),
         }
     }
-    first_entry(&buf)
-        .map(Some)
-        .map_err(|e| format!("reading {path} in volume {volume}: the archive was unreadable: {e}"))
+    first_entry(&buf).map(Some).map_err(|e| {
+        ReadError::Daemon(format!(
+            "reading {path} in volume {volume}: the archive was unreadable: {e}"
+        ))
+    })
 }
 
 /// The first entry of a (possibly cut short) tar stream.

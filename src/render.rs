@@ -3,7 +3,6 @@
 //! Styling is applied word by word, so a wrapped line never leaves an escape sequence open, and
 //! widths are always measured without the escape codes.
 
-
 use console::{measure_text_width, Style as Ansi};
 use pulldown_cmark::HeadingLevel::{self, H1, H2};
 use pulldown_cmark::{Alignment, CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
@@ -527,10 +526,17 @@ mod tests {
 
     #[test]
     fn inline_code_is_not_split_across_lines() {
-        let style = Style { width: 60, color: false };
-        let md = "To look inside, run this: `docker run --rm -v ml-data:/data workbook/tools` and see.";
+        let style = Style {
+            width: 60,
+            color: false,
+        };
+        let md =
+            "To look inside, run this: `docker run --rm -v ml-data:/data workbook/tools` and see.";
         let out = render(md, &style);
-        assert!(out.contains("`docker run --rm -v ml-data:/data workbook/tools`"), "{out}");
+        assert!(
+            out.contains("`docker run --rm -v ml-data:/data workbook/tools`"),
+            "{out}"
+        );
         assert!(!out.contains('\u{E000}'));
     }
 

@@ -109,6 +109,8 @@ pub struct Snapshot {
     pub trees: HashMap<VolumeRef, Fetched<Manifest>>,
     /// Results of commands run in containers.
     pub execs: HashMap<(Target, Vec<String>), Fetched<exec::ExecResult>>,
+    /// Volumes the daemon could not mount, with its message.
+    pub unmountable: HashMap<VolumeRef, String>,
 }
 
 impl Snapshot {
@@ -123,6 +125,7 @@ impl Snapshot {
             files: HashMap::new(),
             trees: HashMap::new(),
             execs: HashMap::new(),
+            unmountable: HashMap::new(),
         }
     }
 
@@ -153,6 +156,7 @@ impl Snapshot {
 
     /// A path inside a volume, `Ok(None)` when it does not exist.
     pub fn file(&self, volume: &VolumeRef, path: &str) -> Result<Option<&FileFact>, Verdict> {
+        self.mountable(volume)?;
         match self.files.get(&(volume.clone(), normalise_path(path))) {
             Some(Ok(fact)) => Ok(fact.as_ref()),
             Some(Err(e)) => Err(Verdict::error(e.clone())),
@@ -162,8 +166,25 @@ impl Snapshot {
         }
     }
 
+    /// A fail verdict when the daemon could not mount the volume to read it.
+    fn mountable(&self, volume: &VolumeRef) -> Result<(), Verdict> {
+        match self.unmountable.get(volume) {
+            None => Ok(()),
+            Some(message) => Err(Verdict::fail(
+                format!("volume {volume} to be usable"),
+                format!("the daemon cannot mount it: {message}"),
+                format!(
+                    "look at its driver options (`docker volume inspect {}`): a `device` folder must exist on \
+                     the Docker host and `o` must fit the `type`; fix them and re-create the volume",
+                    volume.short()
+                ),
+            )),
+        }
+    }
+
     /// Everything in a volume (when a check declared [`Needs::tree`]).
     pub fn tree(&self, volume: &VolumeRef) -> Result<&Manifest, Verdict> {
+        self.mountable(volume)?;
         match self.trees.get(volume) {
             Some(Ok(m)) => Ok(m),
             Some(Err(e)) => Err(Verdict::error(e.clone())),
@@ -273,6 +294,10 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
         let (refs, paths, _) = &per_volume[&name];
         for r in refs {
             match &result {
+                Ok(read) if read.unmountable.is_some() => {
+                    snap.unmountable
+                        .insert(r.clone(), read.unmountable.clone().unwrap_or_default());
+                }
                 Ok(read) => {
                     for (path, fact) in &read.files {
                         snap.files.insert((r.clone(), path.clone()), fact.clone());

@@ -159,7 +159,8 @@ mod tests {
             h.set_gid(0);
             h.set_mtime(0);
             h.set_cksum();
-            b.append_data(&mut h, format!("{prefix}{path}"), *data).unwrap();
+            b.append_data(&mut h, format!("{prefix}{path}"), *data)
+                .unwrap();
         }
         b.into_inner().unwrap()
     }
@@ -170,14 +171,23 @@ mod tests {
         e.finish().unwrap()
     }
 
-    const DATA: &[(&str, &[u8])] = &[("raw/train.csv", b"a,b\n1,2\n"), ("model.bin", &[0, 1, 2, 255])];
+    const DATA: &[(&str, &[u8])] = &[
+        ("raw/train.csv", b"a,b\n1,2\n"),
+        ("model.bin", &[0, 1, 2, 255]),
+    ];
 
-    fn snap_with(dir: &std::path::Path, archive: &[u8], volume_files: &[(&str, &[u8])]) -> crate::snapshot::Snapshot {
+    fn snap_with(
+        dir: &std::path::Path,
+        archive: &[u8],
+        volume_files: &[(&str, &[u8])],
+    ) -> crate::snapshot::Snapshot {
         std::fs::write(dir.join("ml-data-backup.tar.gz"), archive).unwrap();
         let mut snap = crate::snapshot::Snapshot::new(dir);
         snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
-        let tree = archive::read_tar(&tar_of(volume_files, "./")[..], None, &Limits::default()).unwrap();
-        snap.trees.insert(VolumeRef::Named("ml-data".into()), Ok(tree));
+        let tree =
+            archive::read_tar(&tar_of(volume_files, "./")[..], None, &Limits::default()).unwrap();
+        snap.trees
+            .insert(VolumeRef::Named("ml-data".into()), Ok(tree));
         snap
     }
 
@@ -189,7 +199,8 @@ mod tests {
     }
 
     const BACKUP: &str = "kind='backup-archive'\npath='ml-data-backup.tar.gz'\nof_volume='ml-data'";
-    const RESTORED: &str = "kind='volume-matches-archive'\nvolume='ml-data'\narchive='ml-data-backup.tar.gz'";
+    const RESTORED: &str =
+        "kind='volume-matches-archive'\nvolume='ml-data'\narchive='ml-data-backup.tar.gz'";
 
     #[test]
     fn a_faithful_backup_and_restore_pass() {
@@ -234,7 +245,10 @@ mod tests {
         let snap = snap_with(dir.path(), &gz(&tar_of(other, "./")), DATA);
         let (s, m) = verdict(&snap, BACKUP);
         assert_eq!(s, Status::Fail);
-        assert!(m.contains("differences from ml-data") && m.contains("model.bin"), "{m}");
+        assert!(
+            m.contains("differences from ml-data") && m.contains("model.bin"),
+            "{m}"
+        );
         let half: &[(&str, &[u8])] = &[("model.bin", &[0, 1, 2, 255])];
         let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), half);
         let (s, m) = verdict(&snap, RESTORED);

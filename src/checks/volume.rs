@@ -61,11 +61,19 @@ impl VolumeCheck {
         snap: &Snapshot,
     ) -> Option<(String, String, String)> {
         let name = &vol.name;
+        let compose = vol.labels.contains_key(super::volume_ref::COMPOSE_VOLUME);
         let recreate = |k: &str, v: &str| {
-            format!(
-                "driver options are set at creation: remove the volume (`docker volume rm {name}`, after removing \
-                 the containers using it) and create it again with `--opt {k}={v}` (in compose: under `driver_opts:`)"
-            )
+            if compose {
+                format!(
+                    "set `{k}: {v}` under the volume's `driver_opts:` in compose.yaml; options are fixed at creation, \
+                     so re-create it: `docker compose down -v` (this deletes the volume's data) then `docker compose up -d`"
+                )
+            } else {
+                format!(
+                    "driver options are set at creation: remove the volume (`docker volume rm {name}`, after removing \
+                     the containers using it) and create it again with `--opt {k}={v}`"
+                )
+            }
         };
         let shown = |k: &str| match vol.options.get(k) {
             Some(g) => format!("{k}={g}"),
@@ -91,17 +99,16 @@ impl VolumeCheck {
                 .map(|v| v.split(',').map(str::trim).collect())
                 .unwrap_or_default();
             for item in items {
-                let ok = if item.contains('=') {
-                    have.contains(&item.as_str())
-                } else {
-                    have.iter()
-                        .any(|h| h.split('=').next() == Some(item.as_str()))
+                // `addr=`: the key with any value; `size=64m` and `bind`: exactly that item.
+                let ok = match item.strip_suffix('=') {
+                    Some(key) => have.iter().any(|h| h.split('=').next() == Some(key)),
+                    None => have.contains(&item.as_str()),
                 };
                 if !ok {
-                    let want = if item.contains('=') {
-                        item.clone()
+                    let want = if item.ends_with('=') {
+                        format!("{item}...")
                     } else {
-                        format!("{item}=...")
+                        item.clone()
                     };
                     return Some((
                         format!("volume {name} with `{want}` in its `{k}` option"),
@@ -298,7 +305,12 @@ mod tests {
             .message
             .contains("driver local"));
         let v = check("name='practice-vol'\nlabels={purpose='practice'}").evaluate(&snap);
-        assert!(v.message.contains("docker volume create --label purpose=practice practice-vol"), "{}", v.message);
+        assert!(
+            v.message
+                .contains("docker volume create --label purpose=practice practice-vol"),
+            "{}",
+            v.message
+        );
         let v = check("name='v'\nlabels={purpose='practice'}").evaluate(&snap);
         assert!(v.message.contains("purpose=test"), "{}", v.message);
         let v = check("name='v'\noptions={type='none'}").evaluate(&snap);
@@ -366,11 +378,11 @@ mod tests {
             "{}",
             v.message
         );
-        assert!(
-            check("name='nfs-models'\noption_items={o=['addr']}\noption_prefix={device=':/'}")
-                .evaluate(&snap)
-                .is_pass()
-        );
+        assert!(check(
+            "name='nfs-models'\noption_items={o=['addr=']}\noption_prefix={device=':/'}"
+        )
+        .evaluate(&snap)
+        .is_pass());
         assert!(
             check("name='fast'\noption_host_path={device='fast-ssd/ml-data'}")
                 .evaluate(&snap)

@@ -76,14 +76,10 @@ impl Kind for BackupArchive {
         {
             Ok(m) => m,
             Err(problems) => {
-                let n = problems.len();
-                let mut shown: Vec<String> = problems.into_iter().take(5).collect();
-                if n > 5 {
-                    shown.push(format!("... and {} more", n - 5));
-                }
+                let shown = super::listed(problems, 5);
                 return Verdict::fail(
                     expected,
-                    shown.join("; "),
+                    shown,
                     "make it again with `tar czf /backup/FILE -C /data .` in a helper container",
                 );
             }
@@ -114,25 +110,17 @@ impl Kind for BackupArchive {
             }
         }
         if let Some(r) = self.volume_ref() {
-            let vol = match r.resolve(snap) {
-                Err(v) => return v,
-                Ok(None) => return r.missing(snap, &expected),
-                Ok(Some(v)) => v.name.clone(),
-            };
-            let tree = match snap.tree(&r) {
-                Ok(t) => t,
+            let (vol, tree) = match r.tree(snap, &expected) {
+                Ok(found) => found,
                 Err(v) => return v,
             };
             let diffs = archive::compare(tree, &vol, &manifest, path, false, false);
             if !diffs.is_empty() {
                 let n = diffs.len();
-                let mut shown: Vec<String> = diffs.into_iter().take(5).collect();
-                if n > 5 {
-                    shown.push(format!("... and {} more", n - 5));
-                }
+                let shown = super::listed(diffs, 5);
                 return Verdict::fail(
                     expected,
-                    format!("{n} difference{} from {vol}: {}", if n == 1 { "" } else { "s" }, shown.join("; ")),
+                    format!("{n} difference{} from {vol}: {}", if n == 1 { "" } else { "s" }, shown),
                     format!("back up {vol} itself, its contents at the archive root: `-v {vol}:/data ... tar czf /backup/{path} -C /data .`"),
                 );
             }

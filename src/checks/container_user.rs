@@ -33,12 +33,8 @@ impl Kind for ContainerUser {
     }
 
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let target = match self.target() {
-            Ok(t) => t,
-            Err(e) => return Verdict::error(e),
-        };
-        let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
-            Ok(i) => i,
+        let (target, info) = match Target::inspect_from_keys(&self.container, &self.service, snap) {
+            Ok(found) => found,
             Err(v) => return v,
         };
         let user = info

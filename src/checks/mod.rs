@@ -156,6 +156,16 @@ impl Verdict {
     }
 }
 
+/// The first `max` items joined with "; ", and how many more there are.
+pub(crate) fn listed(items: Vec<String>, max: usize) -> String {
+    let n = items.len();
+    let mut shown: Vec<String> = items.into_iter().take(max).collect();
+    if n > max {
+        shown.push(format!("... and {} more", n - max));
+    }
+    shown.join("; ")
+}
+
 /// Short form of a did-you-mean suffix.
 pub(crate) fn did_you_mean(suggestion: Option<&str>) -> String {
     suggestion

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use bollard::models::ContainerSummary;
+use bollard::models::{ContainerInspectResponse, ContainerSummary};
 
 use crate::snapshot::Snapshot;
 
@@ -34,6 +34,17 @@ impl Target {
                 Err("give `container` (a name) or `service` (a compose service)".into())
             }
         }
+    }
+
+    /// The target named by a check's keys and its full inspect, or the verdict to report.
+    pub fn inspect_from_keys<'s>(
+        container: &Option<String>,
+        service: &Option<String>,
+        snap: &'s Snapshot,
+    ) -> Result<(Target, &'s ContainerInspectResponse), Verdict> {
+        let target = Target::from_keys(container, service).map_err(Verdict::error)?;
+        let info = target.resolve(snap).and_then(|c| snap.inspect(c))?;
+        Ok((target, info))
     }
 
     /// The target's container, or the verdict to report when there is none.

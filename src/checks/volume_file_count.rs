@@ -56,13 +56,8 @@ impl Kind for VolumeFileCount {
             (None, None) => "some".to_string(),
         };
         let expected = format!("{wanted} files matching `{}` in volume {r}", self.glob);
-        let vol = match r.resolve(snap) {
-            Err(v) => return v,
-            Ok(None) => return r.missing(snap, &expected),
-            Ok(Some(v)) => v.name.clone(),
-        };
-        let tree = match snap.tree(&r) {
-            Ok(t) => t,
+        let (vol, tree) = match r.tree(snap, &expected) {
+            Ok(found) => found,
             Err(v) => return v,
         };
         let matching: Vec<&str> = tree

@@ -71,7 +71,7 @@ impl Kind for VolumeMatchesArchive {
                     expected,
                     format!(
                         "{path} is not a usable backup: {}",
-                        problems.into_iter().take(3).collect::<Vec<_>>().join("; ")
+                        super::listed(problems, 3)
                     ),
                     "fix the backup first (see the step before)",
                 )
@@ -87,13 +87,10 @@ impl Kind for VolumeMatchesArchive {
             return Verdict::pass(format!("{vol} holds the {files} files of {path}"));
         }
         let n = diffs.len();
-        let mut shown: Vec<String> = diffs.into_iter().take(5).collect();
-        if n > 5 {
-            shown.push(format!("... and {} more", n - 5));
-        }
+        let shown = super::listed(diffs, 5);
         Verdict::fail(
             expected,
-            format!("{n} difference{} between {path} and {vol}: {}", if n == 1 { "" } else { "s" }, shown.join("; ")),
+            format!("{n} difference{} between {path} and {vol}: {}", if n == 1 { "" } else { "s" }, shown),
             format!(
                 "restore into the volume's root: `docker run --rm -v {vol}:/data -v \"$(pwd)\":/backup workbook/tools tar xzf /backup/{path} -C /data`"
             ),

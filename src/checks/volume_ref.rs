@@ -72,6 +72,18 @@ impl VolumeRef {
         })
     }
 
+    /// The volume's real name and whole listing (declared with `Needs::tree`), or the verdict.
+    pub fn tree<'s>(
+        &self,
+        snap: &'s Snapshot,
+        expected: &str,
+    ) -> Result<(String, &'s crate::archive::Manifest), Verdict> {
+        match self.resolve(snap)? {
+            None => Err(self.missing(snap, expected)),
+            Some(v) => Ok((v.name.clone(), snap.tree(self)?)),
+        }
+    }
+
     /// The fail verdict for a missing volume, with a did-you-mean.
     pub fn missing(&self, snap: &Snapshot, expected: &str) -> Verdict {
         self.missing_created_with(snap, expected, "")

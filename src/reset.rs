@@ -128,6 +128,9 @@ pub async fn plan(
             Some("declared by the exercise")
         } else if compose_key.is_some_and(|k| resources.compose_volumes.contains(k)) {
             Some("compose volume of the exercise folder")
+        } else if resources.compose && compose_key.is_some() {
+            // Any other volume of the exercise folder's compose project came from its compose.yaml.
+            Some("another volume of the exercise folder's compose project")
         } else if v.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
             && v.labels.get(labels::EXERCISE) == Some(&ex.slug)
         {

@@ -74,6 +74,7 @@ impl Kind for ExecCheck {
             Err(v) => return v,
         };
         let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+        let name = super::target::names(c).next().unwrap_or("?").to_string();
         if state != "running" {
             return Verdict::fail(
                 format!("`{shown}` to succeed in {target}"),
@@ -81,6 +82,34 @@ impl Kind for ExecCheck {
                 "start it (see `docker ps -a` and `docker logs`)",
             );
         }
+        // What the command must print, read first: without it the command's failure says little.
+        let expected_file = match &self.stdout_equals_file {
+            None => None,
+            Some(f) => {
+                let r = match f.volume_ref() {
+                    Ok(r) => r,
+                    Err(e) => return Verdict::error(e),
+                };
+                let want = match r.resolve(snap) {
+                    Err(v) => return v,
+                    Ok(None) => return r.missing(snap, &format!("{} in volume {r}", f.path)),
+                    Ok(Some(_)) => match snap.file(&r, &f.path) {
+                        Err(v) => return v,
+                        Ok(None) => {
+                            return Verdict::fail(
+                                format!("{} in volume {r}", f.path),
+                                format!("{} does not exist in {r}", f.path),
+                                "publish it first (let the trainer finish, or write it into the volume)",
+                            )
+                        }
+                        Ok(Some(fact)) => String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default())
+                            .trim()
+                            .to_string(),
+                    },
+                };
+                Some((r, want))
+            }
+        };
         let result = match snap.exec(&target, &self.command) {
             Ok(r) => r,
             Err(v) => return v,
@@ -95,7 +124,7 @@ impl Kind for ExecCheck {
                     result.exit_code,
                     if first_err.is_empty() { String::new() } else { format!(": {first_err}") }
                 ),
-                "look at what the container sees: `docker exec NAME ls -la PATH` and `docker logs NAME`",
+                format!("look at what the container sees (`docker exec {name} ls -la PATH`) and its log (`docker logs {name}`)"),
             );
         }
         if let Some(want) = &self.stdout_contains {
@@ -107,29 +136,8 @@ impl Kind for ExecCheck {
                 );
             }
         }
-        if let Some(f) = &self.stdout_equals_file {
-            let r = match f.volume_ref() {
-                Ok(r) => r,
-                Err(e) => return Verdict::error(e),
-            };
-            let want = match r.resolve(snap) {
-                Err(v) => return v,
-                Ok(None) => return r.missing(snap, &format!("{} in volume {r}", f.path)),
-                Ok(Some(_)) => match snap.file(&r, &f.path) {
-                    Err(v) => return v,
-                    Ok(None) => return Verdict::fail(
-                        format!("{} in volume {r}", f.path),
-                        format!("{} does not exist in {r}", f.path),
-                        "publish it first (let the trainer finish, or write it into the volume)",
-                    ),
-                    Ok(Some(fact)) => {
-                        String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default())
-                            .trim()
-                            .to_string()
-                    }
-                },
-            };
-            if out != want {
+        if let (Some(f), Some((r, want))) = (&self.stdout_equals_file, &expected_file) {
+            if out != want.as_str() {
                 return Verdict::fail(
                     format!("{target} to serve `{want}` (the {} in volume {r})", f.path),
                     format!("`{shown}` printed `{}`", short(out)),

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::mounts_view::{self, MountView};
-use super::{Kind, Target, Verdict};
+use super::{Kind, Target, Verdict, VolumeRef};
 use crate::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +20,8 @@ pub struct MountCheck {
     pub mount_type: Option<String>,
     /// A volume name (type volume) or a host path relative to the exercise folder (type bind).
     pub source: Option<String>,
+    /// Type volume: the volume of the exercise folder's compose project with this key.
+    pub compose_source: Option<String>,
     pub read_only: Option<bool>,
     /// Type volume with no source: the volume must be anonymous.
     #[serde(default)]
@@ -40,7 +42,13 @@ impl Kind for MountCheck {
                 return Err(format!("mount type `{t}` must be volume, bind or tmpfs"));
             }
         }
-        if self.anonymous && (self.source.is_some() || self.mount_type.as_deref() != Some("volume"))
+        if self.source.is_some() && self.compose_source.is_some() {
+            return Err("give `source` or `compose_source`, not both".into());
+        }
+        if self.anonymous
+            && (self.source.is_some()
+                || self.compose_source.is_some()
+                || self.mount_type.as_deref() != Some("volume"))
         {
             return Err("`anonymous = true` needs `type = \"volume\"` and no source".into());
         }
@@ -64,7 +72,7 @@ impl Kind for MountCheck {
             return Verdict::fail(
                 format!("{target} with {spec}"),
                 mounts_view::nothing_at(info, dest),
-                format!("mounts are fixed when a container is created: remove it and create it again with the mount at {dest}"),
+                recreate(&target, &format!("mount something at {dest}")),
             );
         };
         if let Some(want) = &self.mount_type {
@@ -72,7 +80,7 @@ impl Kind for MountCheck {
                 return Verdict::fail(
                     format!("{target} with {spec}"),
                     mounts_view::describe(&m),
-                    type_fix(want, &m, dest),
+                    recreate(&target, &type_fix(want, &m, dest)),
                 );
             }
         }
@@ -80,27 +88,32 @@ impl Kind for MountCheck {
             return Verdict::fail(
                 format!("{target} with {spec}"),
                 found,
-                "remove the container and create it again with the right source",
+                recreate(&target, "mount the right source"),
             );
         }
         if self.anonymous && m.name.as_deref().is_some_and(|n| !is_anonymous(n)) {
             return Verdict::fail(
                 format!("{target} with {spec}"),
                 mounts_view::describe(&m),
-                format!("an anonymous volume has no name: write just the path, `- {dest}`"),
+                recreate(&target, &format!("an anonymous volume has no name: write just the path, `- {dest}` (or `-v {dest}`)")),
             );
         }
         if let Some(ro) = self.read_only {
             if m.read_only != ro {
-                let (want, got, fix) = if ro {
-                    ("read-only", "read-write", "add `:ro` (`-v SRC:DEST:ro`) or `,readonly` with `--mount`, and re-create the container")
+                let (want, got, change) = if ro {
+                    (
+                        "read-only",
+                        "read-write",
+                        "add `:ro` to the mount (`SRC:DEST:ro`; with `--mount`: `,readonly`)",
+                    )
                 } else {
                     (
                         "read-write",
                         "read-only",
-                        "drop `:ro` / `readonly` and re-create the container",
+                        "drop `:ro` / `readonly` from the mount",
                     )
                 };
+                let fix = recreate(&target, change);
                 return Verdict::fail(
                     format!("{dest} mounted {want} in {target}"),
                     format!("it is mounted {got}"),
@@ -124,6 +137,9 @@ impl MountCheck {
         if let Some(src) = &self.source {
             s.push_str(&format!(" from {src}"));
         }
+        if let Some(key) = &self.compose_source {
+            s.push_str(&format!(" from the compose volume {key}"));
+        }
         match self.read_only {
             Some(true) => s.push_str(", read-only"),
             Some(false) => s.push_str(", read-write"),
@@ -134,6 +150,21 @@ impl MountCheck {
 
     /// `Some(what was found)` when the source is not the expected one.
     fn source_mismatch(&self, m: &MountView, snap: &Snapshot) -> Option<String> {
+        if let Some(key) = &self.compose_source {
+            let r = VolumeRef::Compose(key.clone());
+            let want = r.resolve(snap).ok().flatten().map(|v| v.name.as_str());
+            return match want {
+                Some(w) if m.name.as_deref() == Some(w) => None,
+                Some(w) => Some(format!(
+                    "{} (expected `{w}`, the compose volume {key})",
+                    mounts_view::describe(m)
+                )),
+                None => Some(format!(
+                    "{}, but the compose project has no volume {key}",
+                    mounts_view::describe(m)
+                )),
+            };
+        }
         let want = self.source.as_ref()?;
         match m.typ.as_str() {
             "volume" => (m.name.as_deref() != Some(want.as_str()))
@@ -158,6 +189,18 @@ impl MountCheck {
     }
 }
 
+/// How to change a mount: containers are re-created with the change; compose does that on `up`.
+fn recreate(target: &Target, change: &str) -> String {
+    match target {
+        Target::Service(svc) => format!(
+            "in compose.yaml, service `{svc}`: {change}; then `docker compose up -d` (it re-creates the container)"
+        ),
+        Target::Container(name) => format!(
+            "{change}; mounts are fixed when a container is created, so `docker rm -f {name}` and run it again"
+        ),
+    }
+}
+
 fn is_anonymous(name: &str) -> bool {
     name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -169,7 +212,7 @@ fn type_fix(want: &str, found: &MountView, dest: &str) -> String {
         ),
         ("volume", "bind") => format!("use a volume NAME, not a path: `-v NAME:{dest}`"),
         ("tmpfs", _) => format!("use `--tmpfs {dest}` (or `--mount type=tmpfs,destination={dest}`)"),
-        _ => format!("re-create the container with a {want} mount at {dest}"),
+        _ => format!("make it a {want} mount at {dest}"),
     }
 }
 

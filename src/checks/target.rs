@@ -53,7 +53,14 @@ impl Target {
             .containers
             .as_ref()
             .map_err(|e| Verdict::error(e.clone()))?;
-        let found = all.iter().find(|c| self.matches(c, snap));
+        // With several matches (a scaled service, a stale copy), a running one speaks for it.
+        let mut matching = all.iter().filter(|c| self.matches(c, snap));
+        let first = matching.next();
+        let running = first
+            .into_iter()
+            .chain(matching)
+            .find(|c| c.state.map(|s| s.to_string()).as_deref() == Some("running"));
+        let found = running.or(first);
         found.ok_or_else(|| self.missing(all, snap))
     }
 
@@ -63,7 +70,9 @@ impl Target {
             Target::Service(svc) => {
                 let labels = c.labels.as_ref();
                 let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+                // `docker compose run` one-off containers are not the service.
                 label(COMPOSE_SERVICE) == Some(svc.as_str())
+                    && label("com.docker.compose.oneoff") != Some("True")
                     && label(COMPOSE_WORKDIR).is_some_and(|dir| snap.is_exercise_dir(dir))
             }
         }

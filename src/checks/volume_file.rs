@@ -102,8 +102,8 @@ impl Kind for VolumeFile {
                 format!("{path} in volume {vol}"),
                 format!("{path} does not exist in {vol}"),
                 format!(
-                    "write it into the folder where {vol} is mounted; list what is there with \
-                     `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
+                    "the container the task names must write it into the folder where {vol} is mounted; \
+                     see what is there with `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
                 ),
             );
         };
@@ -158,7 +158,11 @@ impl Kind for VolumeFile {
                     return Verdict::fail(
                         format!("{path} in {vol} to contain `{want}`"),
                         format!("it holds {}", preview(&text)),
-                        format!("write `{want}` into it, e.g. `echo {want} > ...`"),
+                        format!(
+                            "the task says what must put `{want}` there; read the file with \
+                             `docker run --rm -v {vol}:/data:ro workbook/tools cat /data/{}`",
+                            self.path
+                        ),
                     );
                 }
             }
@@ -200,17 +204,25 @@ impl Kind for VolumeFile {
     }
 }
 
-/// The first line of a file, quoted, for messages.
+/// A file's text for messages: a one-line file whole, a longer one by its last line (logs grow
+/// at the end).
 fn preview(text: &str) -> String {
     let t = text.trim();
-    if t.is_empty() {
-        return "nothing (the file is empty)".to_string();
-    }
-    let first: String = t.lines().next().unwrap_or("").chars().take(80).collect();
-    if t.lines().count() > 1 || first.len() < t.lines().next().unwrap_or("").len() {
-        format!("`{first}`...")
-    } else {
-        format!("`{first}`")
+    let cut = |line: &str| {
+        let short: String = line.chars().take(100).collect();
+        if short.len() < line.len() {
+            format!("`{short}...`")
+        } else {
+            format!("`{short}`")
+        }
+    };
+    match t.lines().count() {
+        0 => "nothing (the file is empty)".to_string(),
+        1 => cut(t),
+        n => format!(
+            "{n} lines, the last: {}",
+            cut(t.lines().last().unwrap_or(""))
+        ),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Which volume a check looks at: one named by the learner (`name` / `volume`), or a volume
 //! declared in the exercise folder's compose file (`compose_volume`), found by the compose
-//! labels. Compose prefixes those with the project name, which v1 and v2 derive differently
-//! from the folder name (`04-checkpoints` → `04checkpoints` / `04-checkpoints`).
+//! labels. Compose prefixes those with the project name, derived from the folder name:
+//! v2 and v1.29 keep hyphens (`04-checkpoints`), older v1 releases drop them (`04checkpoints`).
 
 use std::fmt;
 use std::path::Path;
@@ -116,7 +116,7 @@ impl fmt::Display for VolumeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VolumeRef::Named(n) => write!(f, "{n}"),
-            VolumeRef::Compose(n) => write!(f, "compose volume {n}"),
+            VolumeRef::Compose(n) => write!(f, "{n} (compose)"),
         }
     }
 }
@@ -142,7 +142,7 @@ pub fn compose_projects(snap: &Snapshot) -> Vec<String> {
     out
 }
 
-/// v2: lowercase, keep `a-z0-9_-`; v1: lowercase, keep `a-z0-9`.
+/// v2 and v1.29: lowercase, keep `a-z0-9_-`; older v1: lowercase, keep `a-z0-9`.
 pub fn derived_project_names(dir: &Path) -> Vec<String> {
     let base = dir
         .file_name()

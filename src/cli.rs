@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use console::style;
 
+use crate::catalog::Catalog;
 use crate::checks::Status;
 use crate::engine::{self, Engine};
 use crate::exercise::Exercise;
@@ -17,7 +18,7 @@ use crate::output::{json, out, outln};
 use crate::progress::{ExerciseStatus, Progress};
 use crate::render::{render, Style};
 use crate::workspace::{Workspace, DEFAULT_DIR};
-use crate::{catalog, lab_setup, reset};
+use crate::{lab_setup, reset};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +30,10 @@ pub struct Cli {
     /// The workspace folder (default: the one you are in, else ./docker-volumes-workbook).
     #[arg(long, global = true, env = "WORKBOOK_WORKSPACE", value_name = "DIR")]
     pub workspace: Option<PathBuf>,
+    /// Use a community exercise pack (a folder with exercises/, lessons/, solutions/) instead of
+    /// the built-in workbook. Its scripts are shown and confirmed before they run.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub pack: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,6 +82,17 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// For instructors and authors: prove every exercise's graders on this daemon (fails unsolved,
+    /// solution and variants pass, each recorded mistake caught), then clean up.
+    Verify {
+        /// Exercises to verify (default: all).
+        exercises: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        /// Do not ask before removing the exercises' resources.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Measure write and read speed of the container layer, a named volume, a bind mount and a tmpfs.
     BenchIo {
         /// Size of the file written and read back, in MiB.
@@ -92,6 +108,9 @@ pub enum Command {
     /// Put an exercise back to its start: lists what it removes, asks, removes, re-creates its setup.
     Reset {
         exercise: Option<String>,
+        /// Every exercise back to its start (between workshop attendees).
+        #[arg(long, conflicts_with = "exercise")]
+        all: bool,
         /// Do not ask.
         #[arg(long, short)]
         yes: bool,
@@ -136,27 +155,50 @@ pub fn main() -> i32 {
 type CmdResult = Result<i32, String>;
 
 pub async fn run(cli: Cli) -> CmdResult {
-    let exercises = catalog::exercises()?;
-    let ws = cli.workspace.as_deref();
+    let catalog = match &cli.pack {
+        Some(dir) => Catalog::pack(dir)?,
+        None => Catalog::embedded()?,
+    };
+    // A pack keeps its own workspace (progress is stored by slug, and slugs may repeat).
+    let pack_ws = match (&cli.pack, &cli.workspace) {
+        (Some(dir), None) => {
+            let name = dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
+            Some(PathBuf::from(format!(
+                "{}-workbook",
+                name.unwrap_or_else(|| "pack".into())
+            )))
+        }
+        _ => None,
+    };
+    let ws_path = cli.workspace.clone().or(pack_ws);
+    let ws = ws_path.as_deref();
+    let cat = &catalog;
     match cli.command {
-        Command::Init { dir } => init(&exercises, dir.or(cli.workspace)),
+        Command::Init { dir } => init(cat, dir.or(ws_path.clone())),
         Command::Setup { offline, force } => setup(offline, force).await,
-        Command::Next => next(&exercises, ws).await,
-        Command::Check { exercise, json } => check(&exercises, ws, exercise.as_deref(), json).await,
-        Command::Hint { exercise } => hint(&exercises, ws, exercise.as_deref()),
-        Command::List { json } => list(&exercises, ws, json),
-        Command::Lesson { exercise } => lesson(&exercises, ws, exercise.as_deref()),
+        Command::Next => next(cat, ws).await,
+        Command::Check { exercise, json } => check(cat, ws, exercise.as_deref(), json).await,
+        Command::Hint { exercise } => hint(cat, ws, exercise.as_deref()),
+        Command::List { json } => list(cat, ws, json),
+        Command::Lesson { exercise } => lesson(cat, ws, exercise.as_deref()),
         Command::Solution { exercise, run, yes } => {
-            solution(&exercises, ws, exercise.as_deref(), run, yes).await
+            solution(cat, ws, exercise.as_deref(), run, yes).await
         }
         Command::BenchIo {
             size_mb,
             rounds,
             json: as_json,
         } => bench_io(size_mb, rounds, as_json).await,
-        Command::Reset { exercise, yes } => {
-            reset_cmd(&exercises, ws, exercise.as_deref(), yes).await
-        }
+        Command::Reset { all: true, yes, .. } => reset_all(cat, ws, yes).await,
+        Command::Reset { exercise, yes, .. } => reset_cmd(cat, ws, exercise.as_deref(), yes).await,
+        Command::Verify {
+            exercises,
+            json: as_json,
+            yes,
+        } => verify(cat, &exercises, as_json, yes).await,
     }
 }
 
@@ -249,14 +291,44 @@ async fn ensure_images(engine: &Engine) -> Result<(), String> {
     Ok(())
 }
 
-/// Creates the exercise's setup resources the first time the learner works on it.
+/// Creates the exercise's setup resources the first time the learner works on it. A pack's
+/// setup is shown and confirmed first (`yes` skips the question).
 async fn ensure_exercise_setup(
     engine: &Engine,
+    cat: &Catalog,
     ex: &Exercise,
     progress: &mut Progress,
+    yes: bool,
 ) -> Result<(), String> {
-    if ex.data.setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
+    let setup = &ex.data.setup;
+    if setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
         return Ok(());
+    }
+    if let Some(pack) = cat.pack_dir() {
+        eprintln!(
+            "The pack {} sets up exercise {} with:",
+            pack.display(),
+            ex.slug
+        );
+        for v in &setup.volumes {
+            eprintln!("  - volume {} ({} files)", v.name, v.files.len());
+        }
+        for c in &setup.containers {
+            eprintln!(
+                "  - container {} from {} (never started), mounting {}",
+                c.name,
+                c.image,
+                c.volumes.join(", ")
+            );
+        }
+        if !confirm("Create these?", yes)? {
+            return Err(format!(
+                "the pack's setup for {} was not run; `workbook --pack {} reset {} --yes` runs it without asking",
+                ex.slug,
+                pack.display(),
+                ex.slug
+            ));
+        }
     }
     for line in lab_setup::apply(&engine.docker, ex).await? {
         eprintln!("set up {line} for {}", ex.slug);
@@ -332,19 +404,20 @@ fn md(text: &str) {
     outln("");
 }
 
-fn lesson_of(ex: &Exercise) -> Lesson {
-    Lesson::parse(catalog::lesson(&ex.data.lesson).unwrap_or(""))
+fn lesson_of(cat: &Catalog, ex: &Exercise) -> Lesson {
+    Lesson::parse(&cat.lesson(&ex.data.lesson).unwrap_or_default())
 }
 
 /// The lesson part and task of a step (with the introduction for the first step).
 fn show_step(
+    cat: &Catalog,
     ex: &Exercise,
     index: usize,
     total_done: usize,
     exercises_total: usize,
     position: usize,
 ) {
-    let lesson = lesson_of(ex);
+    let lesson = lesson_of(cat, ex);
     let step = &ex.steps()[index];
     outln(&format!(
         "{}",
@@ -372,9 +445,9 @@ fn show_step(
 
 // ---------------------------------------------------------------- commands
 
-fn init(exercises: &[Exercise], dir: Option<PathBuf>) -> CmdResult {
+fn init(cat: &Catalog, dir: Option<PathBuf>) -> CmdResult {
     let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
-    let (ws, written) = Workspace::init(&dir, exercises)?;
+    let (ws, written) = Workspace::init(&dir, cat)?;
     outln(&format!(
         "Workspace ready at {} ({} files written).",
         ws.root.display(),
@@ -405,7 +478,8 @@ async fn setup(offline: bool, force: bool) -> CmdResult {
     Ok(0)
 }
 
-async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
+async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let engine = connect().await?;
     let (ws, fresh) = match Workspace::find(explicit)? {
         Some(ws) => (ws, false),
@@ -413,7 +487,7 @@ async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
             let dir = explicit
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
-            let (ws, _) = Workspace::init(&dir, exercises)?;
+            let (ws, _) = Workspace::init(&dir, cat)?;
             eprintln!(
                 "Created your workspace at {}: one folder per exercise.",
                 ws.root.display()
@@ -428,7 +502,7 @@ async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
         return Ok(0);
     };
     progress.current = Some(ex.slug.clone());
-    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
     let mut code = 0;
     let mut first_unfinished = 0;
     if !fresh {
@@ -445,7 +519,7 @@ async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
                 style("✓").green().bold(),
                 ex.title()
             ));
-            let outro = lesson_of(ex).outro;
+            let outro = lesson_of(cat, ex).outro;
             if !outro.trim().is_empty() {
                 md(&outro);
             }
@@ -453,7 +527,7 @@ async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
                 Some(n) => {
                     ex = n;
                     progress.current = Some(ex.slug.clone());
-                    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+                    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
                     outln(&format!(
                         "{}",
                         style(format!("Next up: {} · {}", ex.slug, ex.title())).bold()
@@ -510,23 +584,31 @@ async fn next(exercises: &[Exercise], explicit: Option<&Path>) -> CmdResult {
                 .count()
         })
         .unwrap_or(0);
-    show_step(ex, first_unfinished, steps_done, exercises.len(), position);
+    show_step(
+        cat,
+        ex,
+        first_unfinished,
+        steps_done,
+        exercises.len(),
+        position,
+    );
     progress.exercise_mut(&ex.slug).last_shown = Some(ex.steps()[first_unfinished].id.clone());
     progress.save(&ws.progress_path())?;
     Ok(code)
 }
 
 async fn check(
-    exercises: &[Exercise],
+    cat: &Catalog,
     explicit: Option<&Path>,
     wanted: Option<&str>,
     as_json: bool,
 ) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
     let engine = connect().await?;
-    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
     let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
     progress.record(&report);
     progress.save(&ws.progress_path())?;
@@ -538,7 +620,8 @@ async fn check(
     Ok(report.exit_code())
 }
 
-fn hint(exercises: &[Exercise], explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+fn hint(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
@@ -572,7 +655,8 @@ struct ListEntry<'a> {
     steps_total: usize,
 }
 
-fn list(exercises: &[Exercise], explicit: Option<&Path>, as_json: bool) -> CmdResult {
+fn list(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let ws = Workspace::find(explicit)?;
     let progress = match &ws {
         Some(ws) => load_progress(ws)?,
@@ -637,15 +721,17 @@ fn list(exercises: &[Exercise], explicit: Option<&Path>, as_json: bool) -> CmdRe
     Ok(0)
 }
 
-fn lesson(exercises: &[Exercise], explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+fn lesson(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let progress = match Workspace::find(explicit)? {
         Some(ws) => load_progress(&ws)?,
         None => Progress::default(),
     };
     let ex = pick(exercises, &progress, wanted)?;
-    let text = catalog::lesson(&ex.data.lesson)
+    let text = cat
+        .lesson(&ex.data.lesson)
         .ok_or_else(|| format!("the lesson {} is missing", ex.data.lesson))?;
-    let l = Lesson::parse(text);
+    let l = Lesson::parse(&text);
     let mut full = l.intro.clone();
     for step in ex.steps() {
         full.push_str(l.step(&step.id));
@@ -657,26 +743,28 @@ fn lesson(exercises: &[Exercise], explicit: Option<&Path>, wanted: Option<&str>)
 }
 
 async fn solution(
-    exercises: &[Exercise],
+    cat: &Catalog,
     explicit: Option<&Path>,
     wanted: Option<&str>,
     run: bool,
     yes: bool,
 ) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let ws = Workspace::find(explicit)?;
     let progress = match &ws {
         Some(ws) => load_progress(ws)?,
         None => Progress::default(),
     };
     let ex = pick(exercises, &progress, wanted)?;
-    let script = catalog::solution(&ex.slug)
+    let script = cat
+        .solution(&ex.slug)
         .ok_or_else(|| format!("exercise {} has no reference solution", ex.slug))?;
     if !run {
         outln(&format!(
             "# Reference solution for {} (run in its folder)",
             ex.slug
         ));
-        out(script);
+        out(&script);
         return Ok(0);
     }
     let ws = ws.ok_or_else(|| {
@@ -691,7 +779,11 @@ async fn solution(
     }
     let engine = connect().await?;
     ensure_images(&engine).await?;
-    let status = crate::scripts::run(script, &dir).await?;
+    // The solution starts from the exercise's setup, as the learner does.
+    let mut progress = load_progress(&ws)?;
+    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
+    progress.save(&ws.progress_path())?;
+    let status = crate::scripts::run(&script, &dir).await?;
     if status != 0 {
         return Err(format!(
             "the solution script stopped with exit code {status}; its output is above"
@@ -717,17 +809,137 @@ async fn bench_io(size_mb: u64, rounds: u32, as_json: bool) -> CmdResult {
     Ok(0)
 }
 
+async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> CmdResult {
+    let chosen: Vec<&Exercise> = if wanted.is_empty() {
+        cat.exercises.iter().collect()
+    } else {
+        wanted
+            .iter()
+            .map(|w| find_exercise(&cat.exercises, w))
+            .collect::<Result<_, _>>()?
+    };
+    if let Some(pack) = cat.pack_dir() {
+        eprintln!(
+            "The pack {} will run these scripts on your daemon:",
+            pack.display()
+        );
+        for ex in &chosen {
+            let solution = cat.solution(&ex.slug).unwrap_or_default();
+            eprintln!("--- {} solution:\n{}", ex.slug, solution.trim_end());
+            for v in &ex.data.variants {
+                eprintln!("--- {} variant {}:\n{}", ex.slug, v.id, v.run.trim_end());
+            }
+            for m in &ex.data.mistakes {
+                eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, m.run.trim_end());
+            }
+        }
+    }
+    let declared = crate::verify::declared(&chosen);
+    if !declared.is_empty() {
+        eprintln!("verify resets each exercise before and after it, removing if present:");
+        for d in &declared {
+            eprintln!("  - {d}");
+        }
+    }
+    if !confirm("Go ahead?", yes)? {
+        eprintln!("Nothing was run.");
+        return Ok(1);
+    }
+    let engine = connect().await?;
+    ensure_images(&engine).await?;
+    if !as_json {
+        outln(&crate::verify::table_header());
+    }
+    let report = crate::verify::verify(&engine.docker, cat, &chosen, |v| {
+        if !as_json {
+            outln(&crate::verify::table_row(v));
+        }
+    })
+    .await?;
+    if as_json {
+        json(&report);
+    } else {
+        for v in report.exercises.iter().filter(|v| !v.ok()) {
+            outln(&format!("\n{} {}:", mark(Status::Fail), v.exercise));
+            for p in &v.problems {
+                outln(&format!("  - {p}"));
+            }
+        }
+        if report.left_behind.is_empty() {
+            outln("\nNothing was left behind: the daemon has the same containers, volumes and networks as before.");
+        } else {
+            outln(&format!(
+                "\n{} left behind: {}",
+                mark(Status::Fail),
+                report.left_behind.join(", ")
+            ));
+        }
+        let bad = report.exercises.iter().filter(|v| !v.ok()).count();
+        outln(&if report.ok {
+            format!(
+                "{} all {} exercises verified",
+                mark(Status::Pass),
+                report.exercises.len()
+            )
+        } else {
+            format!(
+                "{} {bad} of {} exercises have problems",
+                mark(Status::Fail),
+                report.exercises.len()
+            )
+        });
+    }
+    Ok(if report.ok { 0 } else { 1 })
+}
+
+/// Every exercise back to its start: only what exercises declare and what the workbook made.
+async fn reset_all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
+    let ws = require_workspace(explicit)?;
+    let engine = connect().await?;
+    let mut items: Vec<reset::Item> = Vec::new();
+    for ex in &cat.exercises {
+        for item in reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await? {
+            if !items.contains(&item) {
+                items.push(item);
+            }
+        }
+    }
+    if items.is_empty() {
+        eprintln!("Nothing to remove.");
+    } else {
+        eprintln!("Resetting every exercise will:");
+        for item in &items {
+            eprintln!("  - {item}");
+        }
+        if !confirm("Go ahead?", yes)? {
+            eprintln!("Nothing was changed.");
+            return Ok(1);
+        }
+    }
+    let problems = reset::execute(&engine.docker, &items).await;
+    Progress::default().save(&ws.progress_path())?;
+    if !problems.is_empty() {
+        return Err(format!(
+            "the reset was incomplete:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    eprintln!("Every exercise is back at its start. `workbook next` begins with the first.");
+    Ok(0)
+}
+
 async fn reset_cmd(
-    exercises: &[Exercise],
+    cat: &Catalog,
     explicit: Option<&Path>,
     wanted: Option<&str>,
     yes: bool,
 ) -> CmdResult {
+    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
     let engine = connect().await?;
-    let items = reset::plan(&engine.docker, &ws, ex, &ex.data.resources).await?;
+    let items = reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await?;
     if items.is_empty() {
         eprintln!("{}: nothing to remove.", ex.slug);
     } else {
@@ -743,7 +955,7 @@ async fn reset_cmd(
     let problems = reset::execute(&engine.docker, &items).await;
     progress.reset(&ex.slug);
     progress.current = Some(ex.slug.clone());
-    ensure_exercise_setup(&engine, ex, &mut progress).await?;
+    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
     progress.save(&ws.progress_path())?;
     if !problems.is_empty() {
         return Err(format!(

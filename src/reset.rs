@@ -12,6 +12,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
+use crate::catalog::Catalog;
 use crate::checks::target::{names, COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use crate::checks::volume_ref::{compose_projects, COMPOSE_VOLUME};
 use crate::engine::{describe, is_not_found};
@@ -40,7 +41,7 @@ pub enum Item {
     },
     Restore {
         path: PathBuf,
-        contents: &'static [u8],
+        contents: Vec<u8>,
     },
 }
 
@@ -67,6 +68,7 @@ impl std::fmt::Display for Item {
 pub async fn plan(
     docker: &Docker,
     ws: &Workspace,
+    catalog: &Catalog,
     ex: &Exercise,
     resources: &Resources,
 ) -> Result<Vec<Item>, String> {
@@ -170,7 +172,7 @@ pub async fn plan(
             items.push(Item::File { path });
         }
     }
-    for (rel, contents) in ws.starter_changes(&ex.slug) {
+    for (rel, contents) in ws.starter_changes(catalog, &ex.slug) {
         items.push(Item::Restore {
             path: dir.join(rel),
             contents,

@@ -36,3 +36,19 @@ pub async fn run(script: &str, dir: &Path) -> Result<i32, String> {
         .map_err(|e| format!("cannot run sh: {e}"))?;
     Ok(status.code().unwrap_or(2))
 }
+
+/// Runs a script in `dir`, capturing its combined output; returns (exit code, output).
+pub async fn run_captured(script: &str, dir: &Path) -> Result<(i32, String), String> {
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec 2>&1\n{}", with_prelude(script)))
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    Ok((
+        out.status.code().unwrap_or(2),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}

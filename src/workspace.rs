@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog;
+use crate::catalog::Catalog;
 use crate::exercise::Exercise;
 use crate::progress::Progress;
 
@@ -62,7 +62,8 @@ impl Workspace {
 
     /// Creates (or completes) a workspace at `root`: never overwrites a learner's file.
     /// Returns the workspace and the paths it wrote.
-    pub fn init(root: &Path, exercises: &[Exercise]) -> Result<(Workspace, Vec<PathBuf>), String> {
+    pub fn init(root: &Path, catalog: &Catalog) -> Result<(Workspace, Vec<PathBuf>), String> {
+        let exercises: &[Exercise] = &catalog.exercises;
         let io = |p: &Path, e: std::io::Error| format!("cannot write {}: {e}", p.display());
         std::fs::create_dir_all(root.join(STATE_DIR)).map_err(|e| io(root, e))?;
         let ws = Workspace::at(root);
@@ -81,7 +82,7 @@ impl Workspace {
         for ex in exercises {
             let dir = ws.exercise_dir(&ex.slug);
             std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-            for f in catalog::starter_files(&ex.slug) {
+            for f in catalog.starter_files(&ex.slug) {
                 let path = dir.join(&f.path);
                 if path.exists() {
                     continue;
@@ -89,7 +90,7 @@ impl Workspace {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
                 }
-                std::fs::write(&path, f.contents).map_err(|e| io(&path, e))?;
+                std::fs::write(&path, &f.contents).map_err(|e| io(&path, e))?;
                 written.push(path);
             }
         }
@@ -113,16 +114,17 @@ impl Workspace {
     }
 
     /// Starter files of an exercise that are missing or changed: (relative path, bytes).
-    pub fn starter_changes(&self, slug: &str) -> Vec<(String, &'static [u8])> {
+    pub fn starter_changes(&self, catalog: &Catalog, slug: &str) -> Vec<(String, Vec<u8>)> {
         let dir = self.exercise_dir(slug);
-        catalog::starter_files(slug)
+        catalog
+            .starter_files(slug)
             .into_iter()
             .filter(|f| {
                 std::fs::read(dir.join(&f.path))
-                    .map(|b| b != f.contents)
+                    .map(|b| b[..] != f.contents[..])
                     .unwrap_or(true)
             })
-            .map(|f| (f.path, f.contents))
+            .map(|f| (f.path, f.contents.into_owned()))
             .collect()
     }
 }

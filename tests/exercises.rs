@@ -1,208 +1,73 @@
-//! Every exercise on the real daemon: it fails unsolved, its solution and variants pass, and
-//! every recorded mistake makes its step fail with the expected message. The tests only remove
-//! what an exercise declares (as `workbook reset` does) and workbook-labelled leftovers.
+//! Every exercise on the real daemon, through `workbook verify` (the same guard instructors
+//! and authors use): it fails unsolved, its solution and variants pass, and every recorded
+//! mistake makes its step fail with the expected message, leaving nothing behind. The tests
+//! remove only what an exercise declares (as `workbook reset` does) and what they made.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use workbook::exercise::Exercise;
 
 /// Exercises share daemon-wide names (ml-data, trainer...): one at a time.
 static DAEMON: Mutex<()> = Mutex::new(());
 
-fn workbook(ws: &Path) -> Command {
+fn workbook() -> Command {
     let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env("WORKBOOK_WORKSPACE", ws).env("NO_COLOR", "1");
+    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
     cmd
 }
 
-struct Lab {
-    _dir: tempfile::TempDir,
-    ws: PathBuf,
-    rt: tokio::runtime::Runtime,
-    engine: workbook::engine::Engine,
+fn in_workspace(ws: &Path) -> Command {
+    let mut cmd = workbook();
+    cmd.env("WORKBOOK_WORKSPACE", ws);
+    cmd
 }
 
-impl Lab {
-    fn new() -> Lab {
-        let dir = tempfile::tempdir().unwrap();
-        let ws = dir.path().join("ws");
-        Command::cargo_bin("workbook")
-            .unwrap()
-            .arg("init")
-            .arg(&ws)
-            .assert()
-            .success();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let engine = rt
-            .block_on(workbook::engine::connect())
-            .expect("these tests need a Docker daemon");
-        workbook(&ws).args(["setup"]).assert().success();
-        Lab {
-            _dir: dir,
-            ws,
-            rt,
-            engine,
-        }
-    }
+fn docker_ok(args: &[&str]) -> bool {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
 
-    fn exercise(&self, slug: &str) -> Exercise {
-        workbook::catalog::exercises()
-            .unwrap()
-            .into_iter()
-            .find(|e| e.slug == slug)
-            .unwrap()
-    }
-
-    /// Back to the exercise's start: removes what it, its mistakes and its variants may create,
-    /// then creates its setup again (as `workbook reset` does).
-    fn reset(&self, ex: &Exercise) {
-        self.clean(ex);
-        self.rt
-            .block_on(workbook::lab_setup::apply(&self.engine.docker, ex))
-            .unwrap();
-    }
-
-    /// Removes what the exercise, its mistakes and its variants may create.
-    fn clean(&self, ex: &Exercise) {
-        let wsp = workbook::workspace::Workspace::find(Some(&self.ws))
-            .unwrap()
-            .unwrap();
-        let items = self
-            .rt
-            .block_on(workbook::reset::plan(
-                &self.engine.docker,
-                &wsp,
-                ex,
-                &ex.all_resources(),
-            ))
-            .unwrap();
-        let problems = self
-            .rt
-            .block_on(workbook::reset::execute(&self.engine.docker, &items));
-        assert!(problems.is_empty(), "{problems:?}");
-    }
-
-    fn check(&self, slug: &str) -> (i32, Value) {
-        let out = workbook(&self.ws)
-            .args(["check", slug, "--json"])
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{e}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (out.status.code().unwrap(), v)
-    }
-
-    fn sh(&self, slug: &str, script: &str) {
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(workbook::scripts::with_prelude(script))
-            .current_dir(self.ws.join(slug))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "script failed: {script}\n{}",
+/// `workbook [pre...] verify [args...] --json --yes`: exit code and report.
+fn verify(pre: &[&str], args: &[&str]) -> (i32, Value) {
+    let out = workbook()
+        .args(pre)
+        .arg("verify")
+        .args(args)
+        .args(["--json", "--yes"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn probes_left(&self) -> usize {
-        let out = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", "label=workbook.role"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().count()
-    }
-}
-
-fn statuses(report: &Value) -> Vec<(String, String, String)> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["id"].as_str().unwrap().to_string(),
-                s["status"].as_str().unwrap().to_string(),
-                s["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+        )
+    });
+    (out.status.code().unwrap_or(-1), report)
 }
 
 fn contract(slug: &str) {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    let ex = lab.exercise(slug);
-    lab.reset(&ex);
-
-    // Unsolved: every step fails (no step passes before the learner did anything).
-    let (code, report) = lab.check(slug);
-    assert_eq!(code, 1, "{report}");
-    assert_eq!(report["version"], 1);
-    assert_eq!(report["exercise"], slug);
-    for (id, status, _) in statuses(&report) {
-        assert_eq!(
-            status, "fail",
-            "step {id} of {slug} must fail before it is solved: {report}"
-        );
-    }
-
-    // The reference solution passes.
-    workbook(&lab.ws)
-        .args(["solution", slug, "--run", "--yes"])
-        .assert()
-        .success();
-    let (code, report) = lab.check(slug);
-    assert_eq!(code, 0, "solution of {slug} must pass: {report}");
-    assert_eq!(report["status"], "pass");
-
-    for variant in &ex.data.variants {
-        lab.reset(&ex);
-        lab.sh(slug, &variant.run);
-        let (code, report) = lab.check(slug);
-        assert_eq!(
-            code, 0,
-            "variant {} of {slug} must pass: {report}",
-            variant.id
-        );
-    }
-
-    for m in &ex.data.mistakes {
-        lab.reset(&ex);
-        lab.sh(slug, &m.run);
-        let (code, report) = lab.check(slug);
-        assert_eq!(code, 1, "mistake {} of {slug}: {report}", m.id);
-        let (_, status, message) = statuses(&report)
-            .into_iter()
-            .find(|(id, _, _)| id == &m.step)
-            .unwrap();
-        assert_eq!(
-            status, "fail",
-            "mistake {} must fail step {}: {report}",
-            m.id, m.step
-        );
-        assert!(
-            message.contains(&m.expect),
-            "mistake {}: message must contain {:?}, was:\n{message}",
-            m.id,
-            m.expect
-        );
-    }
-
-    lab.clean(&ex);
-    assert_eq!(lab.probes_left(), 0, "grading left probe containers behind");
+    let (code, report) = verify(&[], &[slug]);
+    let v = &report["exercises"][0];
+    assert_eq!(v["exercise"], slug);
+    assert_eq!(v["problems"], serde_json::json!([]), "{slug}: {report:#}");
+    assert_eq!(v["fails_unsolved"], true);
+    assert_eq!(v["solution_passes"], true);
+    assert_eq!(v["mistakes_caught"], v["mistakes_total"]);
+    assert!(v["mistakes_total"].as_u64().unwrap() >= 1, "{report:#}");
+    assert_eq!(v["variants_passed"], v["variants_total"]);
+    assert_eq!(
+        report["left_behind"],
+        serde_json::json!([]),
+        "verify left resources behind: {report:#}"
+    );
+    assert_eq!(code, 0, "{report:#}");
 }
 
 #[test]
@@ -269,22 +134,48 @@ fn every_exercise_has_a_contract_test() {
             "no contract test for {}",
             ex.slug
         );
+        let steps = ex.steps().len();
+        for step in ex.steps() {
+            assert!(
+                ex.data.mistakes.iter().any(|m| m.step == step.id),
+                "{}: step {} has no recorded mistake ({steps} steps)",
+                ex.slug,
+                step.id
+            );
+        }
     }
+}
+
+#[test]
+fn verify_catches_a_grader_that_passes_a_mistake() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/broken-pack");
+    let (code, report) = verify(&["--pack", pack], &[]);
+    assert_eq!(code, 1, "{report:#}");
+    let v = &report["exercises"][0];
+    assert_eq!(v["fails_unsolved"], true, "{report:#}");
+    assert_eq!(v["solution_passes"], true, "{report:#}");
+    assert_eq!(v["mistakes_caught"], 0, "{report:#}");
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("mistake no-label: step labelled-volume PASSES"),
+        "{problems}"
+    );
+    assert_eq!(report["left_behind"], serde_json::json!([]));
+    assert!(
+        !docker_ok(&["volume", "inspect", "wb-fixture-broken"]),
+        "verify left the fixture volume"
+    );
 }
 
 #[test]
 fn next_creates_the_default_workspace_and_moves_on_when_solved() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    let ex = lab.exercise("01-named-volumes");
-    lab.clean(&ex);
     let cwd = tempfile::tempdir().unwrap();
+    let ws = cwd.path().join("docker-volumes-workbook");
     let next = || {
-        let mut cmd = Command::cargo_bin("workbook").unwrap();
-        cmd.env_remove("WORKBOOK_WORKSPACE")
-            .env("NO_COLOR", "1")
-            .current_dir(cwd.path())
-            .arg("next");
+        let mut cmd = workbook();
+        cmd.current_dir(cwd.path()).arg("next");
         cmd
     };
     let out = next().output().unwrap();
@@ -299,15 +190,24 @@ fn next_creates_the_default_workspace_and_moves_on_when_solved() {
         text.contains("Your task: Create the ml-data volume"),
         "{text}"
     );
-    let ws = cwd.path().join("docker-volumes-workbook");
     assert!(ws.join(".workbook/progress.json").is_file());
-
-    // Not solved yet: the same step again, exit 1.
+    in_workspace(&ws)
+        .args(["reset", "01", "--yes"])
+        .assert()
+        .success();
+    // After a reset the step is shown afresh; once tried, `next` says why it is not done.
     let out = next().output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Your task: Create the ml-data volume"));
+    let out = next().output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Your task: Create the ml-data volume"),
+        "{text}"
+    );
+    assert!(text.contains("no volume named ml-data"), "{text}");
 
-    workbook(&ws)
+    in_workspace(&ws)
         .args(["solution", "--run", "--yes"])
         .assert()
         .success();
@@ -321,55 +221,124 @@ fn next_creates_the_default_workspace_and_moves_on_when_solved() {
             .unwrap();
     assert_eq!(progress["exercises"]["01-named-volumes"]["status"], "done");
     assert_eq!(progress["current"], "02-bind-mounts");
-    lab.clean(&ex);
+    in_workspace(&ws)
+        .args(["reset", "01", "--yes"])
+        .assert()
+        .success();
+}
+
+/// Someone else's volume and container, with names close to the exercises', that no reset may touch.
+struct Bystanders {
+    volume: String,
+    container: String,
+}
+
+impl Bystanders {
+    fn new() -> Bystanders {
+        let b = Bystanders {
+            volume: format!("learner-keep-{}", std::process::id()),
+            container: format!("learner-keep-ctr-{}", std::process::id()),
+        };
+        assert!(docker_ok(&["volume", "create", &b.volume]));
+        assert!(docker_ok(&[
+            "create",
+            "--name",
+            &b.container,
+            "-v",
+            &format!("{}:/data", b.volume),
+            "workbook/tools",
+            "true"
+        ]));
+        b
+    }
+
+    fn survived(&self) -> bool {
+        docker_ok(&["volume", "inspect", &self.volume]) && docker_ok(&["inspect", &self.container])
+    }
+}
+
+impl Drop for Bystanders {
+    fn drop(&mut self) {
+        docker_ok(&["rm", "-f", &self.container]);
+        docker_ok(&["volume", "rm", &self.volume]);
+    }
 }
 
 #[test]
 fn reset_removes_only_what_the_exercise_declares() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    let lab = Lab::new();
-    let ex = lab.exercise("01-named-volumes");
-    lab.clean(&ex);
-    // Someone else's volume and container, with names close to the exercise's.
-    let other_vol = format!("learner-keep-{}", std::process::id());
-    let other_ctr = format!("learner-keep-ctr-{}", std::process::id());
-    lab.sh("01-named-volumes", &format!(
-        "docker volume create {other_vol} >/dev/null && docker create --name {other_ctr} -v {other_vol}:/data workbook/tools true >/dev/null"
-    ));
-    workbook(&lab.ws)
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    in_workspace(&ws).arg("setup").assert().success();
+    let bystanders = Bystanders::new();
+    in_workspace(&ws)
         .args(["solution", "01", "--run", "--yes"])
         .assert()
         .success();
-    let out = workbook(&lab.ws)
+    let out = in_workspace(&ws)
         .args(["reset", "01", "--yes"])
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     assert!(said.contains("remove volume ml-data"), "{said}");
-    let survived = std::process::Command::new("docker")
-        .args(["volume", "inspect", &other_vol])
-        .output()
-        .unwrap();
     assert!(
-        survived.status.success(),
-        "reset removed a volume it did not create"
+        bystanders.survived(),
+        "reset removed something it did not create"
     );
-    let survived = std::process::Command::new("docker")
-        .args(["inspect", &other_ctr])
-        .output()
-        .unwrap();
     assert!(
-        survived.status.success(),
-        "reset removed a container it did not create"
+        !docker_ok(&["volume", "inspect", "ml-data"]),
+        "reset kept ml-data"
     );
-    let gone = std::process::Command::new("docker")
-        .args(["volume", "inspect", "ml-data"])
+}
+
+#[test]
+fn reset_all_between_attendees_spares_everything_else() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    in_workspace(&ws).arg("setup").assert().success();
+    // Leftovers of an earlier, interrupted run go first.
+    in_workspace(&ws)
+        .args(["reset", "--all", "--yes"])
+        .assert()
+        .success();
+    let bystanders = Bystanders::new();
+    for ex in ["01", "03", "06"] {
+        in_workspace(&ws)
+            .args(["solution", ex, "--run", "--yes"])
+            .assert()
+            .success();
+    }
+    // A setup volume of 06 exists and is the workbook's; 01 and 03 made ml-data, scratch, cache.
+    in_workspace(&ws).args(["check", "06"]).assert().code(0);
+    let out = in_workspace(&ws)
+        .args(["reset", "--all", "--yes"])
         .output()
         .unwrap();
-    assert!(!gone.status.success(), "reset kept ml-data");
-    lab.sh(
-        "01-named-volumes",
-        &format!("docker rm {other_ctr} >/dev/null && docker volume rm {other_vol} >/dev/null"),
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    for gone in [
+        "remove volume ml-data",
+        "remove container cache",
+        "remove container keeper",
+        "remove volume keep-me",
+    ] {
+        assert!(said.contains(gone), "{gone} missing from:\n{said}");
+    }
+    assert!(
+        bystanders.survived(),
+        "reset --all removed something it did not create"
     );
+    for name in ["ml-data", "keep-me", "practice-vol"] {
+        assert!(
+            !docker_ok(&["volume", "inspect", name]),
+            "{name} survived reset --all"
+        );
+    }
+    let out = in_workspace(&ws).args(["list", "--json"]).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["current"], "01-named-volumes");
 }

@@ -111,6 +111,16 @@ pub enum Status {
     Error,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        })
+    }
+}
+
 /// The outcome of a check or a step: a status and a message for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {

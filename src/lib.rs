@@ -33,4 +33,5 @@ pub mod reset;
 pub mod scripts;
 pub mod snapshot;
 pub mod suggest;
+pub mod verify;
 pub mod workspace;

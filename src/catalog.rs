@@ -9,7 +9,8 @@ use include_dir::{include_dir, Dir};
 
 use crate::exercise::Exercise;
 
-static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
+/// The exercise folders as built in (also read by `dev check`).
+pub(crate) static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
 static LESSONS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/lessons");
 static SOLUTIONS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/solutions");
 

@@ -45,7 +45,8 @@ pub enum Command {
         /// Where (default ./docker-volumes-workbook).
         dir: Option<PathBuf>,
     },
-    /// Build the lab images (workbook/tools, workbook/ml-training, workbook/ml-api).
+    /// Build the lab images (workbook/tools, workbook/ml-training, workbook/ml-api), or save
+    /// them to a file / load them from one for machines with no network.
     Setup {
         /// Do not try a registry: build from the host's static busybox.
         #[arg(long)]
@@ -53,6 +54,13 @@ pub enum Command {
         /// Rebuild even when the images are up to date.
         #[arg(long)]
         force: bool,
+        /// Write the lab images into FILE (gzip; plain tar when FILE ends in .tar), for a
+        /// machine with no network.
+        #[arg(long, value_name = "FILE", conflicts_with = "load")]
+        save: Option<PathBuf>,
+        /// Load the lab images from FILE, made by `workbook setup --save FILE`; needs no network.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["force", "offline"])]
+        load: Option<PathBuf>,
     },
     /// Grade the current exercise, move on when it passes, and show your next task.
     Next,
@@ -105,6 +113,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The learner's progress for an instructor: status, first pass, attempts and hints per step.
+    Report {
+        /// Machine-readable, in the versioned schema of docs/report-schema.md.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tools for exercise authors.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+    /// Diagnose this machine for the workbook: Docker endpoint, engine, registry, lab images,
+    /// disk, bind mounts, Compose and leftovers, each problem with the command that fixes it.
+    Doctor {
+        /// Machine-readable checks.
+        #[arg(long)]
+        json: bool,
+    },
     /// Put an exercise back to its start: lists what it removes, asks, removes, re-creates its setup.
     Reset {
         exercise: Option<String>,
@@ -114,6 +140,16 @@ pub enum Command {
         /// Do not ask.
         #[arg(long, short)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Lint exercise data (no daemon needed): exit 0 clean, 1 problems found, 2 DIR unreadable.
+    Check {
+        /// A folder of NN-slug/ exercise folders (default: the checkout's exercises/ when run
+        /// inside it, else the exercises built into this binary).
+        dir: Option<PathBuf>,
     },
 }
 
@@ -155,6 +191,14 @@ pub fn main() -> i32 {
 type CmdResult = Result<i32, String>;
 
 pub async fn run(cli: Cli) -> CmdResult {
+    // Linting comes before loading: a pack that does not load can still be linted.
+    if let Command::Dev {
+        command: DevCommand::Check { dir },
+    } = &cli.command
+    {
+        let pack_exercises = cli.pack.as_ref().map(|p| p.join("exercises"));
+        return crate::devcheck::run(dir.as_deref().or(pack_exercises.as_deref()));
+    }
     let catalog = match &cli.pack {
         Some(dir) => Catalog::pack(dir)?,
         None => Catalog::embedded()?,
@@ -178,7 +222,16 @@ pub async fn run(cli: Cli) -> CmdResult {
     let cat = &catalog;
     match cli.command {
         Command::Init { dir } => init(cat, dir.or(ws_path.clone())),
-        Command::Setup { offline, force } => setup(offline, force).await,
+        Command::Setup {
+            offline,
+            force,
+            save,
+            load,
+        } => match (save, load) {
+            (Some(file), _) => setup_save(offline, force, &file).await,
+            (None, Some(file)) => setup_load(&file).await,
+            (None, None) => setup(offline, force).await,
+        },
         Command::Next => next(cat, ws).await,
         Command::Check { exercise, json } => check(cat, ws, exercise.as_deref(), json).await,
         Command::Hint { exercise } => hint(cat, ws, exercise.as_deref()),
@@ -192,6 +245,11 @@ pub async fn run(cli: Cli) -> CmdResult {
             rounds,
             json: as_json,
         } => bench_io(size_mb, rounds, as_json).await,
+        Command::Report { json: as_json } => crate::report::run(&cat.exercises, ws, as_json),
+        Command::Dev {
+            command: DevCommand::Check { dir },
+        } => crate::devcheck::run(dir.as_deref()),
+        Command::Doctor { json: as_json } => crate::doctor::run(ws, as_json).await,
         Command::Reset { all: true, yes, .. } => reset_all(cat, ws, yes).await,
         Command::Reset { exercise, yes, .. } => reset_cmd(cat, ws, exercise.as_deref(), yes).await,
         Command::Verify {
@@ -475,6 +533,27 @@ async fn setup(offline: bool, force: bool) -> CmdResult {
         outln(&format!("Base image: {base}."));
     }
     outln(&format!("Lab images ready: {}.", images::ALL.join(", ")));
+    Ok(0)
+}
+
+/// `setup --save FILE`: builds what is missing (as `setup` does), then writes the bundle.
+async fn setup_save(offline: bool, force: bool, file: &Path) -> CmdResult {
+    let engine = connect().await?;
+    let opts = SetupOptions {
+        offline,
+        force,
+        quiet: !std::io::stderr().is_terminal(),
+    };
+    let report = crate::bundle::save_with(&engine.docker, file, &opts).await?;
+    outln(&report.summary());
+    Ok(0)
+}
+
+/// `setup --load FILE`: loads a bundle and verifies the lab images; needs no network.
+async fn setup_load(file: &Path) -> CmdResult {
+    let engine = connect().await?;
+    let report = crate::bundle::load(&engine.docker, file).await?;
+    outln(&report.summary());
     Ok(0)
 }
 

@@ -13,9 +13,12 @@
 
 pub mod archive;
 pub mod bench;
+pub mod bundle;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+pub mod devcheck;
+pub mod doctor;
 pub mod endpoint;
 pub mod engine;
 pub mod exec;
@@ -29,6 +32,7 @@ pub mod output;
 pub mod probe;
 pub mod progress;
 pub mod render;
+pub mod report;
 pub mod reset;
 pub mod scripts;
 pub mod snapshot;

@@ -143,3 +143,56 @@ fn reset_refuses_to_remove_without_confirmation_when_not_interactive() {
         .stderr(predicate::str::contains("delete file").and(predicate::str::contains("--yes")));
     assert!(ws.join("02-bind-mounts/data/from-container.txt").exists());
 }
+
+#[test]
+fn hostile_packs_are_refused_before_anything_runs() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let dir = tempfile::tempdir().unwrap();
+    // A setup that would mount the Docker socket.
+    workbook()
+        .current_dir(dir.path())
+        .args(["--pack", &format!("{fixtures}/hostile-pack"), "list"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("mounts `/var/run/docker.sock")
+                .and(predicate::str::contains("never host paths")),
+        );
+    // A setup asking for a privileged container: the format has no such key.
+    workbook()
+        .current_dir(dir.path())
+        .args(["--pack", &format!("{fixtures}/privileged-pack"), "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown field `privileged`"));
+}
+
+#[test]
+fn a_packs_scripts_are_shown_and_need_a_yes() {
+    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/broken-pack");
+    let dir = tempfile::tempdir().unwrap();
+    workbook()
+        .current_dir(dir.path())
+        .args(["--pack", pack, "verify"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("will run these scripts")
+                .and(predicate::str::contains(
+                    "docker volume create --label purpose=fixture wb-fixture-broken",
+                ))
+                .and(predicate::str::contains("--yes")),
+        );
+    // A pack works in a workspace of its own, never the built-in workbook's.
+    workbook()
+        .current_dir(dir.path())
+        .args(["--pack", pack, "init"])
+        .assert()
+        .success();
+    assert!(dir
+        .path()
+        .join("broken-pack-workbook/01-broken-grader")
+        .is_dir());
+    assert!(!dir.path().join("docker-volumes-workbook").exists());
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 use console::style;
+use futures_util::FutureExt;
 
 use crate::catalog::Catalog;
 use crate::checks::Status;
@@ -68,6 +69,9 @@ pub enum Command {
     Check {
         /// Exercise: slug, number or part of the name (e.g. `02`, `bind-mounts`).
         exercise: Option<String>,
+        /// Every exercise, graded concurrently in one process (no exercise setup is created).
+        #[arg(long, conflicts_with = "exercise")]
+        all: bool,
         /// Machine-readable verdicts.
         #[arg(long)]
         json: bool,
@@ -233,7 +237,10 @@ pub async fn run(cli: Cli) -> CmdResult {
             (None, None) => setup(offline, force).await,
         },
         Command::Next => next(cat, ws).await,
-        Command::Check { exercise, json } => check(cat, ws, exercise.as_deref(), json).await,
+        Command::Check {
+            all: true, json, ..
+        } => check_all(cat, ws, json).await,
+        Command::Check { exercise, json, .. } => check(cat, ws, exercise.as_deref(), json).await,
         Command::Hint { exercise } => hint(cat, ws, exercise.as_deref()),
         Command::List { json } => list(cat, ws, json),
         Command::Lesson { exercise } => lesson(cat, ws, exercise.as_deref()),
@@ -559,6 +566,7 @@ async fn setup_load(file: &Path) -> CmdResult {
 
 async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
     let exercises = &cat.exercises[..];
+    let _paged = crate::output::Paged::start();
     let engine = connect().await?;
     let (ws, fresh) = match Workspace::find(explicit)? {
         Some(ws) => (ws, false),
@@ -699,6 +707,48 @@ async fn check(
     Ok(report.exit_code())
 }
 
+/// Every exercise at once: one process, concurrent gathering, no setup created.
+async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
+    let ws = require_workspace(explicit)?;
+    let mut progress = load_progress(&ws)?;
+    let engine = connect().await?;
+    let dirs: Vec<PathBuf> = cat
+        .exercises
+        .iter()
+        .map(|ex| ws.exercise_dir(&ex.slug))
+        .collect();
+    let reports = futures_util::future::join_all(
+        cat.exercises
+            .iter()
+            .zip(&dirs)
+            .map(|(ex, dir)| grade::grade(&engine.docker, ex, dir).map(move |r| (ex, r))),
+    )
+    .await;
+    for (_, r) in &reports {
+        progress.record(r);
+    }
+    progress.save(&ws.progress_path())?;
+    let code = reports
+        .iter()
+        .map(|(_, r)| r.exit_code())
+        .max()
+        .unwrap_or(0);
+    if as_json {
+        let status = match code {
+            0 => Status::Pass,
+            1 => Status::Fail,
+            _ => Status::Error,
+        };
+        let all: Vec<&Report> = reports.iter().map(|(_, r)| r).collect();
+        json(&serde_json::json!({ "version": 1, "status": status, "exercises": all }));
+    } else {
+        for (ex, r) in &reports {
+            print_report(ex, r);
+        }
+    }
+    Ok(code)
+}
+
 fn hint(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
     let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
@@ -802,6 +852,7 @@ fn list(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
 
 fn lesson(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
     let exercises = &cat.exercises[..];
+    let _paged = crate::output::Paged::start();
     let progress = match Workspace::find(explicit)? {
         Some(ws) => load_progress(&ws)?,
         None => Progress::default(),

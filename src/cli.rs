@@ -583,6 +583,7 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
         }
     };
     ensure_images(&engine).await?;
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let Some(mut ex) = progress.current(exercises) else {
         outln("Every exercise is done. `workbook list` shows them; `workbook reset EX` starts one again.");
@@ -692,6 +693,7 @@ async fn check(
 ) -> CmdResult {
     let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
     let engine = connect().await?;
@@ -710,6 +712,7 @@ async fn check(
 /// Every exercise at once: one process, concurrent gathering, no setup created.
 async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
     let ws = require_workspace(explicit)?;
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let engine = connect().await?;
     let dirs: Vec<PathBuf> = cat
@@ -752,6 +755,7 @@ async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> Cmd
 fn hint(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
     let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
     let passed = |id: &str| {
@@ -910,6 +914,7 @@ async fn solution(
     let engine = connect().await?;
     ensure_images(&engine).await?;
     // The solution starts from the exercise's setup, as the learner does.
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
     progress.save(&ws.progress_path())?;
@@ -1025,6 +1030,7 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
 /// Every exercise back to its start: only what exercises declare and what the workbook made.
 async fn reset_all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
     let ws = require_workspace(explicit)?;
+    let _lock = ws.lock()?;
     let engine = connect().await?;
     let mut items: Vec<reset::Item> = Vec::new();
     for ex in &cat.exercises {
@@ -1066,6 +1072,7 @@ async fn reset_cmd(
 ) -> CmdResult {
     let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
+    let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(exercises, &progress, wanted)?;
     let engine = connect().await?;

@@ -11,6 +11,16 @@ pub const DEFAULT_DIR: &str = "docker-volumes-workbook";
 pub const STATE_DIR: &str = ".workbook";
 const PROGRESS_FILE: &str = "progress.json";
 
+/// Held while a command reads, changes and writes the progress state: two `workbook`
+/// processes in one workspace take turns instead of overwriting each other's progress.
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+/// How long a command waits for another one to finish with the workspace.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub root: PathBuf,
@@ -109,6 +119,36 @@ impl Workspace {
         self.root.join(slug)
     }
 
+    /// Takes the workspace's lock, waiting up to 15 s for another workbook command to finish.
+    pub fn lock(&self) -> Result<Lock, String> {
+        let path = self.root.join(STATE_DIR).join("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("cannot open the workspace lock {}: {e}", path.display()))?;
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Lock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(format!(
+                    "another workbook command has been working in {} for over {} s (it holds {}); \
+                         wait for it to finish, or stop it, then run this again",
+                    self.root.display(),
+                    LOCK_WAIT.as_secs(),
+                    path.display()
+                )),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(format!("cannot lock {}: {e}", path.display()))
+                }
+            }
+        }
+    }
+
     pub fn progress_path(&self) -> PathBuf {
         self.root.join(STATE_DIR).join(PROGRESS_FILE)
     }
@@ -137,3 +177,24 @@ One folder per exercise. Work in the folder of the current exercise and run:\n\n
 - `workbook list`: every exercise and your progress\n\
 - `workbook reset`: start the current exercise again (it lists what it removes and asks first)\n\n\
 Your progress is in `.workbook/progress.json`.\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_exclusive_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(STATE_DIR)).unwrap();
+        let ws = Workspace::at(dir.path());
+        let held = ws.lock().unwrap();
+        let path = ws.root.join(STATE_DIR).join("lock");
+        let other = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        assert!(other.try_lock().is_ok());
+    }
+}

@@ -720,7 +720,7 @@ fn bar(v: f64, max: f64, width: usize) -> String {
     let eighths = ((v / max).min(1.0) * width as f64 * 8.0).round() as usize;
     let eighths = eighths.clamp(1, width * 8);
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 != 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[eighths % 8]);
     }
     s

@@ -115,3 +115,25 @@ pub fn is_not_found(e: &DockerError) -> bool {
         }
     )
 }
+
+/// Every container, running or not.
+pub async fn all_containers(
+    docker: &Docker,
+) -> Result<Vec<bollard::models::ContainerSummary>, String> {
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .build();
+    docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| describe("listing containers", &e))
+}
+
+/// Every volume.
+pub async fn all_volumes(docker: &Docker) -> Result<Vec<bollard::models::Volume>, String> {
+    docker
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .map(|r| r.volumes.unwrap_or_default())
+        .map_err(|e| describe("listing volumes", &e))
+}

@@ -6,16 +6,13 @@
 
 use std::path::PathBuf;
 
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListVolumesOptions, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptions,
-};
+use bollard::query_parameters::{RemoveContainerOptionsBuilder, RemoveVolumeOptions};
 use bollard::Docker;
 
 use crate::catalog::Catalog;
 use crate::checks::target::{names, COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use crate::checks::volume_ref::{compose_projects, COMPOSE_VOLUME};
-use crate::engine::{describe, is_not_found};
+use crate::engine::{all_containers, all_volumes, describe, is_not_found};
 use crate::exercise::{Exercise, Resources};
 use crate::labels;
 use crate::snapshot::Snapshot;
@@ -74,18 +71,8 @@ pub async fn plan(
 ) -> Result<Vec<Item>, String> {
     let dir = ws.exercise_dir(&ex.slug);
     let mut snap = Snapshot::new(&dir);
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default().all(true).build(),
-        ))
-        .await
-        .map_err(|e| describe("listing containers", &e))?;
-    let volumes = docker
-        .list_volumes(None::<ListVolumesOptions>)
-        .await
-        .map_err(|e| describe("listing volumes", &e))?
-        .volumes
-        .unwrap_or_default();
+    let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
+    let (containers, volumes) = (containers?, volumes?);
     snap.containers = Ok(containers.clone());
     snap.volumes = Ok(volumes.clone());
     let projects = if resources.compose || !resources.compose_volumes.is_empty() {

@@ -9,13 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary, Volume};
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions};
 use bollard::Docker;
 use futures_util::future::join_all;
 
 use crate::archive::Manifest;
 use crate::checks::{Target, Verdict, VolumeRef};
-use crate::engine::describe;
+use crate::engine::{all_containers, all_volumes, describe};
 use crate::{exec, probe};
 
 /// What the checks of a grading run want to read.
@@ -225,15 +224,9 @@ pub fn canonical(path: &Path) -> PathBuf {
 /// Reads everything `needs` asks for. Daemon failures become `Err` facts (graded as `error`).
 pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snapshot {
     let mut snap = Snapshot::new(exercise_dir);
-    let list_opts = ListContainersOptionsBuilder::default().all(true).build();
-    let (volumes, containers) = tokio::join!(
-        docker.list_volumes(None::<ListVolumesOptions>),
-        docker.list_containers(Some(list_opts)),
-    );
-    snap.volumes = volumes
-        .map(|r| r.volumes.unwrap_or_default())
-        .map_err(|e| describe("listing volumes", &e));
-    snap.containers = containers.map_err(|e| describe("listing containers", &e));
+    let (volumes, containers) = tokio::join!(all_volumes(docker), all_containers(docker));
+    snap.volumes = volumes;
+    snap.containers = containers;
 
     let ids: Vec<String> = needs
         .inspect

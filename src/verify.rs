@@ -10,15 +10,13 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptions, ListVolumesOptions,
-};
+use bollard::query_parameters::ListNetworksOptions;
 use bollard::Docker;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::checks::Status;
-use crate::engine::describe;
+use crate::engine::{all_containers, all_volumes, describe};
 use crate::exercise::Exercise;
 use crate::grade::{self, Report};
 use crate::workspace::Workspace;
@@ -56,16 +54,8 @@ pub struct VerifyReport {
 
 /// The daemon's containers, volumes and networks, by id or name.
 async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default().all(true).build(),
-        ))
-        .await
-        .map_err(|e| describe("listing containers", &e))?;
-    let volumes = docker
-        .list_volumes(None::<ListVolumesOptions>)
-        .await
-        .map_err(|e| describe("listing volumes", &e))?;
+    let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
+    let (containers, volumes) = (containers?, volumes?);
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
         .await
@@ -75,7 +65,7 @@ async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
         let name = c.names.and_then(|n| n.first().cloned()).unwrap_or_default();
         all.insert(format!("container {}", name.trim_start_matches('/')));
     }
-    for v in volumes.volumes.unwrap_or_default() {
+    for v in volumes {
         all.insert(format!("volume {}", v.name));
     }
     for n in networks {

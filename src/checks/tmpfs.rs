@@ -92,7 +92,7 @@ impl Kind for Tmpfs {
 /// 1 GiB → "1g", 512 MiB → "512m".
 fn short(bytes: u64) -> String {
     for (unit, s) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes % s == 0 {
+        if bytes.is_multiple_of(s) {
             return format!("{}{unit}", bytes / s);
         }
     }

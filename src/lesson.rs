@@ -1,6 +1,10 @@
 //! A lesson's Markdown split into parts: the introduction, one part per exercise step (each
 //! begins with `<!-- workbook:step ID -->`), and the closing part after `<!-- workbook:end -->`
 //! (common mistakes, recap). The markers are HTML comments, invisible in the book.
+//!
+//! A `{{#workbook-steps SLUG}}` line is a directive of the book's preprocessor (`src/book.rs`),
+//! which expands it into the task boxes of that exercise; the terminal shows the steps from the
+//! exercise data itself, so the parser drops such lines.
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lesson {
@@ -11,6 +15,8 @@ pub struct Lesson {
 
 const STEP: &str = "<!-- workbook:step ";
 const END: &str = "<!-- workbook:end -->";
+/// A book directive line (`{{#workbook-steps SLUG}}`): never shown in the terminal.
+pub const STEPS_DIRECTIVE: &str = "{{#workbook-steps";
 
 impl Lesson {
     pub fn parse(markdown: &str) -> Lesson {
@@ -27,6 +33,9 @@ impl Lesson {
             }
             if trimmed == END {
                 section = 2;
+                continue;
+            }
+            if trimmed.starts_with(STEPS_DIRECTIVE) {
                 continue;
             }
             match section {
@@ -65,5 +74,14 @@ mod tests {
         assert_eq!(l.step("b"), "beta\n");
         assert_eq!(l.step("c"), "");
         assert_eq!(l.outro, "## Recap\n");
+    }
+
+    #[test]
+    fn drops_book_directives() {
+        let md = "# T\n{{#workbook-steps 07-backup-restore}}\nintro\n<!-- workbook:step a -->\nalpha\n  {{#workbook-steps 01-named-volumes}}\n<!-- workbook:end -->\n{{#workbook-steps x}}\nrecap\n";
+        let l = Lesson::parse(md);
+        assert_eq!(l.intro, "# T\nintro\n");
+        assert_eq!(l.step("a"), "alpha\n");
+        assert_eq!(l.outro, "recap\n");
     }
 }

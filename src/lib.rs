@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod bench;
+pub mod book;
 pub mod bundle;
 pub mod catalog;
 pub mod checks;

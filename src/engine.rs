@@ -60,6 +60,13 @@ pub async fn connect() -> Result<Engine, String> {
 }
 
 fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
+    if matches!(e, DockerError::RequestTimeoutError) {
+        return format!(
+            "the Docker daemon at {endpoint} did not answer within {} s. Is it overloaded or stuck? \
+             Try `docker info`; restart Docker if that hangs too (WORKBOOK_DOCKER_TIMEOUT sets the wait).",
+            timeout_secs()
+        );
+    }
     let chain = chain(e);
     let fix = if chain.contains("ermission denied") {
         "your user may not use the Docker socket: run `sudo usermod -aG docker $USER`, then log out \

@@ -46,8 +46,17 @@ pub async fn remove_live(docker: &Docker) {
     }
 }
 
-/// Helpers older than this are leftovers of an interrupted run, not another run's live probe.
+/// Helpers older than this are leftovers of an interrupted run, not another run's live probe
+/// (`WORKBOOK_LEFTOVER_AGE_SECS` overrides it, e.g. for a machine only one person uses).
 const LEFTOVER_AGE_SECS: i64 = 120;
+
+fn leftover_age() -> i64 {
+    std::env::var("WORKBOOK_LEFTOVER_AGE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v: &i64| *v >= 0)
+        .unwrap_or(LEFTOVER_AGE_SECS)
+}
 
 /// Removes workbook helper containers (probes, seeders, bench runs) left behind by a run that
 /// was killed. Touches only containers labelled `workbook.managed=true` with a helper role.
@@ -79,7 +88,7 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
             role,
             Some(labels::ROLE_PROBE | labels::ROLE_SEED | labels::ROLE_BENCH)
         );
-        let old = c.created.is_some_and(|t| now - t > LEFTOVER_AGE_SECS);
+        let old = c.created.is_some_and(|t| now - t >= leftover_age());
         if let (true, true, Some(id)) = (helper, old, c.id.as_deref()) {
             remove(docker, id).await;
             removed += 1;

@@ -150,7 +150,12 @@ impl Progress {
     }
 
     /// Records a grading: first pass time and failed attempts per step; done when all pass.
+    /// A grading that could not read the daemon (any `error` step) records nothing: its
+    /// verdicts are not the learner's.
     pub fn record(&mut self, report: &Report) {
+        if report.status == Status::Error {
+            return;
+        }
         let t = now();
         let ex = self.exercise_mut(&report.exercise);
         for step in &report.steps {

@@ -293,6 +293,69 @@ fn reset_removes_only_what_the_exercise_declares() {
     );
 }
 
+/// A learner's own compose project in a folder that happens to share an exercise's name.
+struct ComposeBystander {
+    dir: tempfile::TempDir,
+}
+
+impl ComposeBystander {
+    fn new() -> ComposeBystander {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("04-checkpoints");
+        std::fs::create_dir(&project).unwrap();
+        std::fs::write(
+            project.join("docker-compose.yml"),
+            "version: '3.8'\nservices:\n  keep:\n    image: workbook/tools\n    command: [\"sleep\", \"infinity\"]\n    volumes:\n      - keepdata:/data\nvolumes:\n  keepdata:\n",
+        )
+        .unwrap();
+        let b = ComposeBystander { dir };
+        assert!(b.compose(&["up", "-d"]), "could not start the bystander compose project");
+        b
+    }
+
+    fn compose(&self, args: &[&str]) -> bool {
+        let script = format!("docker compose {}", args.join(" "));
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(workbook::scripts::with_prelude(&script))
+            .current_dir(self.dir.path().join("04-checkpoints"))
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    fn survived(&self) -> bool {
+        let out = std::process::Command::new("docker")
+            .args([
+                "ps",
+                "-q",
+                "--filter",
+                "label=com.docker.compose.service=keep",
+                "--filter",
+                "label=com.docker.compose.project=04-checkpoints",
+            ])
+            .output()
+            .unwrap();
+        !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+            && docker_ok(&["volume", "inspect", "04-checkpoints_keepdata"])
+    }
+}
+
+impl Drop for ComposeBystander {
+    fn drop(&mut self) {
+        self.compose(&["down", "-v"]);
+    }
+}
+
+#[test]
+fn verify_spares_everything_else() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let bystanders = Bystanders::new();
+    let (code, report) = verify(&[], &["01", "06"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(bystanders.survived(), "verify removed something it did not create");
+}
+
 #[test]
 fn reset_all_between_attendees_spares_everything_else() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
@@ -306,6 +369,7 @@ fn reset_all_between_attendees_spares_everything_else() {
         .assert()
         .success();
     let bystanders = Bystanders::new();
+    let compose_bystander = ComposeBystander::new();
     for ex in ["01", "03", "06"] {
         in_workspace(&ws)
             .args(["solution", ex, "--run", "--yes"])
@@ -331,6 +395,10 @@ fn reset_all_between_attendees_spares_everything_else() {
     assert!(
         bystanders.survived(),
         "reset --all removed something it did not create"
+    );
+    assert!(
+        compose_bystander.survived(),
+        "reset --all removed a compose project of another folder named like an exercise"
     );
     for name in ["ml-data", "keep-me", "practice-vol"] {
         assert!(

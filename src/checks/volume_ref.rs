@@ -122,20 +122,24 @@ impl fmt::Display for VolumeRef {
 }
 
 /// Compose project names the exercise folder may have: those of its containers (most
-/// reliable), then the names Compose v2 and v1 derive from the folder name.
+/// reliable), then the names Compose v2 and v1 derive from the folder name, unless a container
+/// shows that name belongs to a project in another folder (a learner's own `04-checkpoints`).
 pub fn compose_projects(snap: &Snapshot) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut foreign: Vec<&String> = Vec::new();
     for c in snap.containers.iter().flatten() {
         let labels = c.labels.as_ref();
         let dir = labels.and_then(|l| l.get(COMPOSE_WORKDIR));
         if let (Some(dir), Some(p)) = (dir, labels.and_then(|l| l.get(COMPOSE_PROJECT))) {
-            if snap.is_exercise_dir(dir) && !out.contains(p) {
+            if !snap.is_exercise_dir(dir) {
+                foreign.push(p);
+            } else if !out.contains(p) {
                 out.push(p.clone());
             }
         }
     }
     for p in derived_project_names(&snap.exercise_dir) {
-        if !out.contains(&p) {
+        if !out.contains(&p) && !foreign.contains(&&p) {
             out.push(p);
         }
     }

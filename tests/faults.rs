@@ -32,11 +32,20 @@ fn helpers_left() -> usize {
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
-/// A proxy to the real socket that cuts every connection, and stops accepting, as soon as a
-/// request for `cut_on` passes through it.
+/// What the proxy does to the first request for its trigger path.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    /// Cut every connection and stop accepting.
+    Cut,
+    /// Never forward it (the daemon seems to hang); other requests pass.
+    Stall,
+}
+
+/// A proxy to the real socket that injects `fault` when a request for `cut_on` passes.
 fn start_proxy(
     path: PathBuf,
     cut_on: &'static str,
+    fault: Fault,
 ) -> (std::thread::JoinHandle<()>, Arc<AtomicBool>) {
     let cut = Arc::new(AtomicBool::new(false));
     let flag = cut.clone();
@@ -54,7 +63,7 @@ fn start_proxy(
                 let Ok(Ok((mut client, _))) = accepted else {
                     break;
                 };
-                if flag.load(Ordering::SeqCst) {
+                if fault == Fault::Cut && flag.load(Ordering::SeqCst) {
                     break;
                 }
                 let conn_flag = flag.clone();
@@ -70,8 +79,11 @@ fn start_proxy(
                             n = client.read(&mut up) => {
                                 let Ok(n) = n else { break };
                                 if n == 0 { break; }
-                                if String::from_utf8_lossy(&up[..n]).contains(cut_on) {
-                                    flag.store(true, Ordering::SeqCst);
+                                if String::from_utf8_lossy(&up[..n]).contains(cut_on) && !flag.swap(true, Ordering::SeqCst) {
+                                    if fault == Fault::Stall {
+                                        // Hold the connection open, answer nothing.
+                                        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                                    }
                                     break; // drop both ends: the connection dies mid-grade
                                 }
                                 if daemon.write_all(&up[..n]).await.is_err() { break; }
@@ -84,7 +96,7 @@ fn start_proxy(
                         }
                     }
                 });
-                if flag.load(Ordering::SeqCst) {
+                if fault == Fault::Cut && flag.load(Ordering::SeqCst) {
                     break;
                 }
             }
@@ -116,7 +128,7 @@ fn the_connection_dies_mid_grade() {
     let progress_before = std::fs::read(ws.join(".workbook/progress.json")).unwrap();
 
     let sock = dir.path().join("proxy.sock");
-    let (proxy, cut) = start_proxy(sock.clone(), "/archive");
+    let (proxy, cut) = start_proxy(sock.clone(), "/archive", Fault::Cut);
     let out = workbook(&ws)
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["check", "01", "--json"])
@@ -189,4 +201,72 @@ fn a_daemon_that_never_answers_times_out() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("did not answer within 2 s"));
+}
+
+#[test]
+fn ctrl_c_during_a_grading_leaves_no_probe() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    Command::cargo_bin("workbook")
+        .unwrap()
+        .arg("init")
+        .arg(&ws)
+        .assert()
+        .success();
+    workbook(&ws).arg("setup").assert().success();
+    workbook(&ws)
+        .args(["reset", "01", "--yes"])
+        .assert()
+        .success();
+    workbook(&ws)
+        .args(["solution", "01", "--run", "--yes"])
+        .assert()
+        .success();
+    let before = helpers_left();
+
+    // The volume read hangs; the learner presses Ctrl-C while the probe exists.
+    let sock = dir.path().join("stall.sock");
+    let (_proxy, stalled) = start_proxy(sock.clone(), "/archive", Fault::Stall);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+        .env("WORKBOOK_WORKSPACE", &ws)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["check", "01"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !stalled.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        stalled.load(Ordering::SeqCst),
+        "the grading never reached a volume read"
+    );
+    assert_eq!(
+        helpers_left(),
+        before + 1,
+        "the probe should exist while the read hangs"
+    );
+    // SIGINT, as a terminal sends on Ctrl-C.
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(
+        helpers_left(),
+        before,
+        "Ctrl-C left the probe behind: {err}"
+    );
+    workbook(&ws)
+        .args(["reset", "01", "--yes"])
+        .assert()
+        .success();
 }

@@ -94,6 +94,16 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Grade the current exercise and re-grade it whenever Docker or its files change: a live
+    /// checklist (keys: h hint, l list, r re-check, n next when done, q quit).
+    Watch {
+        /// End with exit code 0 as soon as every step passes.
+        #[arg(long)]
+        exit_on_pass: bool,
+        /// End after N re-grades, with the last verdict's exit code (0 pass, 1 fail, 2 error).
+        #[arg(long, value_name = "N")]
+        max_regrades: Option<u32>,
+    },
     /// For instructors and authors: prove every exercise's graders on this daemon (fails unsolved,
     /// solution and variants pass, each recorded mistake caught), then clean up.
     Verify {
@@ -256,6 +266,18 @@ pub async fn run(cli: Cli) -> CmdResult {
         Command::Dev {
             command: DevCommand::Check { dir },
         } => crate::devcheck::run(dir.as_deref()),
+        Command::Watch {
+            exit_on_pass,
+            max_regrades,
+        } => {
+            let ws = require_workspace(ws)?;
+            let engine = connect().await?;
+            let opts = crate::watch::WatchOptions {
+                exit_on_pass,
+                max_regrades,
+            };
+            crate::watch::run(cat, &ws, &engine, opts).await
+        }
         Command::Doctor { json: as_json } => crate::doctor::run(ws, as_json).await,
         Command::Reset { all: true, yes, .. } => reset_all(cat, ws, yes).await,
         Command::Reset { exercise, yes, .. } => reset_cmd(cat, ws, exercise.as_deref(), yes).await,

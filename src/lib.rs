@@ -39,4 +39,5 @@ pub mod scripts;
 pub mod snapshot;
 pub mod suggest;
 pub mod verify;
+pub mod watch;
 pub mod workspace;

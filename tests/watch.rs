@@ -1,0 +1,291 @@
+//! `workbook watch` on the real daemon, as a child process whose stdout is a pipe (so it prints
+//! each new verdict as lines): the learner's docker commands and file writes make it re-grade,
+//! announce the steps that pass, and end. The 30 s bounds are for correctness (a watcher that
+//! never notices), not performance. Each test resets its exercise before and after (removing
+//! only what the exercise declares, as `workbook reset` does).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Exercises use daemon-wide names (scratch, trainer...): one test at a time.
+static DAEMON: Mutex<()> = Mutex::new(());
+
+const BOUND: Duration = Duration::from_secs(30);
+
+fn workbook(ws: &Path) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
+    cmd.env("WORKBOOK_WORKSPACE", ws)
+        .env("NO_COLOR", "1")
+        .env_remove("WORKBOOK_WATCH_TIMINGS")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn docker(args: &[&str]) -> String {
+    run_ok(Command::new("docker").args(args))
+}
+
+/// A fresh workspace on `exercise`, with the lab images; the exercise is reset again on drop.
+struct Lab {
+    _dir: tempfile::TempDir,
+    ws: PathBuf,
+    exercise: &'static str,
+}
+
+impl Lab {
+    fn new(exercise: &'static str) -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = dir.path().join("ws");
+        run_ok(workbook(&ws).arg("init").arg(&ws));
+        run_ok(workbook(&ws).arg("setup"));
+        // Makes it the current exercise, from its start.
+        run_ok(workbook(&ws).args(["reset", exercise, "--yes"]));
+        Lab {
+            _dir: dir,
+            ws,
+            exercise,
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = workbook(&self.ws)
+            .args(["reset", self.exercise, "--yes"])
+            .output();
+    }
+}
+
+/// `workbook watch ARGS` with its stdout read line by line.
+struct Watcher {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    started: Instant,
+}
+
+impl Watcher {
+    fn start(lab: &Lab, args: &[&str]) -> Watcher {
+        let mut child = workbook(&lab.ws)
+            .arg("watch")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let err_tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = err_tx.send(format!("stderr: {line}"));
+            }
+        });
+        Watcher {
+            child,
+            lines,
+            seen: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    fn transcript(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// Waits for a line containing `needle` (one already seen counts); panics after the bound.
+    fn wait_for(&mut self, needle: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        loop {
+            let left = BOUND.saturating_sub(self.started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line with `{needle}` within {BOUND:?}; the watcher printed:\n{}",
+                    self.transcript()
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the watcher ended before printing `{needle}` ({:?}); it printed:\n{}",
+                    self.child.try_wait(),
+                    self.transcript()
+                ),
+            }
+        }
+    }
+
+    /// Waits for the process to end (within the bound) and returns its exit code.
+    fn exit_code(&mut self) -> i32 {
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The rest of its output.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                self.started.elapsed() < BOUND,
+                "the watcher did not end within {BOUND:?}; it printed:\n{}",
+                self.transcript()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    /// A watcher still running after a failed assertion: Ctrl-C (it removes its probes), then kill.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let pid = self.child.id().to_string();
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn progress(ws: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(ws.join(".workbook/progress.json")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("03-tmpfs");
+    let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
+    w.wait_for("watching 03-tmpfs");
+    w.wait_for("0/2 steps pass");
+
+    // The solution, one command at a time: each one's events re-grade.
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "scratch",
+        "--tmpfs",
+        "/tmp",
+        "workbook/tools",
+        "sleep",
+        "infinity",
+    ]);
+    w.wait_for("step 1 passed: scratch has a tmpfs at /tmp");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "cache",
+        "--tmpfs",
+        "/tmp:size=1g",
+        "workbook/tools",
+        "sleep",
+        "infinity",
+    ]);
+    w.wait_for("step 2 passed: cache has a tmpfs at /tmp limited to 1 GiB");
+    assert_eq!(w.exit_code(), 0, "{}", w.transcript());
+    let done = w.wait_for("all 2 steps pass");
+    assert!(done.contains("03-tmpfs"), "{done}");
+    assert!(
+        w.seen.iter().any(|l| l.contains("(event): ")),
+        "re-grades came from daemon events:\n{}",
+        w.transcript()
+    );
+    // Recorded as `check` records it.
+    let p = progress(&lab.ws);
+    assert_eq!(p["exercises"]["03-tmpfs"]["status"], "done", "{p:#}");
+    assert!(p["exercises"]["03-tmpfs"]["steps"]["cache-limit"]["first_passed"].is_u64());
+}
+
+#[test]
+fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("02-bind-mounts");
+    let dir = lab.ws.join("02-bind-mounts");
+    let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
+    w.wait_for("0/3 steps pass");
+
+    let data = format!("{}:/app/data", dir.join("data").display());
+    let models = format!("{}:/app/models:ro", dir.join("models").display());
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "trainer",
+        "-v",
+        &data,
+        "workbook/ml-training",
+    ]);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "api",
+        "-v",
+        &models,
+        "workbook/ml-api",
+    ]);
+    w.wait_for("step 1 passed");
+    w.wait_for("step 2 passed");
+
+    // `docker exec` is no container event the watcher listens to: only the file change can
+    // trigger this re-grade.
+    docker(&[
+        "exec",
+        "trainer",
+        "sh",
+        "-c",
+        "hostname > /app/data/from-container.txt",
+    ]);
+    let line = w.wait_for("(file): ");
+    assert!(line.starts_with("re-check "), "{line}");
+    w.wait_for("step 3 passed: A file written in trainer appears on the host");
+    assert_eq!(w.exit_code(), 0, "{}", w.transcript());
+}
+
+#[test]
+fn max_regrades_ends_the_watch_with_the_verdicts_exit_code() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("03-tmpfs");
+    let mut w = Watcher::start(&lab, &["--max-regrades", "1"]);
+    w.wait_for("0/2 steps pass");
+    // A file in the exercise folder is the trigger here (a container of any name would do).
+    std::fs::write(lab.ws.join("03-tmpfs/notes.txt"), "tmpfs is memory\n").unwrap();
+    w.wait_for("re-check 1 (");
+    assert_eq!(w.exit_code(), 1, "{}", w.transcript());
+}

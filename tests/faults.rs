@@ -105,11 +105,9 @@ fn start_proxy(
     (handle, cut)
 }
 
-#[test]
-fn the_connection_dies_mid_grade() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
+/// A workspace in `dir` with exercise 01 solved (ml-data holds hello.txt).
+fn solved_workspace(dir: &Path) -> PathBuf {
+    let ws = dir.join("ws");
     Command::cargo_bin("workbook")
         .unwrap()
         .arg("init")
@@ -125,6 +123,14 @@ fn the_connection_dies_mid_grade() {
         .args(["solution", "01", "--run", "--yes"])
         .assert()
         .success();
+    ws
+}
+
+#[test]
+fn the_connection_dies_mid_grade() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = solved_workspace(dir.path());
     let progress_before = std::fs::read(ws.join(".workbook/progress.json")).unwrap();
 
     let sock = dir.path().join("proxy.sock");
@@ -207,22 +213,7 @@ fn a_daemon_that_never_answers_times_out() {
 fn ctrl_c_during_a_grading_leaves_no_probe() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    Command::cargo_bin("workbook")
-        .unwrap()
-        .arg("init")
-        .arg(&ws)
-        .assert()
-        .success();
-    workbook(&ws).arg("setup").assert().success();
-    workbook(&ws)
-        .args(["reset", "01", "--yes"])
-        .assert()
-        .success();
-    workbook(&ws)
-        .args(["solution", "01", "--run", "--yes"])
-        .assert()
-        .success();
+    let ws = solved_workspace(dir.path());
     let before = helpers_left();
 
     // The volume read hangs; the learner presses Ctrl-C while the probe exists.

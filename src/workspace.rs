@@ -135,13 +135,15 @@ impl Workspace {
                 Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                Err(std::fs::TryLockError::WouldBlock) => return Err(format!(
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(format!(
                     "another workbook command has been working in {} for over {} s (it holds {}); \
                          wait for it to finish, or stop it, then run this again",
                     self.root.display(),
                     LOCK_WAIT.as_secs(),
                     path.display()
-                )),
+                ))
+                }
                 Err(std::fs::TryLockError::Error(e)) => {
                     return Err(format!("cannot lock {}: {e}", path.display()))
                 }

@@ -309,7 +309,10 @@ impl ComposeBystander {
         )
         .unwrap();
         let b = ComposeBystander { dir };
-        assert!(b.compose(&["up", "-d"]), "could not start the bystander compose project");
+        assert!(
+            b.compose(&["up", "-d"]),
+            "could not start the bystander compose project"
+        );
         b
     }
 
@@ -353,7 +356,10 @@ fn verify_spares_everything_else() {
     let bystanders = Bystanders::new();
     let (code, report) = verify(&[], &["01", "06"]);
     assert_eq!(code, 0, "{report:#}");
-    assert!(bystanders.survived(), "verify removed something it did not create");
+    assert!(
+        bystanders.survived(),
+        "verify removed something it did not create"
+    );
 }
 
 #[test]

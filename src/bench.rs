@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, VolumeCreateRequest};
+use bollard::models::{HostConfig, Mount, MountType, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
     WaitContainerOptions,
@@ -341,23 +341,16 @@ async fn run_container(
     opts: &BenchOptions,
     host: HostConfig,
 ) -> Result<Timings, String> {
-    let body = ContainerCreateBody {
-        image: Some(TOOLS_IMAGE.to_string()),
-        cmd: Some(vec![
-            "sh".to_string(),
-            "-c".to_string(),
-            script(opts.size_mb, opts.rounds),
-        ]),
-        labels: Some(labels::helper(labels::ROLE_BENCH)),
-        network_disabled: Some(true),
-        host_config: Some(HostConfig {
-            network_mode: Some("none".to_string()),
-            cap_drop: Some(vec!["ALL".to_string()]),
-            auto_remove: Some(false),
-            ..host
-        }),
-        ..Default::default()
+    let cmd = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script(opts.size_mb, opts.rounds),
+    ];
+    let host = HostConfig {
+        auto_remove: Some(false),
+        ..host
     };
+    let body = probe::helper_body(TOOLS_IMAGE, labels::ROLE_BENCH, cmd, host);
     let id = match docker
         .create_container(None::<CreateContainerOptions>, body)
         .await

@@ -20,9 +20,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::models::{
-    ContainerCreateBody, HostConfig, Mount, MountType, SystemInfo, SystemVersion,
-};
+use bollard::models::{HostConfig, Mount, MountType, SystemInfo, SystemVersion};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
@@ -893,25 +891,17 @@ async fn bind_probe(
     folder: &Path,
     token: &[u8],
 ) -> Result<(), BindError> {
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        cmd: Some(vec!["true".to_string()]),
-        labels: Some(labels::helper(labels::ROLE_PROBE)),
-        network_disabled: Some(true),
-        host_config: Some(HostConfig {
-            mounts: Some(vec![Mount {
-                target: Some(BIND_TARGET.to_string()),
-                source: Some(folder.to_string_lossy().into_owned()),
-                typ: Some(MountType::BIND),
-                read_only: Some(true),
-                ..Default::default()
-            }]),
-            network_mode: Some("none".to_string()),
-            cap_drop: Some(vec!["ALL".to_string()]),
+    let host = HostConfig {
+        mounts: Some(vec![Mount {
+            target: Some(BIND_TARGET.to_string()),
+            source: Some(folder.to_string_lossy().into_owned()),
+            typ: Some(MountType::BIND),
+            read_only: Some(true),
             ..Default::default()
-        }),
+        }]),
         ..Default::default()
     };
+    let body = probe::helper_body(image, labels::ROLE_PROBE, vec!["true".to_string()], host);
     let id = match docker
         .create_container(None::<CreateContainerOptions>, body)
         .await

@@ -67,19 +67,11 @@ pub async fn apply(docker: &Docker, ex: &Exercise) -> Result<Vec<String>, String
 }
 
 async fn seed(docker: &Docker, volume: &str, files: &[SeedFile]) -> Result<(), String> {
-    let body = ContainerCreateBody {
-        image: Some(TOOLS_IMAGE.to_string()),
-        cmd: Some(vec!["true".into()]),
-        labels: Some(labels::helper(labels::ROLE_SEED)),
-        network_disabled: Some(true),
-        host_config: Some(HostConfig {
-            binds: Some(vec![format!("{volume}:/seed")]),
-            network_mode: Some("none".into()),
-            cap_drop: Some(vec!["ALL".into()]),
-            ..Default::default()
-        }),
+    let host = HostConfig {
+        binds: Some(vec![format!("{volume}:/seed")]),
         ..Default::default()
     };
+    let body = probe::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
     let id = docker
         .create_container(
             None::<bollard::query_parameters::CreateContainerOptions>,

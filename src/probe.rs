@@ -97,21 +97,41 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
     Ok(removed)
 }
 
-/// Creates a stopped probe container with `volume` mounted read-only; returns its id.
-pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
-    let body = ContainerCreateBody {
-        image: Some(TOOLS_IMAGE.to_string()),
-        cmd: Some(vec!["true".to_string()]),
-        labels: Some(labels::helper(labels::ROLE_PROBE)),
+/// The body of every workbook helper container (probe, seeder, bench run, doctor's bind
+/// test): labelled with its role, no network, every capability dropped, on top of `host`
+/// (its mounts).
+pub fn helper_body(
+    image: &str,
+    role: &str,
+    cmd: Vec<String>,
+    host: HostConfig,
+) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(cmd),
+        labels: Some(labels::helper(role)),
         network_disabled: Some(true),
         host_config: Some(HostConfig {
-            binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
             network_mode: Some("none".to_string()),
             cap_drop: Some(vec!["ALL".to_string()]),
-            ..Default::default()
+            ..host
         }),
         ..Default::default()
+    }
+}
+
+/// Creates a stopped probe container with `volume` mounted read-only; returns its id.
+pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
+    let host = HostConfig {
+        binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
+        ..Default::default()
     };
+    let body = helper_body(
+        TOOLS_IMAGE,
+        labels::ROLE_PROBE,
+        vec!["true".to_string()],
+        host,
+    );
     match docker
         .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
         .await

@@ -1049,6 +1049,34 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
     Ok(if report.ok { 0 } else { 1 })
 }
 
+/// Lists what resetting `what` removes and asks (unless `yes`); false when the answer is no.
+fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<bool, String> {
+    if items.is_empty() {
+        eprintln!("{what}: nothing to remove.");
+        return Ok(true);
+    }
+    eprintln!("Resetting {what} will:");
+    for item in items {
+        eprintln!("  - {item}");
+    }
+    let go = confirm("Go ahead?", yes)?;
+    if !go {
+        eprintln!("Nothing was changed.");
+    }
+    Ok(go)
+}
+
+/// The problems a reset met, as the command's error.
+fn incomplete(problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the reset was incomplete:\n  {}",
+        problems.join("\n  ")
+    ))
+}
+
 /// Every exercise back to its start: only what exercises declare and what the workbook made.
 async fn reset_all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
     let ws = require_workspace(explicit)?;
@@ -1062,26 +1090,12 @@ async fn reset_all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResu
             }
         }
     }
-    if items.is_empty() {
-        eprintln!("Nothing to remove.");
-    } else {
-        eprintln!("Resetting every exercise will:");
-        for item in &items {
-            eprintln!("  - {item}");
-        }
-        if !confirm("Go ahead?", yes)? {
-            eprintln!("Nothing was changed.");
-            return Ok(1);
-        }
+    if !confirm_removal("every exercise", &items, yes)? {
+        return Ok(1);
     }
     let problems = reset::execute(&engine.docker, &items).await;
     Progress::default().save(&ws.progress_path())?;
-    if !problems.is_empty() {
-        return Err(format!(
-            "the reset was incomplete:\n  {}",
-            problems.join("\n  ")
-        ));
-    }
+    incomplete(problems)?;
     eprintln!("Every exercise is back at its start. `workbook next` begins with the first.");
     Ok(0)
 }
@@ -1099,29 +1113,15 @@ async fn reset_cmd(
     let ex = pick(exercises, &progress, wanted)?;
     let engine = connect().await?;
     let items = reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await?;
-    if items.is_empty() {
-        eprintln!("{}: nothing to remove.", ex.slug);
-    } else {
-        eprintln!("Resetting {} will:", ex.slug);
-        for item in &items {
-            eprintln!("  - {item}");
-        }
-        if !confirm("Go ahead?", yes)? {
-            eprintln!("Nothing was changed.");
-            return Ok(1);
-        }
+    if !confirm_removal(&ex.slug, &items, yes)? {
+        return Ok(1);
     }
     let problems = reset::execute(&engine.docker, &items).await;
     progress.reset(&ex.slug);
     progress.current = Some(ex.slug.clone());
     ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
     progress.save(&ws.progress_path())?;
-    if !problems.is_empty() {
-        return Err(format!(
-            "the reset was incomplete:\n  {}",
-            problems.join("\n  ")
-        ));
-    }
+    incomplete(problems)?;
     eprintln!(
         "{} is back at its start. `workbook next` shows the first step.",
         ex.slug

@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::endpoint::{self, Address, Endpoint, Env};
-use crate::engine::{self, describe, is_not_found, Engine};
+use crate::engine::{self, describe, is_not_found};
 use crate::images::{self, PULL_BASE, TOOLS_IMAGE};
 use crate::output::{json, out};
 use crate::workspace::Workspace;
@@ -203,7 +203,7 @@ pub async fn diagnose(workspace: Option<&Path>) -> Report {
         bind_check(docker, &engine.endpoint, info.as_ref().ok(), &dir),
         leftovers_check(docker),
     );
-    checks.push(engine_check(&engine, &version, &info));
+    checks.push(engine_check(&version, &info));
     let images_fresh = matches!(&stale, Ok(s) if s.is_empty());
     checks.push(registry_check(&registry, &busybox, images_fresh));
     checks.push(busybox_check(&busybox, Some(registry.is_ok())));
@@ -447,7 +447,6 @@ fn parse_api(v: &str) -> Option<(u32, u32)> {
 }
 
 fn engine_check(
-    engine: &Engine,
     version: &Result<SystemVersion, String>,
     info: &Result<SystemInfo, String>,
 ) -> Check {
@@ -456,19 +455,15 @@ fn engine_check(
         Err(e) => {
             return Check::warn(
                 "engine",
-                format!(
-                    "the Docker daemon answers (API {}), but its version could not be read: {e}",
-                    engine.api_version
-                ),
+                format!("the Docker daemon answers, but its version could not be read: {e}"),
                 Some("`docker version` shows whether the daemon is healthy".to_string()),
             )
         }
     };
     let unknown = || "?".to_string();
     let mut parts = vec![format!(
-        "API {} (workbook speaks {})",
-        v.api_version.clone().unwrap_or_else(unknown),
-        engine.api_version
+        "API {}",
+        v.api_version.clone().unwrap_or_else(unknown)
     )];
     parts.push(format!(
         "{}/{}",

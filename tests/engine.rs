@@ -1,0 +1,129 @@
+//! What `engine::connect` relies on, checked against the real daemon.
+//!
+//! `connect` asks `GET /_ping` and negotiates no API version, because bollard 0.21 sends every
+//! request on an unversioned path, which the daemon answers in its own API version. If a bollard
+//! upgrade starts prefixing paths with `/vX.Y` (bollard's master does), a client newer than the
+//! daemon is refused with "client version ... is too new", and this test fails: `connect` must
+//! then negotiate again.
+
+use bollard::ClientVersion;
+
+#[tokio::test]
+async fn requests_are_answered_whatever_the_client_api_version() {
+    let future = ClientVersion {
+        major_version: 1,
+        minor_version: 99,
+    };
+    let engine = workbook::engine::connect_as(&future)
+        .await
+        .expect("the test daemon answers /_ping");
+    // Read-only requests of the kinds grading makes: lists and an inspect that is a 404.
+    engine
+        .docker
+        .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
+        .await
+        .expect("a client of API 1.99 may list volumes: bollard sends unversioned paths");
+    workbook::engine::all_containers(&engine.docker)
+        .await
+        .expect("a client of API 1.99 may list containers: bollard sends unversioned paths");
+    let missing = engine
+        .docker
+        .inspect_volume("workbook-engine-test-no-such-volume")
+        .await
+        .expect_err("no such volume");
+    assert!(
+        workbook::engine::is_not_found(&missing),
+        "a missing volume is a 404, not a version refusal: {missing:?}"
+    );
+}
+
+/// A volume-unused step must not fail because of the workbook's own probe (in `check --all`,
+/// one exercise's probe on `ml-data` is there while another exercise is graded), while any
+/// other container that uses the volume still makes it fail.
+#[tokio::test]
+async fn the_workbooks_own_helpers_are_not_graded() {
+    use bollard::models::{ContainerCreateBody, HostConfig, VolumeCreateRequest};
+    use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+    use workbook::checks::Status;
+
+    let engine = workbook::engine::connect().await.unwrap();
+    let docker = &engine.docker;
+    if !workbook::images::stale(docker).await.unwrap().is_empty() {
+        let opts = workbook::images::SetupOptions {
+            offline: true,
+            force: false,
+            quiet: true,
+        };
+        workbook::images::setup(docker, &opts).await.unwrap();
+    }
+    let volume = format!("workbook-test-helpers-{}", std::process::id());
+    docker
+        .create_volume(VolumeCreateRequest {
+            name: Some(volume.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let exercise = workbook::exercise::Exercise::parse(
+        "01-helpers",
+        &format!(
+            r#"
+format = 1
+title = "helpers"
+lesson = "helpers.md"
+summary = "the workbook's probes are not the learner's containers"
+[resources]
+volumes = ["{volume}"]
+[[steps]]
+id = "unused"
+title = "no container uses it"
+task = "t"
+hint = "h"
+  [[steps.checks]]
+  kind = "volume-unused"
+  name = "{volume}"
+"#
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // A never-started probe of the workbook, as another exercise's grading leaves it meanwhile.
+    let probe = workbook::probe::create(docker, &volume).await.unwrap();
+    let with_probe = workbook::grade::grade(docker, &exercise, dir.path()).await;
+
+    // A container that is not the workbook's uses it too.
+    let name = format!("workbook-test-user-{}", std::process::id());
+    let body = ContainerCreateBody {
+        image: Some(workbook::images::TOOLS_IMAGE.to_string()),
+        cmd: Some(vec!["true".to_string()]),
+        host_config: Some(HostConfig {
+            binds: Some(vec![format!("{volume}:/data")]),
+            network_mode: Some("none".to_string()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        )
+        .await;
+    let with_user = workbook::grade::grade(docker, &exercise, dir.path()).await;
+
+    // Clean up before asserting.
+    workbook::probe::remove(docker, &probe).await;
+    let force = RemoveContainerOptionsBuilder::default().force(true).build();
+    let _ = docker.remove_container(&name, Some(force)).await;
+    let _ = docker
+        .remove_volume(
+            &volume,
+            None::<bollard::query_parameters::RemoveVolumeOptions>,
+        )
+        .await;
+
+    created.expect("the test container is created");
+    assert_eq!(with_probe.status, Status::Pass, "{with_probe:#?}");
+    assert_eq!(with_user.status, Status::Fail, "{with_user:#?}");
+}

@@ -24,3 +24,10 @@ pub fn helper(role: &str) -> std::collections::HashMap<String, String> {
         (ROLE.to_string(), role.to_string()),
     ])
 }
+
+/// Whether these are the labels of a workbook helper container (probe, seeder, bench run):
+/// the workbook's own, short-lived, never part of what a learner is graded on.
+pub fn is_helper(labels: Option<&std::collections::HashMap<String, String>>) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    get(MANAGED) == Some("true") && matches!(get(ROLE), Some(ROLE_PROBE | ROLE_SEED | ROLE_BENCH))
+}

@@ -79,15 +79,7 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
     let now = crate::progress::now() as i64;
     let mut removed = 0;
     for c in found {
-        let role = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(labels::ROLE))
-            .map(String::as_str);
-        let helper = matches!(
-            role,
-            Some(labels::ROLE_PROBE | labels::ROLE_SEED | labels::ROLE_BENCH)
-        );
+        let helper = labels::is_helper(c.labels.as_ref());
         let old = c.created.is_some_and(|t| now - t >= leftover_age());
         if let (true, true, Some(id)) = (helper, old, c.id.as_deref()) {
             remove(docker, id).await;
@@ -201,6 +193,11 @@ fn classify(e: &bollard::errors::Error, doing: &str) -> Result<Option<FileFact>,
     }
 }
 
+/// Several paths of one volume are read with one archive request of its root: every request
+/// makes the daemon mount the probe's filesystem, tens of milliseconds each. A root larger than
+/// this is cut short, and the paths not found in the part read are read one by one.
+const COALESCE_LIMIT: usize = 4 * 1024 * 1024;
+
 /// Reads `paths` (relative to the volume root) and, with `tree`, the whole listing, through one probe.
 pub async fn read(
     docker: &Docker,
@@ -210,35 +207,155 @@ pub async fn read(
 ) -> Result<VolumeRead, String> {
     let id = create(docker, volume).await?;
     let mut out = VolumeRead::default();
-    for path in paths {
-        match read_one(docker, &id, volume, path).await {
-            Ok(fact) => {
-                out.files.insert(path.clone(), Ok(fact));
-            }
-            Err(ReadError::Daemon(e)) => {
-                out.files.insert(path.clone(), Err(e));
-            }
-            Err(ReadError::Unmountable(e)) => {
-                out.unmountable = Some(e);
-                break;
-            }
-        }
-    }
-    if tree && out.unmountable.is_none() {
+    let mut rest: Vec<String> = paths.to_vec();
+    if tree {
         match read_tree(docker, &id, volume).await {
-            Ok(t) => out.tree = Some(Ok(t)),
+            Ok((t, buf)) => {
+                out.tree = Some(Ok(t));
+                take_entries(&buf, true, &mut rest, &mut out.files);
+            }
             Err(ReadError::Daemon(e)) => out.tree = Some(Err(e)),
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
+        }
+    } else if rest.len() > 1 {
+        match download(docker, &id, volume, ".", COALESCE_LIMIT).await {
+            Ok((buf, complete)) => take_entries(&buf, complete, &mut rest, &mut out.files),
+            Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
+            // Read path by path below: each gets its own message.
+            Err(ReadError::Daemon(_)) => {}
+        }
+    }
+    if out.unmountable.is_none() {
+        for path in &rest {
+            match read_one(docker, &id, volume, path).await {
+                Ok(fact) => {
+                    out.files.insert(path.clone(), Ok(fact));
+                }
+                Err(ReadError::Daemon(e)) => {
+                    out.files.insert(path.clone(), Err(e));
+                }
+                Err(ReadError::Unmountable(e)) => {
+                    out.unmountable = Some(e);
+                    break;
+                }
+            }
         }
     }
     remove(docker, &id).await;
     Ok(out)
 }
 
+/// Up to `limit` bytes of the archive of `path` in the probe; `true` when that is all of it.
+async fn download(
+    docker: &Docker,
+    id: &str,
+    volume: &str,
+    path: &str,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), ReadError> {
+    let full = if path == "." {
+        format!("{MOUNT_POINT}/.")
+    } else {
+        format!("{MOUNT_POINT}/{path}")
+    };
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(&full)
+        .build();
+    let mut stream = docker.download_from_container(id, Some(opts));
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                buf.extend_from_slice(&bytes);
+                if buf.len() > limit {
+                    return Ok((buf, false));
+                }
+            }
+            Err(e) => {
+                let doing = format!("reading {path} in volume {volume}");
+                return Err(match classify(&e, &doing) {
+                    Err(err) => err,
+                    Ok(_) => ReadError::Daemon(describe(&doing, &e)),
+                });
+            }
+        }
+    }
+    Ok((buf, true))
+}
+
+/// Takes from an archive of the volume root the facts of the `wanted` paths it holds, and, when
+/// the archive is `complete`, records the paths it does not hold as absent. What is left in
+/// `wanted` must be read alone: paths past the end of a cut-short archive, hard links (read
+/// alone, they are regular files with bytes) and paths through a symbolic link (the daemon
+/// follows those).
+pub fn take_entries(
+    buf: &[u8],
+    mut complete: bool,
+    wanted: &mut Vec<String>,
+    files: &mut HashMap<String, Fetched<Option<FileFact>>>,
+) {
+    let mut archive = tar::Archive::new(buf);
+    let Ok(entries) = archive.entries() else {
+        return;
+    };
+    let mut alone: Vec<String> = Vec::new();
+    let mut links: Vec<String> = Vec::new();
+    for entry in entries {
+        if wanted.is_empty() {
+            return;
+        }
+        let Ok(mut entry) = entry else {
+            complete = false;
+            break;
+        };
+        let name = match entry.path() {
+            Ok(p) => crate::snapshot::normalise_path(&p.to_string_lossy()),
+            Err(_) => {
+                complete = false;
+                break;
+            }
+        };
+        let kind = entry.header().entry_type();
+        if kind == tar::EntryType::Symlink {
+            links.push(format!("{name}/"));
+        }
+        let Some(i) = wanted.iter().position(|w| *w == name) else {
+            continue;
+        };
+        if kind == tar::EntryType::Link {
+            alone.push(name);
+            continue;
+        }
+        match fact_of(&mut entry) {
+            Ok(fact) => {
+                files.insert(wanted.remove(i), Ok(Some(fact)));
+            }
+            // Cut short inside this entry.
+            Err(_) => {
+                complete = false;
+                break;
+            }
+        }
+    }
+    if complete {
+        wanted.retain(|w| {
+            let keep = alone.contains(w) || links.iter().any(|l| w.starts_with(l.as_str()));
+            if !keep {
+                files.insert(w.clone(), Ok(None));
+            }
+            keep
+        });
+    }
+}
+
 /// Largest volume listed whole (archive bytes); beyond it grading says so instead of reading on.
 pub const TREE_LIMIT: u64 = 512 * 1024 * 1024;
 
-async fn read_tree(docker: &Docker, id: &str, volume: &str) -> Result<Manifest, ReadError> {
+async fn read_tree(
+    docker: &Docker,
+    id: &str,
+    volume: &str,
+) -> Result<(Manifest, Vec<u8>), ReadError> {
     let opts = DownloadFromContainerOptionsBuilder::default()
         .path(&format!("{MOUNT_POINT}/."))
         .build();
@@ -267,9 +384,10 @@ async fn read_tree(docker: &Docker, id: &str, volume: &str) -> Result<Manifest, 
         max_total_bytes: TREE_LIMIT + (1 << 20),
         ..archive::Limits::default()
     };
-    archive::read_tar(&buf[..], None, &limits).map_err(|problems| {
+    let manifest = archive::read_tar(&buf[..], None, &limits).map_err(|problems| {
         ReadError::Daemon(format!("listing volume {volume}: {}", problems.join("; ")))
-    })
+    })?;
+    Ok((manifest, buf))
 }
 
 async fn read_one(
@@ -314,6 +432,11 @@ pub fn first_entry(buf: &[u8]) -> Result<FileFact, String> {
         Some(e) => e.map_err(|e| e.to_string())?,
         None => return Err("it was empty".to_string()),
     };
+    fact_of(&mut entry)
+}
+
+/// Kind, owner, mode, size and (for a small regular file) the bytes of a tar entry.
+fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact, String> {
     let header = entry.header();
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => FileKind::File,
@@ -332,6 +455,9 @@ pub fn first_entry(buf: &[u8]) -> Result<FileFact, String> {
     if kind == FileKind::File && fact.size <= CONTENT_LIMIT {
         let mut content = Vec::with_capacity(fact.size as usize);
         entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
+        if content.len() as u64 != fact.size {
+            return Err("the archive was cut short".to_string());
+        }
         fact.content = Some(content);
     }
     Ok(fact)
@@ -365,6 +491,66 @@ mod tests {
         assert_eq!(fact.kind, FileKind::File);
         assert_eq!((fact.uid, fact.gid, fact.mode), (1000, 1000, 0o600));
         assert_eq!(fact.content.as_deref(), Some(&b"persisted\n"[..]));
+    }
+
+    #[test]
+    fn one_archive_of_the_root_serves_every_path() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_size(0);
+        dir.set_mode(0o755);
+        dir.set_uid(1000);
+        dir.set_gid(1000);
+        dir.set_cksum();
+        b.append_data(&mut dir.clone(), "./", &b""[..]).unwrap();
+        b.append_data(&mut dir, "./sub/", &b""[..]).unwrap();
+        let mut file = tar::Header::new_gnu();
+        file.set_size(3);
+        file.set_mode(0o600);
+        file.set_uid(1000);
+        file.set_gid(1000);
+        file.set_cksum();
+        b.append_data(&mut file, "./sub/key", &b"abc"[..]).unwrap();
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        link.set_mode(0o777);
+        link.set_uid(0);
+        link.set_gid(0);
+        link.set_cksum();
+        b.append_link(&mut link, "./ln", "sub").unwrap();
+        let mut hard = tar::Header::new_gnu();
+        hard.set_entry_type(tar::EntryType::Link);
+        hard.set_size(0);
+        hard.set_mode(0o600);
+        hard.set_uid(1000);
+        hard.set_gid(1000);
+        hard.set_cksum();
+        b.append_link(&mut hard, "./hard", "./sub/key").unwrap();
+        let tar = b.into_inner().unwrap();
+
+        let wanted = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut files = HashMap::new();
+        let mut rest = wanted(&[".", "sub/key", "gone", "ln/key", "hard"]);
+        take_entries(&tar, true, &mut rest, &mut files);
+        let root = files["."].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(
+            (root.kind, root.uid, root.mode),
+            (FileKind::Dir, 1000, 0o755)
+        );
+        let key = files["sub/key"].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(key.content.as_deref(), Some(&b"abc"[..]));
+        assert!(files["gone"].as_ref().unwrap().is_none());
+        // Through a symbolic link, and a hard link: read alone.
+        assert_eq!(rest, wanted(&["ln/key", "hard"]));
+
+        // Cut short: nothing is said absent.
+        let mut files = HashMap::new();
+        let mut rest = wanted(&["sub/key", "gone"]);
+        take_entries(&tar[..1024 + 100], false, &mut rest, &mut files);
+        assert!(!files.contains_key("gone"));
+        assert!(rest.contains(&"gone".to_string()));
     }
 
     #[test]

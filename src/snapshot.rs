@@ -25,6 +25,9 @@ pub struct Needs {
     pub files: BTreeMap<VolumeRef, Vec<String>>,
     /// Volumes whose whole content is listed (with file digests).
     pub trees: Vec<VolumeRef>,
+    /// Volumes listed only when a file of the exercise folder exists (a backup archive that
+    /// the listing is compared with): no probe for a step that fails on the missing file anyway.
+    pub trees_if_file: Vec<(VolumeRef, String)>,
     /// Commands run in a running container (read-only ones: `cat`, `wget -qO-` ...).
     pub execs: Vec<(Target, Vec<String>)>,
 }
@@ -47,6 +50,14 @@ impl Needs {
     pub fn tree(&mut self, volume: &VolumeRef) {
         if !self.trees.contains(volume) {
             self.trees.push(volume.clone());
+        }
+    }
+
+    /// [`Needs::tree`], when `host_file` (relative to the exercise folder) exists at grading time.
+    pub fn tree_if_file(&mut self, volume: &VolumeRef, host_file: &str) {
+        let key = (volume.clone(), host_file.to_string());
+        if !self.trees_if_file.contains(&key) {
+            self.trees_if_file.push(key);
         }
     }
 
@@ -226,7 +237,13 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
     let mut snap = Snapshot::new(exercise_dir);
     let (volumes, containers) = tokio::join!(all_volumes(docker), all_containers(docker));
     snap.volumes = volumes;
-    snap.containers = containers;
+    // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
+    // a probe mounting a volume must not make `volume-unused` fail, in `check --all` or beside `watch`.
+    snap.containers = containers.map(|all| {
+        all.into_iter()
+            .filter(|c| !crate::labels::is_helper(c.labels.as_ref()))
+            .collect()
+    });
 
     let ids: Vec<String> = needs
         .inspect
@@ -248,7 +265,13 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
     // Probe only volumes that exist: mounting a missing one would create it. One probe per
     // volume serves every path and listing asked of it.
     let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, Vec<String>, bool)> = BTreeMap::new();
-    let refs: Vec<&VolumeRef> = needs.files.keys().chain(needs.trees.iter()).collect();
+    let mut trees = needs.trees.clone();
+    for (r, file) in &needs.trees_if_file {
+        if !trees.contains(r) && exercise_dir.join(file).exists() {
+            trees.push(r.clone());
+        }
+    }
+    let refs: Vec<&VolumeRef> = needs.files.keys().chain(trees.iter()).collect();
     for r in refs {
         if let Ok(Some(v)) = r.resolve(&snap) {
             let entry = per_volume.entry(v.name.clone()).or_default();
@@ -260,7 +283,7 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
                     entry.1.push(p.clone());
                 }
             }
-            entry.2 |= needs.trees.contains(r);
+            entry.2 |= trees.contains(r);
         }
     }
     let reads = join_all(

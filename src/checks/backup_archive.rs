@@ -50,7 +50,7 @@ impl Kind for BackupArchive {
 
     fn needs(&self, needs: &mut Needs) {
         if let Some(r) = self.volume_ref() {
-            needs.tree(&r);
+            needs.tree_if_file(&r, &self.path);
         }
     }
 

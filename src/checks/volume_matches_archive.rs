@@ -36,7 +36,7 @@ impl Kind for VolumeMatchesArchive {
 
     fn needs(&self, needs: &mut Needs) {
         if let Ok(r) = self.volume_ref() {
-            needs.tree(&r);
+            needs.tree_if_file(&r, &self.archive);
         }
     }
 

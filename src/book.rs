@@ -220,7 +220,8 @@ pub fn render_chapter(
     catalog: &Catalog,
     src_dir: &Path,
 ) -> Result<String, Vec<String>> {
-    let own = catalog.exercises.iter().find(|e| e.data.lesson == file);
+    let exercises = catalog.exercises().map_err(|e| vec![e])?;
+    let own = exercises.iter().find(|e| e.data.lesson == file);
     let (expanded, mut errors) = expand_directives(content, catalog, own);
     let page = match own {
         Some(ex) => match insert_steps(&expanded, ex, &check_command(catalog, ex)) {
@@ -328,14 +329,14 @@ fn expand_directives(
             }
         };
         let directive = line.trim();
-        match catalog.exercises.iter().find(|e| e.slug == slug) {
+        match catalog.find_exact(slug) {
             Some(ex) if own.is_some_and(|o| o.slug == ex.slug) => errors.push(format!(
                 "{directive} names this lesson's own exercise, whose tasks the book already shows \
                  after each step: remove the line so that nothing is shown twice"
             )),
             Some(ex) => out.push_str(&all_steps(ex, &check_command(catalog, ex))),
             None => {
-                let known: Vec<&str> = catalog.exercises.iter().map(|e| e.slug.as_str()).collect();
+                let known: Vec<&str> = catalog.slugs().iter().map(String::as_str).collect();
                 errors.push(format!(
                     "{directive} names no exercise; the exercises are: {}",
                     known.join(", ")
@@ -725,7 +726,7 @@ mod tests {
     fn the_real_lessons_build() {
         let cat = Catalog::embedded().unwrap();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
-        for ex in &cat.exercises {
+        for ex in cat.exercises().unwrap() {
             let md = cat.lesson(&ex.data.lesson).unwrap();
             let page = render_chapter(&ex.data.lesson, &md, &cat, &src)
                 .unwrap_or_else(|e| panic!("{}: {e:?}", ex.data.lesson));

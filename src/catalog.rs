@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use include_dir::{include_dir, Dir};
 
@@ -21,18 +22,53 @@ pub struct StarterFile {
 }
 
 /// Where exercises come from: the binary, or a pack folder (`--pack DIR`).
-#[derive(Debug, Clone)]
+///
+/// The built-in exercises are parsed when first asked for: a command about one exercise
+/// (`check 02`, `hint`) parses that one only, a sixth of its run time otherwise. A pack is
+/// parsed whole when it is loaded, so that a broken pack is refused before anything runs.
+#[derive(Debug)]
 pub struct Catalog {
-    pub exercises: Vec<Exercise>,
+    /// Folder names (`NN-slug`), in order.
+    slugs: Vec<String>,
+    /// The `exercise.toml` of each, in the same order.
+    sources: Vec<Cow<'static, str>>,
+    /// Each exercise parsed alone, when only it was needed.
+    one: Vec<OnceLock<Result<Exercise, String>>>,
+    /// Every exercise parsed.
+    all: OnceLock<Result<Vec<Exercise>, String>>,
     pack: Option<PathBuf>,
 }
 
 impl Catalog {
     pub fn embedded() -> Result<Catalog, String> {
-        Ok(Catalog {
-            exercises: exercises()?,
-            pack: None,
-        })
+        let mut dirs: Vec<&Dir> = EXERCISES.dirs().collect();
+        dirs.sort_by_key(|d| d.path());
+        let (slugs, sources) = dirs
+            .into_iter()
+            .filter_map(|d| {
+                let slug = d.path().file_name()?.to_str()?.to_string();
+                let toml = d.get_file(d.path().join("exercise.toml"))?;
+                Some((
+                    slug,
+                    Cow::Borrowed(toml.contents_utf8().unwrap_or_default()),
+                ))
+            })
+            .unzip();
+        Ok(Catalog::from_sources(slugs, sources, None))
+    }
+
+    fn from_sources(
+        slugs: Vec<String>,
+        sources: Vec<Cow<'static, str>>,
+        pack: Option<PathBuf>,
+    ) -> Catalog {
+        Catalog {
+            one: slugs.iter().map(|_| OnceLock::new()).collect(),
+            slugs,
+            sources,
+            all: OnceLock::new(),
+            pack,
+        }
     }
 
     /// A community pack: `DIR/exercises/NN-slug/exercise.toml` (+ starter files),
@@ -54,20 +90,67 @@ impl Catalog {
                 dir.display()
             ));
         }
-        let mut exercises = Vec::new();
+        let mut slugs = Vec::new();
+        let mut sources = Vec::new();
         for d in dirs {
-            let slug = d
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            slugs.push(
+                d.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
             let text = std::fs::read_to_string(d.join("exercise.toml"))
                 .map_err(|e| format!("{}: {e}", d.display()))?;
-            exercises.push(Exercise::parse(&slug, &text)?);
+            sources.push(Cow::Owned(text));
         }
-        Ok(Catalog {
-            exercises,
-            pack: Some(dir.to_path_buf()),
-        })
+        let catalog = Catalog::from_sources(slugs, sources, Some(dir.to_path_buf()));
+        catalog.exercises()?;
+        Ok(catalog)
+    }
+
+    /// Every exercise, in order.
+    pub fn exercises(&self) -> Result<&[Exercise], String> {
+        self.all
+            .get_or_init(|| {
+                self.slugs
+                    .iter()
+                    .zip(&self.sources)
+                    .map(|(slug, text)| Exercise::parse(slug, text))
+                    .collect()
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
+    /// Every exercise's slug (`NN-name`), in order; nothing is parsed.
+    pub fn slugs(&self) -> &[String] {
+        &self.slugs
+    }
+
+    /// The exercise with this exact slug, parsing only it unless all are parsed already.
+    pub fn get(&self, slug: &str) -> Result<&Exercise, String> {
+        let i = self
+            .slugs
+            .iter()
+            .position(|s| s == slug)
+            .ok_or_else(|| format!("no exercise `{slug}` in this workbook"))?;
+        if let Some(Ok(all)) = self.all.get() {
+            return Ok(&all[i]);
+        }
+        self.one[i]
+            .get_or_init(|| Exercise::parse(&self.slugs[i], &self.sources[i]))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The exercise with this exact slug, if there is one and it parses.
+    pub fn find_exact(&self, slug: &str) -> Option<&Exercise> {
+        self.get(slug).ok()
+    }
+
+    /// Finds an exercise by slug, number (`2`, `02`) or part of its name, parsing only it.
+    pub fn find(&self, wanted: &str) -> Result<&Exercise, String> {
+        let slug = find_slug(&self.slugs, wanted)?;
+        self.get(slug)
     }
 
     /// The pack folder, when this is a pack.
@@ -135,20 +218,36 @@ fn collect_folder(base: &Path, dir: &Path, out: &mut Vec<StarterFile>) {
     }
 }
 
-/// Every exercise, in order (by folder name, `NN-slug`).
+/// Every built-in exercise, in order (by folder name, `NN-slug`), parsed.
 pub fn exercises() -> Result<Vec<Exercise>, String> {
-    let mut dirs: Vec<&Dir> = EXERCISES.dirs().collect();
-    dirs.sort_by_key(|d| d.path());
-    dirs.into_iter()
-        .filter_map(|d| {
-            let slug = d.path().file_name()?.to_str()?.to_string();
-            let toml = d.get_file(d.path().join("exercise.toml"))?;
-            Some(Exercise::parse(
-                &slug,
-                toml.contents_utf8().unwrap_or_default(),
-            ))
-        })
-        .collect()
+    Ok(Catalog::embedded()?.exercises()?.to_vec())
+}
+
+/// Finds a slug by itself, its number (`2`, `02`) or a part of it that only it has.
+pub fn find_slug<'a>(slugs: &'a [String], wanted: &str) -> Result<&'a str, String> {
+    let w = wanted.trim().trim_end_matches('/');
+    if let Some(s) = slugs.iter().find(|s| *s == w) {
+        return Ok(s);
+    }
+    if let Ok(n) = w.parse::<u32>() {
+        if let Some(s) = slugs
+            .iter()
+            .find(|s| s.split('-').next().and_then(|p| p.parse::<u32>().ok()) == Some(n))
+        {
+            return Ok(s);
+        }
+    }
+    let matching: Vec<&String> = slugs.iter().filter(|s| s.contains(w)).collect();
+    if matching.len() == 1 {
+        return Ok(matching[0]);
+    }
+    let suggestion = crate::suggest::closest(w, slugs.iter().map(String::as_str))
+        .map(|s| format!(" Did you mean `{s}`?"))
+        .unwrap_or_default();
+    Err(format!(
+        "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them all.)",
+        slugs.join(", ")
+    ))
 }
 
 /// The Markdown of a lesson file under `lessons/`.
@@ -187,5 +286,40 @@ fn collect(dir: &'static Dir<'static>, slug: &str, out: &mut Vec<StarterFile>) {
     }
     for d in dir.dirs() {
         collect(d, slug, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_exercise_is_found_and_parsed_alone() {
+        let cat = Catalog::embedded().unwrap();
+        assert!(cat.slugs().len() >= 11);
+        for (wanted, slug) in [
+            ("02", "02-bind-mounts"),
+            ("2", "02-bind-mounts"),
+            ("tmpfs", "03-tmpfs"),
+        ] {
+            assert_eq!(cat.find(wanted).unwrap().slug, slug);
+        }
+        // Only what was asked for is parsed.
+        assert!(cat.all.get().is_none());
+        assert_eq!(cat.one.iter().filter(|o| o.get().is_some()).count(), 2);
+        // Once all are parsed, the same exercise comes from the whole list.
+        let all = cat.exercises().unwrap();
+        assert_eq!(all.len(), cat.slugs().len());
+        assert!(std::ptr::eq(cat.get("03-tmpfs").unwrap(), &all[2]));
+    }
+
+    #[test]
+    fn an_unknown_exercise_is_named_with_a_suggestion() {
+        let cat = Catalog::embedded().unwrap();
+        let err = cat.find("03-tnpfs").unwrap_err();
+        assert!(err.contains("no exercise `03-tnpfs`"), "{err}");
+        assert!(err.contains("Did you mean `03-tmpfs`?"), "{err}");
+        assert!(err.contains("01-named-volumes, 02-bind-mounts"), "{err}");
+        assert!(cat.get("99-nothing").is_err());
     }
 }

@@ -262,7 +262,7 @@ pub async fn run(cli: Cli) -> CmdResult {
             rounds,
             json: as_json,
         } => bench_io(size_mb, rounds, as_json).await,
-        Command::Report { json: as_json } => crate::report::run(&cat.exercises, ws, as_json),
+        Command::Report { json: as_json } => crate::report::run(cat.exercises()?, ws, as_json),
         Command::Dev {
             command: DevCommand::Check { dir },
         } => crate::devcheck::run(dir.as_deref()),
@@ -293,29 +293,12 @@ pub async fn run(cli: Cli) -> CmdResult {
 
 /// Finds an exercise by slug, number (`2`, `02`) or part of its name.
 pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise, String> {
-    let w = wanted.trim().trim_end_matches('/');
-    if let Some(e) = exercises.iter().find(|e| e.slug == w) {
-        return Ok(e);
-    }
-    if let Ok(n) = w.parse::<u32>() {
-        if let Some(e) = exercises
-            .iter()
-            .find(|e| e.slug.split('-').next().and_then(|p| p.parse::<u32>().ok()) == Some(n))
-        {
-            return Ok(e);
-        }
-    }
-    let matching: Vec<&Exercise> = exercises.iter().filter(|e| e.slug.contains(w)).collect();
-    if matching.len() == 1 {
-        return Ok(matching[0]);
-    }
-    let suggestion = crate::suggest::closest(w, exercises.iter().map(|e| e.slug.as_str()))
-        .map(|s| format!(" Did you mean `{s}`?"))
-        .unwrap_or_default();
-    Err(format!(
-        "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them all.)",
-        exercises.iter().map(|e| e.slug.as_str()).collect::<Vec<_>>().join(", ")
-    ))
+    let slugs: Vec<String> = exercises.iter().map(|e| e.slug.clone()).collect();
+    let slug = crate::catalog::find_slug(&slugs, wanted)?;
+    exercises
+        .iter()
+        .find(|e| e.slug == slug)
+        .ok_or_else(|| format!("no exercise `{wanted}`"))
 }
 
 fn require_workspace(explicit: Option<&Path>) -> Result<Workspace, String> {
@@ -332,28 +315,36 @@ fn load_progress(ws: &Workspace) -> Result<Progress, String> {
     Ok(p)
 }
 
-/// The exercise named on the command line, else the current one.
+/// The exercise named on the command line, else the current one; parses only that one.
 fn pick<'a>(
-    exercises: &'a [Exercise],
+    cat: &'a Catalog,
     progress: &Progress,
     wanted: Option<&str>,
 ) -> Result<&'a Exercise, String> {
     match wanted {
-        Some(w) => find_exercise(exercises, w),
-        None => progress
-            .current(exercises)
-            .or_else(|| exercises.last())
-            .ok_or_else(|| "this workbook has no exercises".to_string()),
+        Some(w) => cat.find(w),
+        None => {
+            let slug = progress
+                .current_slug(cat.slugs())
+                .or_else(|| cat.slugs().last().map(String::as_str))
+                .ok_or_else(|| "this workbook has no exercises".to_string())?;
+            cat.get(slug)
+        }
     }
 }
 
 async fn connect() -> Result<Engine, String> {
     let engine = engine::connect().await?;
-    // Helpers left by a run that was killed (never another run's live ones).
+    sweep(&engine).await;
+    Ok(engine)
+}
+
+/// Removes helpers left by a run that was killed (never another run's live ones). Grading
+/// runs it beside its own requests: it only touches helpers older than any live one.
+async fn sweep(engine: &Engine) {
     if let Err(e) = crate::probe::sweep(&engine.docker).await {
         eprintln!("{} {e}", style("warning:").yellow().bold());
     }
-    Ok(engine)
 }
 
 /// Builds missing or outdated lab images, saying so.
@@ -587,7 +578,7 @@ async fn setup_load(file: &Path) -> CmdResult {
 }
 
 async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
-    let exercises = &cat.exercises[..];
+    let exercises = cat.exercises()?;
     let _paged = crate::output::Paged::start();
     let engine = connect().await?;
     let (ws, fresh) = match Workspace::find(explicit)? {
@@ -713,14 +704,19 @@ async fn check(
     wanted: Option<&str>,
     as_json: bool,
 ) -> CmdResult {
-    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
-    let ex = pick(exercises, &progress, wanted)?;
-    let engine = connect().await?;
-    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
-    let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
+    let ex = pick(cat, &progress, wanted)?;
+    let engine = engine::connect().await?;
+    let (report, ()) = tokio::join!(
+        async {
+            ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+            Ok::<_, String>(grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await)
+        },
+        sweep(&engine)
+    );
+    let report = report?;
     progress.record(&report);
     progress.save(&ws.progress_path())?;
     if as_json {
@@ -736,19 +732,19 @@ async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> Cmd
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
-    let engine = connect().await?;
+    let engine = engine::connect().await?;
     let dirs: Vec<PathBuf> = cat
-        .exercises
+        .exercises()?
         .iter()
         .map(|ex| ws.exercise_dir(&ex.slug))
         .collect();
     let reports = futures_util::future::join_all(
-        cat.exercises
+        cat.exercises()?
             .iter()
             .zip(&dirs)
             .map(|(ex, dir)| grade::grade(&engine.docker, ex, dir).map(move |r| (ex, r))),
-    )
-    .await;
+    );
+    let (reports, ()) = tokio::join!(reports, sweep(&engine));
     for (_, r) in &reports {
         progress.record(r);
     }
@@ -775,11 +771,10 @@ async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> Cmd
 }
 
 fn hint(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
-    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
-    let ex = pick(exercises, &progress, wanted)?;
+    let ex = pick(cat, &progress, wanted)?;
     let passed = |id: &str| {
         progress
             .exercise(&ex.slug)
@@ -811,7 +806,7 @@ struct ListEntry<'a> {
 }
 
 fn list(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
-    let exercises = &cat.exercises[..];
+    let exercises = cat.exercises()?;
     let ws = Workspace::find(explicit)?;
     let progress = match &ws {
         Some(ws) => load_progress(ws)?,
@@ -877,13 +872,12 @@ fn list(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
 }
 
 fn lesson(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
-    let exercises = &cat.exercises[..];
     let _paged = crate::output::Paged::start();
     let progress = match Workspace::find(explicit)? {
         Some(ws) => load_progress(&ws)?,
         None => Progress::default(),
     };
-    let ex = pick(exercises, &progress, wanted)?;
+    let ex = pick(cat, &progress, wanted)?;
     let text = cat
         .lesson(&ex.data.lesson)
         .ok_or_else(|| format!("the lesson {} is missing", ex.data.lesson))?;
@@ -905,13 +899,12 @@ async fn solution(
     run: bool,
     yes: bool,
 ) -> CmdResult {
-    let exercises = &cat.exercises[..];
     let ws = Workspace::find(explicit)?;
     let progress = match &ws {
         Some(ws) => load_progress(ws)?,
         None => Progress::default(),
     };
-    let ex = pick(exercises, &progress, wanted)?;
+    let ex = pick(cat, &progress, wanted)?;
     let script = cat
         .solution(&ex.slug)
         .ok_or_else(|| format!("exercise {} has no reference solution", ex.slug))?;
@@ -968,11 +961,11 @@ async fn bench_io(size_mb: u64, rounds: u32, as_json: bool) -> CmdResult {
 
 async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> CmdResult {
     let chosen: Vec<&Exercise> = if wanted.is_empty() {
-        cat.exercises.iter().collect()
+        cat.exercises()?.iter().collect()
     } else {
         wanted
             .iter()
-            .map(|w| find_exercise(&cat.exercises, w))
+            .map(|w| find_exercise(cat.exercises()?, w))
             .collect::<Result<_, _>>()?
     };
     if let Some(pack) = cat.pack_dir() {
@@ -1083,7 +1076,7 @@ async fn reset_all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResu
     let _lock = ws.lock()?;
     let engine = connect().await?;
     let mut items: Vec<reset::Item> = Vec::new();
-    for ex in &cat.exercises {
+    for ex in cat.exercises()? {
         for item in reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await? {
             if !items.contains(&item) {
                 items.push(item);
@@ -1106,11 +1099,10 @@ async fn reset_cmd(
     wanted: Option<&str>,
     yes: bool,
 ) -> CmdResult {
-    let exercises = &cat.exercises[..];
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
-    let ex = pick(exercises, &progress, wanted)?;
+    let ex = pick(cat, &progress, wanted)?;
     let engine = connect().await?;
     let items = reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await?;
     if !confirm_removal(&ex.slug, &items, yes)? {

@@ -143,10 +143,18 @@ impl Progress {
 
     /// The current exercise: the stored one if it still exists, else the first not done.
     pub fn current<'a>(&self, exercises: &'a [Exercise]) -> Option<&'a Exercise> {
+        let slugs: Vec<&str> = exercises.iter().map(|e| e.slug.as_str()).collect();
+        let slug = self.current_slug(&slugs)?;
+        exercises.iter().find(|e| e.slug == slug)
+    }
+
+    /// [`Progress::current`] by slug, from the slugs alone.
+    pub fn current_slug<'a, S: AsRef<str>>(&self, slugs: &'a [S]) -> Option<&'a str> {
+        let slugs = || slugs.iter().map(AsRef::as_ref);
         self.current
             .as_deref()
-            .and_then(|c| exercises.iter().find(|e| e.slug == c))
-            .or_else(|| exercises.iter().find(|e| !self.is_done(&e.slug)))
+            .and_then(|c| slugs().find(|s| *s == c))
+            .or_else(|| slugs().find(|s| !self.is_done(s)))
     }
 
     /// Records a grading: first pass time and failed attempts per step; done when all pass.

@@ -687,9 +687,10 @@ async fn watch(
     opts: WatchOptions,
 ) -> Result<i32, String> {
     let progress = load_progress(ws)?;
+    let exercises = cat.exercises()?;
     let ex = progress
-        .current(&cat.exercises)
-        .or_else(|| cat.exercises.last())
+        .current(exercises)
+        .or_else(|| exercises.last())
         .ok_or_else(|| "this workbook has no exercises".to_string())?;
     ensure_setup(engine, cat, ws, ex).await?;
 
@@ -1104,7 +1105,7 @@ impl<'a> Session<'a> {
     /// `l`: every exercise with its status.
     fn list(&mut self) -> Result<(), String> {
         let progress = load_progress(self.ws)?;
-        let exercises = &self.cat.exercises;
+        let exercises = self.cat.exercises()?;
         let width = exercises.iter().map(|e| e.slug.len()).max().unwrap_or(0);
         let mut lines = Vec::new();
         for e in exercises {
@@ -1143,7 +1144,7 @@ impl<'a> Session<'a> {
         let mut progress = load_progress(self.ws)?;
         let Some(next) = self
             .cat
-            .exercises
+            .exercises()?
             .iter()
             .find(|e| !progress.is_done(&e.slug))
         else {

@@ -73,7 +73,7 @@ impl Workspace {
     /// Creates (or completes) a workspace at `root`: never overwrites a learner's file.
     /// Returns the workspace and the paths it wrote.
     pub fn init(root: &Path, catalog: &Catalog) -> Result<(Workspace, Vec<PathBuf>), String> {
-        let exercises: &[Exercise] = &catalog.exercises;
+        let exercises: &[Exercise] = catalog.exercises()?;
         let io = |p: &Path, e: std::io::Error| format!("cannot write {}: {e}", p.display());
         std::fs::create_dir_all(root.join(STATE_DIR)).map_err(|e| io(root, e))?;
         let ws = Workspace::at(root);

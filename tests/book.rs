@@ -177,7 +177,8 @@ fn blocks(markdown: &str) -> Vec<String> {
 }
 
 fn exercise(cat: &Catalog, slug: &str) -> Exercise {
-    cat.exercises
+    cat.exercises()
+        .unwrap()
         .iter()
         .find(|e| e.slug == slug)
         .unwrap_or_else(|| panic!("no exercise {slug}"))
@@ -235,7 +236,7 @@ fn the_book_shows_the_tasks_of_the_exercise_data() {
         dest.path().join("index.html").is_file(),
         "no introduction page"
     );
-    for ex in &cat.exercises {
+    for ex in cat.exercises().unwrap() {
         let page = dest.path().join(ex.data.lesson.replace(".md", ".html"));
         let html =
             std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
@@ -333,7 +334,7 @@ fn a_directive_naming_no_exercise_fails_the_build() {
     let stderr = String::from_utf8_lossy(&built.stderr);
     assert!(!built.status.success(), "the build should fail:\n{stderr}");
     let cat = Catalog::embedded().expect("catalog");
-    let slugs: Vec<&str> = cat.exercises.iter().map(|e| e.slug.as_str()).collect();
+    let slugs: Vec<&str> = cat.slugs().iter().map(String::as_str).collect();
     let expected = format!(
         "error: lessons/bad.md: {{{{#workbook-steps 99-no-such-exercise}}}} names no exercise; the exercises are: {}",
         slugs.join(", ")
@@ -376,7 +377,8 @@ fn book_toml_and_summary_follow_the_exercises() {
         .collect();
     let cat = Catalog::embedded().expect("catalog");
     let lessons: Vec<&str> = cat
-        .exercises
+        .exercises()
+        .unwrap()
         .iter()
         .map(|e| e.data.lesson.as_str())
         .collect();

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    ContainerArchiveInfoOptionsBuilder, DownloadFromContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -139,8 +140,9 @@ pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
     }
 }
 
-/// Removes a helper container; failures are reported on stderr, never hidden.
-pub async fn remove(docker: &Docker, id: &str) {
+/// Removes a helper container; failures are reported on stderr, never hidden. `false` when
+/// it was not there any more (removed by another program meanwhile).
+pub async fn remove(docker: &Docker, id: &str) -> bool {
     if let Ok(mut live) = LIVE.lock() {
         live.retain(|l| l != id);
     }
@@ -148,14 +150,19 @@ pub async fn remove(docker: &Docker, id: &str) {
         .force(true)
         .v(false)
         .build();
-    if let Err(e) = docker.remove_container(id, Some(opts)).await {
+    match docker.remove_container(id, Some(opts)).await {
+        Ok(()) => true,
         // Gone already, or another workbook process is removing it (a sweep): both are fine.
-        let in_progress = matches!(&e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message } if message.contains("already in progress"));
-        if !is_not_found(&e) && !in_progress {
-            eprintln!(
-                "warning: {}; remove it with `docker rm -f {id}`",
-                describe("removing a workbook helper container", &e)
-            );
+        Err(e) if is_not_found(&e) => false,
+        Err(e) => {
+            let in_progress = matches!(&e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message } if message.contains("already in progress"));
+            if !in_progress {
+                eprintln!(
+                    "warning: {}; remove it with `docker rm -f {id}`",
+                    describe("removing a workbook helper container", &e)
+                );
+            }
+            !in_progress
         }
     }
 }
@@ -198,33 +205,46 @@ fn classify(e: &bollard::errors::Error, doing: &str) -> Result<Option<FileFact>,
 /// this is cut short, and the paths not found in the part read are read one by one.
 const COALESCE_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Reads `paths` (relative to the volume root) and, with `tree`, the whole listing, through one probe.
-pub async fn read(
-    docker: &Docker,
-    volume: &str,
-    paths: &[String],
-    tree: bool,
-) -> Result<VolumeRead, String> {
+/// What to read from one volume, paths relative to its root.
+#[derive(Debug, Default, Clone)]
+pub struct Wanted {
+    /// Paths read whole (owner, bytes): through the archive endpoint, ~40 ms a request.
+    pub full: Vec<String>,
+    /// Paths of which kind, mode and size are enough: a `HEAD` on the archive endpoint,
+    /// which the daemon answers with a stat in a few milliseconds.
+    pub stat: Vec<String>,
+    /// The whole listing, with digests.
+    pub tree: bool,
+}
+
+/// Reads what `wanted` asks of `volume` through one probe.
+pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<VolumeRead, String> {
     let id = create(docker, volume).await?;
     let mut out = VolumeRead::default();
-    let mut rest: Vec<String> = paths.to_vec();
-    if tree {
+    let mut rest: Vec<String> = wanted.full.clone();
+    let mut stats: Vec<String> = wanted.stat.clone();
+    if wanted.tree {
         match read_tree(docker, &id, volume).await {
             Ok((t, buf)) => {
                 out.tree = Some(Ok(t));
                 take_entries(&buf, true, &mut rest, &mut out.files);
+                take_entries(&buf, true, &mut stats, &mut out.files);
             }
             Err(ReadError::Daemon(e)) => out.tree = Some(Err(e)),
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
         }
     } else if rest.len() > 1 {
         match download(docker, &id, volume, ".", COALESCE_LIMIT).await {
-            Ok((buf, complete)) => take_entries(&buf, complete, &mut rest, &mut out.files),
+            Ok((buf, complete)) => {
+                take_entries(&buf, complete, &mut rest, &mut out.files);
+                take_entries(&buf, complete, &mut stats, &mut out.files);
+            }
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
             // Read path by path below: each gets its own message.
             Err(ReadError::Daemon(_)) => {}
         }
     }
+    let mut absent_by_stat = Vec::new();
     if out.unmountable.is_none() {
         for path in &rest {
             match read_one(docker, &id, volume, path).await {
@@ -241,8 +261,111 @@ pub async fn read(
             }
         }
     }
-    remove(docker, &id).await;
+    if out.unmountable.is_none() {
+        for path in &stats {
+            let fact = match stat_one(docker, &id, path).await {
+                Stat::Found(fact) => Ok(Some(fact)),
+                Stat::Absent => {
+                    absent_by_stat.push(path.clone());
+                    Ok(None)
+                }
+                // A HEAD answer has no body, so no reason: a GET says why (e.g. the volume
+                // cannot be mounted), as if the path had been asked whole.
+                Stat::Failed => read_one(docker, &id, volume, path).await,
+            };
+            match fact {
+                Ok(fact) => {
+                    out.files.insert(path.clone(), Ok(fact));
+                }
+                Err(ReadError::Daemon(e)) => {
+                    out.files.insert(path.clone(), Err(e));
+                }
+                Err(ReadError::Unmountable(e)) => {
+                    out.unmountable = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    // A 404 to a HEAD is "no such path" or "no such container": if the probe was gone when it
+    // was removed, those paths were not really looked at.
+    if !remove(docker, &id).await && !absent_by_stat.is_empty() {
+        for path in absent_by_stat {
+            out.files.insert(
+                path.clone(),
+                Err(format!(
+                    "reading {path} in volume {volume}: the probe container was removed while it \
+                     was read (by another program); run the check again"
+                )),
+            );
+        }
+    }
     Ok(out)
+}
+
+enum Stat {
+    Found(FileFact),
+    Absent,
+    Failed,
+}
+
+/// Kind, mode and size of a path in the probe, from the daemon's stat of it.
+async fn stat_one(docker: &Docker, id: &str, path: &str) -> Stat {
+    let opts = ContainerArchiveInfoOptionsBuilder::default()
+        .path(&probe_path(path))
+        .build();
+    match docker.get_container_archive_info(id, Some(opts)).await {
+        Ok(stat) => Stat::Found(fact_of_stat(stat.file_mode, stat.size)),
+        Err(e) if is_not_found(&e) => Stat::Absent,
+        Err(_) => Stat::Failed,
+    }
+}
+
+/// A [`FileFact`] (without owner or bytes) from a Go `os.FileMode` and a size, as the daemon
+/// reports them in `X-Docker-Container-Path-Stat`.
+pub fn fact_of_stat(go_mode: u32, size: i64) -> FileFact {
+    const DIR: u32 = 1 << 31;
+    const SYMLINK: u32 = 1 << 27;
+    const DEVICE: u32 = 1 << 26;
+    const NAMED_PIPE: u32 = 1 << 25;
+    const SOCKET: u32 = 1 << 24;
+    const SETUID: u32 = 1 << 23;
+    const SETGID: u32 = 1 << 22;
+    const CHAR_DEVICE: u32 = 1 << 21;
+    const STICKY: u32 = 1 << 20;
+    const IRREGULAR: u32 = 1 << 19;
+    let kind = if go_mode & DIR != 0 {
+        FileKind::Dir
+    } else if go_mode & SYMLINK != 0 {
+        FileKind::Symlink
+    } else if go_mode & (DEVICE | NAMED_PIPE | SOCKET | CHAR_DEVICE | IRREGULAR) != 0 {
+        FileKind::Other
+    } else {
+        FileKind::File
+    };
+    let mut mode = go_mode & 0o777;
+    for (go, unix) in [(SETUID, 0o4000), (SETGID, 0o2000), (STICKY, 0o1000)] {
+        if go_mode & go != 0 {
+            mode |= unix;
+        }
+    }
+    FileFact {
+        kind,
+        uid: None,
+        gid: None,
+        mode,
+        size: size.max(0) as u64,
+        content: None,
+    }
+}
+
+/// The path in the probe of a path relative to the volume root.
+fn probe_path(path: &str) -> String {
+    if path == "." {
+        format!("{MOUNT_POINT}/.")
+    } else {
+        format!("{MOUNT_POINT}/{path}")
+    }
 }
 
 /// Up to `limit` bytes of the archive of `path` in the probe; `true` when that is all of it.
@@ -253,11 +376,7 @@ async fn download(
     path: &str,
     limit: usize,
 ) -> Result<(Vec<u8>, bool), ReadError> {
-    let full = if path == "." {
-        format!("{MOUNT_POINT}/.")
-    } else {
-        format!("{MOUNT_POINT}/{path}")
-    };
+    let full = probe_path(path);
     let opts = DownloadFromContainerOptionsBuilder::default()
         .path(&full)
         .build();
@@ -396,11 +515,7 @@ async fn read_one(
     volume: &str,
     path: &str,
 ) -> Result<Option<FileFact>, ReadError> {
-    let full = if path == "." {
-        format!("{MOUNT_POINT}/.")
-    } else {
-        format!("{MOUNT_POINT}/{path}")
-    };
+    let full = probe_path(path);
     let opts = DownloadFromContainerOptionsBuilder::default()
         .path(&full)
         .build();
@@ -446,8 +561,8 @@ fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact, String> {
     };
     let mut fact = FileFact {
         kind,
-        uid: header.uid().map_err(|e| e.to_string())?,
-        gid: header.gid().map_err(|e| e.to_string())?,
+        uid: Some(header.uid().map_err(|e| e.to_string())?),
+        gid: Some(header.gid().map_err(|e| e.to_string())?),
         mode: header.mode().map_err(|e| e.to_string())? & 0o7777,
         size: header.size().map_err(|e| e.to_string())?,
         content: None,
@@ -489,7 +604,10 @@ mod tests {
         ]);
         let fact = first_entry(&tar).unwrap();
         assert_eq!(fact.kind, FileKind::File);
-        assert_eq!((fact.uid, fact.gid, fact.mode), (1000, 1000, 0o600));
+        assert_eq!(
+            (fact.uid, fact.gid, fact.mode),
+            (Some(1000), Some(1000), 0o600)
+        );
         assert_eq!(fact.content.as_deref(), Some(&b"persisted\n"[..]));
     }
 
@@ -537,7 +655,7 @@ mod tests {
         let root = files["."].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
             (root.kind, root.uid, root.mode),
-            (FileKind::Dir, 1000, 0o755)
+            (FileKind::Dir, Some(1000), 0o755)
         );
         let key = files["sub/key"].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(key.content.as_deref(), Some(&b"abc"[..]));
@@ -551,6 +669,28 @@ mod tests {
         take_entries(&tar[..1024 + 100], false, &mut rest, &mut files);
         assert!(!files.contains_key("gone"));
         assert!(rest.contains(&"gone".to_string()));
+    }
+
+    #[test]
+    fn a_daemon_stat_becomes_kind_mode_and_size() {
+        // Go's os.FileMode, as the daemon sends it: type bits high, permissions low.
+        let file = fact_of_stat(0o644, 12);
+        assert_eq!(
+            (file.kind, file.mode, file.size),
+            (FileKind::File, 0o644, 12)
+        );
+        assert_eq!((file.uid, file.gid, file.content), (None, None, None));
+        let dir = fact_of_stat((1 << 31) | 0o755, 4096);
+        assert_eq!((dir.kind, dir.mode), (FileKind::Dir, 0o755));
+        let link = fact_of_stat((1 << 27) | 0o777, 3);
+        assert_eq!(link.kind, FileKind::Symlink);
+        let pipe = fact_of_stat((1 << 25) | 0o600, 0);
+        assert_eq!(pipe.kind, FileKind::Other);
+        // setuid, setgid and sticky are separate bits in Go, 0o7000 in a unix mode.
+        let special = fact_of_stat((1 << 31) | (1 << 22) | (1 << 20) | 0o775, 0);
+        assert_eq!(special.mode, 0o3775);
+        assert_eq!(fact_of_stat((1 << 23) | 0o755, 1).mode, 0o4755);
+        assert_eq!(fact_of_stat(0o600, -1).size, 0);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Needs {
     pub inspect: Vec<Target>,
     /// Volume → paths inside it.
     pub files: BTreeMap<VolumeRef, Vec<String>>,
+    /// Paths inside volumes of which kind, mode and size are enough.
+    pub stats: BTreeMap<VolumeRef, Vec<String>>,
     /// Volumes whose whole content is listed (with file digests).
     pub trees: Vec<VolumeRef>,
     /// Volumes listed only when a file of the exercise folder exists (a backup archive that
@@ -39,8 +41,20 @@ impl Needs {
         }
     }
 
+    /// A path inside a volume, read whole: kind, owner, mode, size and (small files) bytes.
     pub fn file(&mut self, volume: &VolumeRef, path: &str) {
         let paths = self.files.entry(volume.clone()).or_default();
+        let path = normalise_path(path);
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+
+    /// A path inside a volume of which kind, mode and size are enough (no owner, no bytes):
+    /// the daemon stats it (`HEAD` on the archive endpoint, a few milliseconds) instead of
+    /// archiving it (tens of milliseconds). A path also asked with [`Needs::file`] is read whole.
+    pub fn file_stat(&mut self, volume: &VolumeRef, path: &str) {
+        let paths = self.stats.entry(volume.clone()).or_default();
         let path = normalise_path(path);
         if !paths.contains(&path) {
             paths.push(path);
@@ -94,8 +108,9 @@ pub enum FileKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileFact {
     pub kind: FileKind,
-    pub uid: u64,
-    pub gid: u64,
+    /// Owner; `None` when only the path was stat'ed ([`Needs::file_stat`]).
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
     /// Permission bits, e.g. 0o644.
     pub mode: u32,
     pub size: u64,
@@ -264,35 +279,46 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
 
     // Probe only volumes that exist: mounting a missing one would create it. One probe per
     // volume serves every path and listing asked of it.
-    let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, Vec<String>, bool)> = BTreeMap::new();
+    let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, probe::Wanted)> = BTreeMap::new();
     let mut trees = needs.trees.clone();
     for (r, file) in &needs.trees_if_file {
         if !trees.contains(r) && exercise_dir.join(file).exists() {
             trees.push(r.clone());
         }
     }
-    let refs: Vec<&VolumeRef> = needs.files.keys().chain(trees.iter()).collect();
+    let refs: Vec<&VolumeRef> = needs
+        .files
+        .keys()
+        .chain(needs.stats.keys())
+        .chain(trees.iter())
+        .collect();
     for r in refs {
         if let Ok(Some(v)) = r.resolve(&snap) {
-            let entry = per_volume.entry(v.name.clone()).or_default();
-            if !entry.0.contains(r) {
-                entry.0.push(r.clone());
+            let (refs, wanted) = per_volume.entry(v.name.clone()).or_default();
+            if !refs.contains(r) {
+                refs.push(r.clone());
             }
             for p in needs.files.get(r).into_iter().flatten() {
-                if !entry.1.contains(p) {
-                    entry.1.push(p.clone());
+                if !wanted.full.contains(p) {
+                    wanted.full.push(p.clone());
                 }
             }
-            entry.2 |= trees.contains(r);
+            for p in needs.stats.get(r).into_iter().flatten() {
+                if !wanted.stat.contains(p) {
+                    wanted.stat.push(p.clone());
+                }
+            }
+            wanted.tree |= trees.contains(r);
         }
     }
-    let reads = join_all(
-        per_volume
-            .iter()
-            .map(|(name, (_, paths, tree))| async move {
-                (name.clone(), probe::read(docker, name, paths, *tree).await)
-            }),
-    );
+    // A path read whole needs no stat.
+    for (_, wanted) in per_volume.values_mut() {
+        let full = wanted.full.clone();
+        wanted.stat.retain(|p| !full.contains(p));
+    }
+    let reads = join_all(per_volume.iter().map(|(name, (_, wanted))| async move {
+        (name.clone(), probe::read(docker, name, wanted).await)
+    }));
     let execs = join_all(needs.execs.iter().map(|(target, cmd)| {
         let found = target.resolve(&snap).ok().and_then(|c| c.id.clone());
         async move {
@@ -307,7 +333,8 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
     snap.inspected.extend(inspects);
     snap.execs.extend(execs);
     for (name, result) in reads {
-        let (refs, paths, _) = &per_volume[&name];
+        let (refs, wanted) = &per_volume[&name];
+        let paths: Vec<&String> = wanted.full.iter().chain(&wanted.stat).collect();
         for r in refs {
             match &result {
                 Ok(read) if read.unmountable.is_some() => {
@@ -323,8 +350,9 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
                     }
                 }
                 Err(e) => {
-                    for path in paths {
-                        snap.files.insert((r.clone(), path.clone()), Err(e.clone()));
+                    for path in &paths {
+                        snap.files
+                            .insert((r.clone(), (*path).clone()), Err(e.clone()));
                     }
                     snap.trees.insert(r.clone(), Err(e.clone()));
                 }

@@ -35,8 +35,8 @@ pub fn snapshot_with_volumes(volumes: &[Volume]) -> Snapshot {
 pub fn file(content: &[u8], owner: u64, mode: u32) -> FileFact {
     FileFact {
         kind: FileKind::File,
-        uid: owner,
-        gid: owner,
+        uid: Some(owner),
+        gid: Some(owner),
         mode,
         size: content.len() as u64,
         content: Some(content.to_vec()),

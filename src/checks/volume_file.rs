@@ -70,7 +70,16 @@ impl Kind for VolumeFile {
 
     fn needs(&self, needs: &mut Needs) {
         if let Ok(r) = self.volume_ref() {
-            needs.file(&r, &self.path);
+            // Existence, type and mode need no owner and no bytes: a stat does.
+            let whole = self.equals.is_some()
+                || self.contains.is_some()
+                || self.uid.is_some()
+                || self.gid.is_some();
+            if whole {
+                needs.file(&r, &self.path);
+            } else {
+                needs.file_stat(&r, &self.path);
+            }
         }
     }
 
@@ -173,20 +182,31 @@ impl Kind for VolumeFile {
                 if path == "the root folder" { "" } else { &self.path }
             )
         };
+        let unread = || {
+            Verdict::error(format!(
+                "internal: the owner of {path} in {vol} was not read (its check asked for a stat only)"
+            ))
+        };
         if let Some(uid) = self.uid {
-            if fact.uid != uid {
+            let Some(found) = fact.uid else {
+                return unread();
+            };
+            if found != uid {
                 return Verdict::fail(
                     format!("{path} in {vol} owned by uid {uid}"),
-                    format!("uid {}", fact.uid),
+                    format!("uid {found}"),
                     owner_fix(&format!("chown {uid}")),
                 );
             }
         }
         if let Some(gid) = self.gid {
-            if fact.gid != gid {
+            let Some(found) = fact.gid else {
+                return unread();
+            };
+            if found != gid {
                 return Verdict::fail(
                     format!("{path} in {vol} with group gid {gid}"),
-                    format!("gid {}", fact.gid),
+                    format!("gid {found}"),
                     owner_fix(&format!("chgrp {gid}")),
                 );
             }

@@ -17,12 +17,33 @@ pub const ROLE_SEED: &str = "seed";
 pub const ROLE_SETUP: &str = "setup";
 pub const ROLE_BENCH: &str = "bench";
 
-/// Labels of a helper container of the given role.
+/// On workbook-made containers: the process that made them (see [`session`]), so that an
+/// interrupted run finds even a helper whose creation it did not see finish.
+pub const SESSION: &str = "workbook.session";
+
+/// This process, told apart from every other: pid and start time.
+pub fn session() -> &'static str {
+    static SESSION_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SESSION_ID.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!("{}-{nanos}", std::process::id())
+    })
+}
+
+/// Labels of a workbook-made container of the given role; short-lived helpers also carry
+/// this process's [`session`] (a setup container outlives it, and belongs to its exercise).
 pub fn helper(role: &str) -> std::collections::HashMap<String, String> {
-    std::collections::HashMap::from([
+    let mut labels = std::collections::HashMap::from([
         (MANAGED.to_string(), "true".to_string()),
         (ROLE.to_string(), role.to_string()),
-    ])
+    ]);
+    if role != ROLE_SETUP {
+        labels.insert(SESSION.to_string(), session().to_string());
+    }
+    labels
 }
 
 /// Whether these are the labels of a workbook helper container (probe, seeder, bench run):

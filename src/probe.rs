@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -39,11 +40,36 @@ pub fn track(id: &str) {
     }
 }
 
-/// Removes every helper container this process still has (on Ctrl-C).
+/// Helper creations sent and not answered yet. Not decreased when the request is dropped
+/// (Ctrl-C): the daemon may still carry such a creation out.
+static CREATING: AtomicUsize = AtomicUsize::new(0);
+
+/// Removes every helper container this process still has (on Ctrl-C): those it tracks, and
+/// those labelled with its session, which includes a creation that Ctrl-C cut off before its
+/// answer came (looked for again after a moment, so the daemon can finish it first).
 pub async fn remove_live(docker: &Docker) {
     let ids: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
     for id in ids {
         remove(docker, &id).await;
+    }
+    if CREATING.load(Ordering::SeqCst) > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let filters = HashMap::from([(
+        "label",
+        vec![format!("{}={}", labels::SESSION, labels::session())],
+    )]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    if let Ok(found) = docker.list_containers(Some(opts)).await {
+        for c in found {
+            // Setup containers carry the session too: they are the exercise's, and stay.
+            if let (true, Some(id)) = (labels::is_helper(c.labels.as_ref()), c.id.as_deref()) {
+                remove(docker, id).await;
+            }
+        }
     }
 }
 
@@ -90,6 +116,34 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
     Ok(removed)
 }
 
+/// Removes the workbook's own helper containers (probes, seeders, bench runs) that use
+/// `volume`, whatever their age: a probe left by a run killed a moment ago must not keep a
+/// volume that `reset` removes in use. Returns how many it removed.
+pub async fn remove_helpers_using(docker: &Docker, volume: &str) -> Result<usize, String> {
+    let filters = HashMap::from([
+        ("volume", vec![volume.to_string()]),
+        ("label", vec![format!("{}=true", labels::MANAGED)]),
+    ]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let found = docker.list_containers(Some(opts)).await.map_err(|e| {
+        describe(
+            &format!("listing workbook helpers that use volume {volume}"),
+            &e,
+        )
+    })?;
+    let mut removed = 0;
+    for c in found {
+        if let (true, Some(id)) = (labels::is_helper(c.labels.as_ref()), c.id.as_deref()) {
+            remove(docker, id).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// The body of every workbook helper container (probe, seeder, bench run, doctor's bind
 /// test): labelled with its role, no network, every capability dropped, on top of `host`
 /// (its mounts).
@@ -125,10 +179,15 @@ pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
         vec!["true".to_string()],
         host,
     );
-    match docker
-        .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
-        .await
-    {
+    CREATING.fetch_add(1, Ordering::SeqCst);
+    let created = docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            body,
+        )
+        .await;
+    CREATING.fetch_sub(1, Ordering::SeqCst);
+    match created {
         Ok(r) => {
             track(&r.id);
             Ok(r.id)

@@ -187,6 +187,13 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
         }
     }
     for item in items {
+        if let Item::Volume { name, .. } = item {
+            if let Err(e) = crate::probe::remove_helpers_using(docker, name).await {
+                problems.push(e);
+            }
+        }
+    }
+    for item in items {
         match item {
             Item::Volume { name, .. } => match docker.remove_volume(name, None::<RemoveVolumeOptions>).await {
                 Ok(()) => {}

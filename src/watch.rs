@@ -14,7 +14,7 @@
 //! follow-up run. The time from a trigger's receipt to the redrawn verdict is measured; with
 //! `WORKBOOK_WATCH_TIMINGS=FILE` each re-grade appends `{"trigger":"event","ms":12.3}` to FILE.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -184,10 +184,16 @@ impl Scheduler {
 /// Sorts daemon events: relevant ones trigger a re-grade. The workbook's own helper containers
 /// (probes, seeders, bench runs: labelled `workbook.managed=true` with such a role) and the
 /// volume mounts they cause are ignored, or each grading would trigger the next.
+///
+/// The daemon also logs a volume `create` each time a container names an existing volume
+/// (every probe does), so a `create` of a volume known to exist changes nothing and is ignored;
+/// without that, watching an exercise whose grading reads a volume re-graded without end.
 #[derive(Debug, Default)]
 pub struct EventFilter {
     /// Ids of helper containers seen lately (their volume mounts carry only the id).
     helpers: VecDeque<String>,
+    /// Volumes known to exist: listed at the start, then kept by create and destroy events.
+    volumes: HashSet<String>,
 }
 
 const KEPT_HELPERS: usize = 512;
@@ -202,6 +208,14 @@ fn is_helper(attributes: Option<&HashMap<String, String>>) -> bool {
 }
 
 impl EventFilter {
+    /// A filter that knows these volumes exist.
+    pub fn with_volumes(names: impl IntoIterator<Item = String>) -> EventFilter {
+        EventFilter {
+            volumes: names.into_iter().collect(),
+            ..EventFilter::default()
+        }
+    }
+
     pub fn relevant(&mut self, ev: &EventMessage) -> bool {
         let action = ev.action.as_deref().unwrap_or_default();
         let id = ev
@@ -227,7 +241,15 @@ impl EventFilter {
                 let by_helper = attributes
                     .and_then(|a| a.get("container"))
                     .is_some_and(|c| self.helpers.iter().any(|h| h == c));
-                !by_helper && VOLUME_ACTIONS.contains(&action)
+                match action {
+                    // `id` is the volume's name.
+                    "create" => self.volumes.insert(id.to_string()) && !by_helper,
+                    "destroy" => {
+                        self.volumes.remove(id);
+                        !by_helper
+                    }
+                    _ => !by_helper && VOLUME_ACTIONS.contains(&action),
+                }
             }
             _ => false,
         }
@@ -336,6 +358,21 @@ impl Latencies {
         v.sort_by(|a, b| a.total_cmp(b));
         let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
         Some(v[rank.clamp(1, v.len()) - 1])
+    }
+}
+
+/// When the daemon emitted an event, on this process's clock: its arrival, less how long
+/// before it (by the wall clock) the daemon stamped it. Latencies then run from the daemon's
+/// event, not from its delivery. A stamp in the future or over a second old (a remote
+/// daemon's clock) is not trusted: the arrival is used.
+pub fn emitted_at(arrived: Instant, time_nano: Option<i64>, now: std::time::SystemTime) -> Instant {
+    let Some(nanos) = time_nano.and_then(|n| u64::try_from(n).ok()) else {
+        return arrived;
+    };
+    let stamped = std::time::UNIX_EPOCH + Duration::from_nanos(nanos);
+    match now.duration_since(stamped) {
+        Ok(ago) if ago <= Duration::from_secs(1) => arrived.checked_sub(ago).unwrap_or(arrived),
+        _ => arrived,
     }
 }
 
@@ -719,7 +756,12 @@ async fn watch(
 
     // Subscribe before the first grading, from a second back: nothing falls in between.
     let mut events = Some(subscribe(engine, crate::progress::now().saturating_sub(1)));
-    let mut filter = EventFilter::default();
+    let known = crate::engine::all_volumes(&engine.docker)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name);
+    let mut filter = EventFilter::with_volumes(known);
     let mut files = s.watch_files(&file_tx);
     let mut poll = tokio::time::interval(POLL_EVERY);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -765,9 +807,10 @@ async fn watch(
                     None => std::future::pending().await,
                 }
             }, if events.is_some() => {
-                let at = Instant::now();
+                let arrived = Instant::now();
                 match ev {
                     Some(Ok(msg)) => {
+                        let at = emitted_at(arrived, msg.time_nano, std::time::SystemTime::now());
                         if filter.relevant(&msg) {
                             if let Some(t) = sched.request(Trigger { kind: TriggerKind::Event, at }) {
                                 reason = Reason::Again(t);
@@ -1193,6 +1236,25 @@ mod tests {
     }
 
     #[test]
+    fn latency_runs_from_the_daemons_stamp() {
+        let arrived = Instant::now();
+        let now = std::time::SystemTime::now();
+        let nanos = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+        };
+        let stamped = now - Duration::from_millis(30);
+        let at = emitted_at(arrived, Some(nanos(stamped)), now);
+        assert_eq!(arrived - at, Duration::from_millis(30));
+        // No stamp, a future stamp, a stale one: the arrival.
+        assert_eq!(emitted_at(arrived, None, now), arrived);
+        let future = now + Duration::from_secs(5);
+        assert_eq!(emitted_at(arrived, Some(nanos(future)), now), arrived);
+        let stale = now - Duration::from_secs(5);
+        assert_eq!(emitted_at(arrived, Some(nanos(stale)), now), arrived);
+        assert_eq!(emitted_at(arrived, Some(-1), now), arrived);
+    }
+
+    #[test]
     fn triggers_during_a_grading_make_one_follow_up_from_the_earliest() {
         let base = Instant::now();
         let mut s = Scheduler::default();
@@ -1309,6 +1371,14 @@ mod tests {
         assert!(f.relevant(&event(VOLUME, "mount", "ml-data", &[("container", "c1")])));
         assert!(f.relevant(&event(CONTAINER, "die", "c1", &typo)));
         assert!(f.relevant(&event(VOLUME, "create", "ml-data", &[("driver", "local")])));
+        // The daemon logs `create` again each time a container names an existing volume (a
+        // probe does at every grading): nothing changed.
+        assert!(!f.relevant(&event(VOLUME, "create", "ml-data", &[("driver", "local")])));
+        assert!(f.relevant(&event(VOLUME, "destroy", "ml-data", &[("driver", "local")])));
+        assert!(f.relevant(&event(VOLUME, "create", "ml-data", &[("driver", "local")])));
+        let mut known = EventFilter::with_volumes(["models".to_string()]);
+        assert!(!known.relevant(&event(VOLUME, "create", "models", &[("driver", "local")])));
+        assert!(known.relevant(&event(VOLUME, "create", "logs", &[("driver", "local")])));
         // A setup container belongs to the exercise; a lab-image label makes no helper.
         let setup = [
             (labels::MANAGED, "true"),

@@ -39,6 +39,9 @@ enum Fault {
     Cut,
     /// Never forward it (the daemon seems to hang); other requests pass.
     Stall,
+    /// Forward it, but never pass the answer back: the daemon does the work, the client
+    /// never hears of it.
+    Swallow,
 }
 
 /// A proxy to the real socket that injects `fault` when a request for `cut_on` passes.
@@ -80,7 +83,10 @@ fn start_proxy(
                                 let Ok(n) = n else { break };
                                 if n == 0 { break; }
                                 if String::from_utf8_lossy(&up[..n]).contains(cut_on) && !flag.swap(true, Ordering::SeqCst) {
-                                    if fault == Fault::Stall {
+                                    if fault == Fault::Swallow {
+                                        let _ = daemon.write_all(&up[..n]).await;
+                                    }
+                                    if fault != Fault::Cut {
                                         // Hold the connection open, answer nothing.
                                         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                                     }
@@ -255,6 +261,58 @@ fn ctrl_c_during_a_grading_leaves_no_probe() {
         helpers_left(),
         before,
         "Ctrl-C left the probe behind: {err}"
+    );
+    workbook(&ws)
+        .args(["reset", "01", "--yes"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn ctrl_c_while_a_probe_is_being_created_leaves_no_probe() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = solved_workspace(dir.path());
+    let before = helpers_left();
+
+    // The daemon creates the probe, but its answer (the id) never reaches the workbook.
+    let sock = dir.path().join("swallow.sock");
+    let (_proxy, swallowed) = start_proxy(sock.clone(), "/containers/create", Fault::Swallow);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+        .env("WORKBOOK_WORKSPACE", &ws)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["check", "01"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !swallowed.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        swallowed.load(Ordering::SeqCst),
+        "the grading never created a probe"
+    );
+    // Until the daemon has made the probe that the workbook never hears of.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while helpers_left() == before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(helpers_left(), before + 1, "the daemon should have made the probe");
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert_eq!(
+        helpers_left(),
+        before,
+        "Ctrl-C left behind the probe whose creation it never heard of: {err}"
     );
     workbook(&ws)
         .args(["reset", "01", "--yes"])

@@ -40,21 +40,61 @@ pub fn track(id: &str) {
     }
 }
 
-/// Helper creations sent and not answered yet. Not decreased when the request is dropped
-/// (Ctrl-C): the daemon may still carry such a creation out.
+/// Helper creations sent and not answered yet.
 static CREATING: AtomicUsize = AtomicUsize::new(0);
+/// Helper creations whose request was dropped before the answer came (Ctrl-C, a cancelled
+/// grading): the daemon may have carried them out, and this process never learnt the id.
+static CUT_OFF: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a creation as in flight while it lives; dropped before [`Creating::answered`],
+/// it counts the creation as cut off.
+struct Creating {
+    answered: bool,
+}
+
+impl Creating {
+    fn start() -> Creating {
+        CREATING.fetch_add(1, Ordering::SeqCst);
+        Creating { answered: false }
+    }
+
+    fn answered(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING.fetch_sub(1, Ordering::SeqCst);
+        if !self.answered {
+            CUT_OFF.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
 
 /// Removes every helper container this process still has (on Ctrl-C): those it tracks, and
-/// those labelled with its session, which includes a creation that Ctrl-C cut off before its
-/// answer came (looked for again after a moment, so the daemon can finish it first).
+/// those labelled with its session. The second kind includes a creation whose answer never
+/// came: when one is in flight or was cut off, the session's helpers are looked for again a
+/// little later (0.3 s and 1 s), so the daemon can finish it first. One it finishes later
+/// still is a leftover for the next run's sweep.
 pub async fn remove_live(docker: &Docker) {
     let ids: Vec<String> = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
     for id in ids {
         remove(docker, &id).await;
     }
-    if CREATING.load(Ordering::SeqCst) > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    remove_session_helpers(docker).await;
+    if CREATING.load(Ordering::SeqCst) + CUT_OFF.load(Ordering::SeqCst) > 0 {
+        for wait_ms in [300, 700] {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+            remove_session_helpers(docker).await;
+        }
+        // Those are dealt with (or left to the sweep): the next call need not wait for them.
+        CUT_OFF.store(0, Ordering::SeqCst);
     }
+}
+
+/// Removes the helpers (never setup containers) labelled with this process's session.
+async fn remove_session_helpers(docker: &Docker) {
     let filters = HashMap::from([(
         "label",
         vec![format!("{}={}", labels::SESSION, labels::session())],
@@ -65,7 +105,6 @@ pub async fn remove_live(docker: &Docker) {
         .build();
     if let Ok(found) = docker.list_containers(Some(opts)).await {
         for c in found {
-            // Setup containers carry the session too: they are the exercise's, and stay.
             if let (true, Some(id)) = (labels::is_helper(c.labels.as_ref()), c.id.as_deref()) {
                 remove(docker, id).await;
             }
@@ -106,7 +145,13 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
     let now = crate::progress::now() as i64;
     let mut removed = 0;
     for c in found {
-        let helper = labels::is_helper(c.labels.as_ref());
+        // Never this process's own (a clock ahead of the daemon's would make them look old).
+        let own = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::SESSION))
+            .is_some_and(|s| s == labels::session());
+        let helper = labels::is_helper(c.labels.as_ref()) && !own;
         let old = c.created.is_some_and(|t| now - t >= leftover_age());
         if let (true, true, Some(id)) = (helper, old, c.id.as_deref()) {
             remove(docker, id).await;
@@ -179,14 +224,14 @@ pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
         vec!["true".to_string()],
         host,
     );
-    CREATING.fetch_add(1, Ordering::SeqCst);
+    let creating = Creating::start();
     let created = docker
         .create_container(
             None::<bollard::query_parameters::CreateContainerOptions>,
             body,
         )
         .await;
-    CREATING.fetch_sub(1, Ordering::SeqCst);
+    creating.answered();
     match created {
         Ok(r) => {
             track(&r.id);
@@ -282,12 +327,17 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
     let mut out = VolumeRead::default();
     let mut rest: Vec<String> = wanted.full.clone();
     let mut stats: Vec<String> = wanted.stat.clone();
+    // Paths asked whole that a complete archive of the root did not hold: the daemon leaves
+    // out what it cannot read or what vanished meanwhile, so absence is confirmed by a stat.
+    let mut confirm: Vec<String> = Vec::new();
     if wanted.tree {
         match read_tree(docker, &id, volume).await {
             Ok((t, buf)) => {
                 out.tree = Some(Ok(t));
-                take_entries(&buf, true, &mut rest, &mut out.files);
-                take_entries(&buf, true, &mut stats, &mut out.files);
+                confirm.extend(take_entries(&buf, true, &mut rest, &mut out.files));
+                // Not held: stat'ed below like the rest.
+                let not_held = take_entries(&buf, true, &mut stats, &mut out.files);
+                stats.extend(not_held);
             }
             Err(ReadError::Daemon(e)) => out.tree = Some(Err(e)),
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
@@ -295,8 +345,9 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
     } else if rest.len() > 1 {
         match download(docker, &id, volume, ".", COALESCE_LIMIT).await {
             Ok((buf, complete)) => {
-                take_entries(&buf, complete, &mut rest, &mut out.files);
-                take_entries(&buf, complete, &mut stats, &mut out.files);
+                confirm.extend(take_entries(&buf, complete, &mut rest, &mut out.files));
+                let not_held = take_entries(&buf, complete, &mut stats, &mut out.files);
+                stats.extend(not_held);
             }
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
             // Read path by path below: each gets its own message.
@@ -305,6 +356,16 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
     }
     let mut absent_by_stat = Vec::new();
     if out.unmountable.is_none() {
+        for path in confirm {
+            match stat_one(docker, &id, &path).await {
+                Stat::Absent => {
+                    out.files.insert(path.clone(), Ok(None));
+                    absent_by_stat.push(path);
+                }
+                // There after all, or no answer: read it alone, which says which.
+                Stat::Found(_) | Stat::Failed => rest.push(path),
+            }
+        }
         for path in &rest {
             match read_one(docker, &id, volume, path).await {
                 Ok(fact) => {
@@ -461,26 +522,27 @@ async fn download(
     Ok((buf, true))
 }
 
-/// Takes from an archive of the volume root the facts of the `wanted` paths it holds, and, when
-/// the archive is `complete`, records the paths it does not hold as absent. What is left in
-/// `wanted` must be read alone: paths past the end of a cut-short archive, hard links (read
-/// alone, they are regular files with bytes) and paths through a symbolic link (the daemon
-/// follows those).
+/// Takes from an archive of the volume root the facts of the `wanted` paths it holds and,
+/// when the archive is `complete`, returns (and takes out of `wanted`) the paths it does not
+/// hold: probably absent, but the daemon's archive silently leaves out what it cannot read, so
+/// the caller confirms that. What is left in `wanted` must be read alone: paths past the end
+/// of a cut-short archive, hard links (read alone, they are regular files with bytes) and
+/// paths through a symbolic link (the daemon follows those).
 pub fn take_entries(
     buf: &[u8],
     mut complete: bool,
     wanted: &mut Vec<String>,
     files: &mut HashMap<String, Fetched<Option<FileFact>>>,
-) {
+) -> Vec<String> {
     let mut archive = tar::Archive::new(buf);
     let Ok(entries) = archive.entries() else {
-        return;
+        return Vec::new();
     };
     let mut alone: Vec<String> = Vec::new();
     let mut links: Vec<String> = Vec::new();
     for entry in entries {
         if wanted.is_empty() {
-            return;
+            return Vec::new();
         }
         let Ok(mut entry) = entry else {
             complete = false;
@@ -515,15 +577,17 @@ pub fn take_entries(
             }
         }
     }
+    let mut not_held = Vec::new();
     if complete {
         wanted.retain(|w| {
             let keep = alone.contains(w) || links.iter().any(|l| w.starts_with(l.as_str()));
             if !keep {
-                files.insert(w.clone(), Ok(None));
+                not_held.push(w.clone());
             }
             keep
         });
     }
+    not_held
 }
 
 /// Largest volume listed whole (archive bytes); beyond it grading says so instead of reading on.
@@ -710,7 +774,7 @@ mod tests {
         let wanted = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let mut files = HashMap::new();
         let mut rest = wanted(&[".", "sub/key", "gone", "ln/key", "hard"]);
-        take_entries(&tar, true, &mut rest, &mut files);
+        let not_held = take_entries(&tar, true, &mut rest, &mut files);
         let root = files["."].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(
             (root.kind, root.uid, root.mode),
@@ -718,14 +782,17 @@ mod tests {
         );
         let key = files["sub/key"].as_ref().unwrap().as_ref().unwrap();
         assert_eq!(key.content.as_deref(), Some(&b"abc"[..]));
-        assert!(files["gone"].as_ref().unwrap().is_none());
+        // Not in the archive: returned for a stat to confirm, not said absent.
+        assert_eq!(not_held, wanted(&["gone"]));
+        assert!(!files.contains_key("gone"));
         // Through a symbolic link, and a hard link: read alone.
         assert_eq!(rest, wanted(&["ln/key", "hard"]));
 
         // Cut short: nothing is said absent.
         let mut files = HashMap::new();
         let mut rest = wanted(&["sub/key", "gone"]);
-        take_entries(&tar[..1024 + 100], false, &mut rest, &mut files);
+        let not_held = take_entries(&tar[..1024 + 100], false, &mut rest, &mut files);
+        assert!(not_held.is_empty());
         assert!(!files.contains_key("gone"));
         assert!(rest.contains(&"gone".to_string()));
     }

@@ -136,6 +136,9 @@ pub struct Snapshot {
     pub execs: HashMap<(Target, Vec<String>), Fetched<exec::ExecResult>>,
     /// Volumes the daemon could not mount, with its message.
     pub unmountable: HashMap<VolumeRef, String>,
+    /// Volumes not listed because the file they are compared with did not exist when the
+    /// grading began ([`Needs::tree_if_file`]), with that file.
+    pub unlisted: HashMap<VolumeRef, String>,
 }
 
 impl Snapshot {
@@ -151,6 +154,7 @@ impl Snapshot {
             trees: HashMap::new(),
             execs: HashMap::new(),
             unmountable: HashMap::new(),
+            unlisted: HashMap::new(),
         }
     }
 
@@ -213,9 +217,16 @@ impl Snapshot {
         match self.trees.get(volume) {
             Some(Ok(m)) => Ok(m),
             Some(Err(e)) => Err(Verdict::error(e.clone())),
-            None => Err(Verdict::error(format!(
-                "internal: volume {volume} was not listed (a check forgot to declare it)"
-            ))),
+            None => match self.unlisted.get(volume) {
+                // Written while this grading ran (a backup finishing): the next one sees it.
+                Some(file) => Err(Verdict::error(format!(
+                    "{file} appeared while this check ran, after volume {volume} was read; \
+                     run the check again"
+                ))),
+                None => Err(Verdict::error(format!(
+                    "internal: volume {volume} was not listed (a check forgot to declare it)"
+                ))),
+            },
         }
     }
 
@@ -282,9 +293,18 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
     let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, probe::Wanted)> = BTreeMap::new();
     let mut trees = needs.trees.clone();
     for (r, file) in &needs.trees_if_file {
-        if !trees.contains(r) && exercise_dir.join(file).exists() {
-            trees.push(r.clone());
+        if trees.contains(r) {
+            continue;
         }
+        if exercise_dir.join(file).exists() {
+            trees.push(r.clone());
+        } else {
+            snap.unlisted.insert(r.clone(), file.clone());
+        }
+    }
+    let unlisted: Vec<VolumeRef> = snap.unlisted.keys().cloned().collect();
+    for r in unlisted.iter().filter(|r| trees.contains(r)) {
+        snap.unlisted.remove(r);
     }
     let refs: Vec<&VolumeRef> = needs
         .files
@@ -360,4 +380,33 @@ pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snap
         }
     }
     snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+
+    #[test]
+    fn an_archive_written_during_the_grading_asks_for_another_run() {
+        let mut snap = Snapshot::new(Path::new("/nonexistent/workbook-exercise"));
+        let vol = VolumeRef::Named("ml-data".into());
+        snap.unlisted
+            .insert(vol.clone(), "ml-data-backup.tar.gz".into());
+        let v = snap.tree(&vol).unwrap_err();
+        assert_eq!(v.status, Status::Error);
+        assert!(
+            v.message
+                .contains("ml-data-backup.tar.gz appeared while this check ran"),
+            "{}",
+            v.message
+        );
+        // A listing nobody asked for is still the workbook's own mistake.
+        let other = VolumeRef::Named("models".into());
+        assert!(snap
+            .tree(&other)
+            .unwrap_err()
+            .message
+            .starts_with("internal:"));
+    }
 }

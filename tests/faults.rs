@@ -299,7 +299,11 @@ fn ctrl_c_while_a_probe_is_being_created_leaves_no_probe() {
     while helpers_left() == before && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert_eq!(helpers_left(), before + 1, "the daemon should have made the probe");
+    assert_eq!(
+        helpers_left(),
+        before + 1,
+        "the daemon should have made the probe"
+    );
     assert!(std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

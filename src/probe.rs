@@ -95,21 +95,34 @@ pub async fn remove_live(docker: &Docker) {
 
 /// Removes the helpers (never setup containers) labelled with this process's session.
 async fn remove_session_helpers(docker: &Docker) {
-    let filters = HashMap::from([(
-        "label",
-        vec![format!("{}={}", labels::SESSION, labels::session())],
-    )]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    if let Ok(found) = docker.list_containers(Some(opts)).await {
-        for c in found {
-            if let (true, Some(id)) = (labels::is_helper(c.labels.as_ref()), c.id.as_deref()) {
-                remove(docker, id).await;
-            }
+    let label = format!("{}={}", labels::SESSION, labels::session());
+    let filters = HashMap::from([("label", vec![label])]);
+    if let Ok(found) = helpers(docker, &filters, "listing this run's helpers").await {
+        for id in found.iter().filter_map(|c| c.id.as_deref()) {
+            remove(docker, id).await;
         }
     }
+}
+
+/// The workbook's helper containers (probes, seeders, bench runs; never setup containers)
+/// among all the containers that `filters` select.
+async fn helpers(
+    docker: &Docker,
+    filters: &HashMap<&str, Vec<String>>,
+    doing: &str,
+) -> Result<Vec<bollard::models::ContainerSummary>, String> {
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(filters)
+        .build();
+    let found = docker
+        .list_containers(Some(opts))
+        .await
+        .map_err(|e| describe(doing, &e))?;
+    Ok(found
+        .into_iter()
+        .filter(|c| labels::is_helper(c.labels.as_ref()))
+        .collect())
 }
 
 /// Helpers older than this are leftovers of an interrupted run, not another run's live probe
@@ -127,21 +140,9 @@ fn leftover_age() -> i64 {
 /// Removes workbook helper containers (probes, seeders, bench runs) left behind by a run that
 /// was killed. Touches only containers labelled `workbook.managed=true` with a helper role.
 pub async fn sweep(docker: &Docker) -> Result<usize, String> {
-    let filters = HashMap::from([(
-        "label",
-        vec![
-            format!("{}=true", labels::MANAGED),
-            labels::ROLE.to_string(),
-        ],
-    )]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let found = docker
-        .list_containers(Some(opts))
-        .await
-        .map_err(|e| describe("listing leftover workbook helpers", &e))?;
+    let managed = format!("{}=true", labels::MANAGED);
+    let filters = HashMap::from([("label", vec![managed, labels::ROLE.to_string()])]);
+    let found = helpers(docker, &filters, "listing leftover workbook helpers").await?;
     let now = crate::progress::now() as i64;
     let mut removed = 0;
     for c in found {
@@ -151,9 +152,8 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
             .as_ref()
             .and_then(|l| l.get(labels::SESSION))
             .is_some_and(|s| s == labels::session());
-        let helper = labels::is_helper(c.labels.as_ref()) && !own;
         let old = c.created.is_some_and(|t| now - t >= leftover_age());
-        if let (true, true, Some(id)) = (helper, old, c.id.as_deref()) {
+        if let (false, true, Some(id)) = (own, old, c.id.as_deref()) {
             remove(docker, id).await;
             removed += 1;
         }
@@ -169,24 +169,12 @@ pub async fn remove_helpers_using(docker: &Docker, volume: &str) -> Result<usize
         ("volume", vec![volume.to_string()]),
         ("label", vec![format!("{}=true", labels::MANAGED)]),
     ]);
-    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let found = docker.list_containers(Some(opts)).await.map_err(|e| {
-        describe(
-            &format!("listing workbook helpers that use volume {volume}"),
-            &e,
-        )
-    })?;
-    let mut removed = 0;
-    for c in found {
-        if let (true, Some(id)) = (labels::is_helper(c.labels.as_ref()), c.id.as_deref()) {
-            remove(docker, id).await;
-            removed += 1;
-        }
+    let doing = format!("listing workbook helpers that use volume {volume}");
+    let found = helpers(docker, &filters, &doing).await?;
+    for id in found.iter().filter_map(|c| c.id.as_deref()) {
+        remove(docker, id).await;
     }
-    Ok(removed)
+    Ok(found.len())
 }
 
 /// The body of every workbook helper container (probe, seeder, bench run, doctor's bind
@@ -343,15 +331,16 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
         }
     } else if rest.len() > 1 {
-        match download(docker, &id, volume, ".", COALESCE_LIMIT).await {
-            Ok((buf, complete)) => {
+        let doing = format!("reading volume {volume}");
+        match download(docker, &id, ".", COALESCE_LIMIT, &doing).await {
+            Ok(Some((buf, complete))) => {
                 confirm.extend(take_entries(&buf, complete, &mut rest, &mut out.files));
                 let not_held = take_entries(&buf, complete, &mut stats, &mut out.files);
                 stats.extend(not_held);
             }
             Err(ReadError::Unmountable(e)) => out.unmountable = Some(e),
             // Read path by path below: each gets its own message.
-            Err(ReadError::Daemon(_)) => {}
+            Ok(None) | Err(ReadError::Daemon(_)) => {}
         }
     }
     let mut absent_by_stat = Vec::new();
@@ -367,17 +356,8 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
             }
         }
         for path in &rest {
-            match read_one(docker, &id, volume, path).await {
-                Ok(fact) => {
-                    out.files.insert(path.clone(), Ok(fact));
-                }
-                Err(ReadError::Daemon(e)) => {
-                    out.files.insert(path.clone(), Err(e));
-                }
-                Err(ReadError::Unmountable(e)) => {
-                    out.unmountable = Some(e);
-                    break;
-                }
+            if !record(&mut out, path, read_one(docker, &id, volume, path).await) {
+                break;
             }
         }
     }
@@ -393,17 +373,8 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
                 // cannot be mounted), as if the path had been asked whole.
                 Stat::Failed => read_one(docker, &id, volume, path).await,
             };
-            match fact {
-                Ok(fact) => {
-                    out.files.insert(path.clone(), Ok(fact));
-                }
-                Err(ReadError::Daemon(e)) => {
-                    out.files.insert(path.clone(), Err(e));
-                }
-                Err(ReadError::Unmountable(e)) => {
-                    out.unmountable = Some(e);
-                    break;
-                }
+            if !record(&mut out, path, fact) {
+                break;
             }
         }
     }
@@ -421,6 +392,25 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
         }
     }
     Ok(out)
+}
+
+/// Records what a read of `path` found; `false` when the volume cannot be mounted, which
+/// ends the reading of it.
+fn record(out: &mut VolumeRead, path: &str, read: Result<Option<FileFact>, ReadError>) -> bool {
+    match read {
+        Ok(fact) => {
+            out.files.insert(path.to_string(), Ok(fact));
+            true
+        }
+        Err(ReadError::Daemon(e)) => {
+            out.files.insert(path.to_string(), Err(e));
+            true
+        }
+        Err(ReadError::Unmountable(e)) => {
+            out.unmountable = Some(e);
+            false
+        }
+    }
 }
 
 enum Stat {
@@ -488,17 +478,17 @@ fn probe_path(path: &str) -> String {
     }
 }
 
-/// Up to `limit` bytes of the archive of `path` in the probe; `true` when that is all of it.
+/// Up to `limit` bytes of the archive of `path` in the probe, and whether that is all of it;
+/// `None` when the path does not exist. `doing` names the read in messages.
 async fn download(
     docker: &Docker,
     id: &str,
-    volume: &str,
     path: &str,
     limit: usize,
-) -> Result<(Vec<u8>, bool), ReadError> {
-    let full = probe_path(path);
+    doing: &str,
+) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
     let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(&full)
+        .path(&probe_path(path))
         .build();
     let mut stream = docker.download_from_container(id, Some(opts));
     let mut buf: Vec<u8> = Vec::new();
@@ -507,19 +497,13 @@ async fn download(
             Ok(bytes) => {
                 buf.extend_from_slice(&bytes);
                 if buf.len() > limit {
-                    return Ok((buf, false));
+                    return Ok(Some((buf, false)));
                 }
             }
-            Err(e) => {
-                let doing = format!("reading {path} in volume {volume}");
-                return Err(match classify(&e, &doing) {
-                    Err(err) => err,
-                    Ok(_) => ReadError::Daemon(describe(&doing, &e)),
-                });
-            }
+            Err(e) => return classify(&e, doing).map(|_| None),
         }
     }
-    Ok((buf, true))
+    Ok(Some((buf, true)))
 }
 
 /// Takes from an archive of the volume root the facts of the `wanted` paths it holds and,
@@ -598,37 +582,22 @@ async fn read_tree(
     id: &str,
     volume: &str,
 ) -> Result<(Manifest, Vec<u8>), ReadError> {
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(&format!("{MOUNT_POINT}/."))
-        .build();
-    let mut stream = docker.download_from_container(id, Some(opts));
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let bytes = match chunk {
-            Ok(b) => b,
-            Err(e) => {
-                let doing = format!("listing volume {volume}");
-                return Err(match classify(&e, &doing) {
-                    Err(err) => err,
-                    Ok(_) => ReadError::Daemon(describe(&doing, &e)),
-                });
-            }
-        };
-        buf.extend_from_slice(&bytes);
-        if buf.len() as u64 > TREE_LIMIT {
-            return Err(ReadError::Daemon(format!(
-                "volume {volume} holds more than {} MiB: too large for the workbook to compare",
-                TREE_LIMIT >> 20
-            )));
-        }
+    let doing = format!("listing volume {volume}");
+    let (buf, complete) = download(docker, id, ".", TREE_LIMIT as usize, &doing)
+        .await?
+        .ok_or_else(|| ReadError::Daemon(format!("{doing}: its root was not found")))?;
+    if !complete {
+        return Err(ReadError::Daemon(format!(
+            "volume {volume} holds more than {} MiB: too large for the workbook to compare",
+            TREE_LIMIT >> 20
+        )));
     }
     let limits = archive::Limits {
         max_total_bytes: TREE_LIMIT + (1 << 20),
         ..archive::Limits::default()
     };
-    let manifest = archive::read_tar(&buf[..], None, &limits).map_err(|problems| {
-        ReadError::Daemon(format!("listing volume {volume}: {}", problems.join("; ")))
-    })?;
+    let manifest = archive::read_tar(&buf[..], None, &limits)
+        .map_err(|problems| ReadError::Daemon(format!("{doing}: {}", problems.join("; "))))?;
     Ok((manifest, buf))
 }
 
@@ -638,28 +607,13 @@ async fn read_one(
     volume: &str,
     path: &str,
 ) -> Result<Option<FileFact>, ReadError> {
-    let full = probe_path(path);
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(&full)
-        .build();
-    let mut stream = docker.download_from_container(id, Some(opts));
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                buf.extend_from_slice(&bytes);
-                if buf.len() >= STREAM_LIMIT {
-                    break;
-                }
-            }
-            Err(e) => return classify(&e, &format!("reading {path} in volume {volume}")),
-        }
-    }
-    first_entry(&buf).map(Some).map_err(|e| {
-        ReadError::Daemon(format!(
-            "reading {path} in volume {volume}: the archive was unreadable: {e}"
-        ))
-    })
+    let doing = format!("reading {path} in volume {volume}");
+    let Some((buf, _)) = download(docker, id, path, STREAM_LIMIT, &doing).await? else {
+        return Ok(None);
+    };
+    first_entry(&buf)
+        .map(Some)
+        .map_err(|e| ReadError::Daemon(format!("{doing}: the archive was unreadable: {e}")))
 }
 
 /// The first entry of a (possibly cut short) tar stream.

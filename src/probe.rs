@@ -690,38 +690,26 @@ mod tests {
 
     #[test]
     fn one_archive_of_the_root_serves_every_path() {
+        // A header of that kind, mode and owner (uid = gid); append_* set path and checksum.
+        let header = |kind: tar::EntryType, size: u64, mode: u32, owner: u64| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_size(size);
+            h.set_mode(mode);
+            h.set_uid(owner);
+            h.set_gid(owner);
+            h
+        };
+        use tar::EntryType::{Directory, Link, Regular, Symlink};
         let mut b = tar::Builder::new(Vec::new());
-        let mut dir = tar::Header::new_gnu();
-        dir.set_entry_type(tar::EntryType::Directory);
-        dir.set_size(0);
-        dir.set_mode(0o755);
-        dir.set_uid(1000);
-        dir.set_gid(1000);
-        dir.set_cksum();
+        let mut dir = header(Directory, 0, 0o755, 1000);
         b.append_data(&mut dir.clone(), "./", &b""[..]).unwrap();
         b.append_data(&mut dir, "./sub/", &b""[..]).unwrap();
-        let mut file = tar::Header::new_gnu();
-        file.set_size(3);
-        file.set_mode(0o600);
-        file.set_uid(1000);
-        file.set_gid(1000);
-        file.set_cksum();
+        let mut file = header(Regular, 3, 0o600, 1000);
         b.append_data(&mut file, "./sub/key", &b"abc"[..]).unwrap();
-        let mut link = tar::Header::new_gnu();
-        link.set_entry_type(tar::EntryType::Symlink);
-        link.set_size(0);
-        link.set_mode(0o777);
-        link.set_uid(0);
-        link.set_gid(0);
-        link.set_cksum();
+        let mut link = header(Symlink, 0, 0o777, 0);
         b.append_link(&mut link, "./ln", "sub").unwrap();
-        let mut hard = tar::Header::new_gnu();
-        hard.set_entry_type(tar::EntryType::Link);
-        hard.set_size(0);
-        hard.set_mode(0o600);
-        hard.set_uid(1000);
-        hard.set_gid(1000);
-        hard.set_cksum();
+        let mut hard = header(Link, 0, 0o600, 1000);
         b.append_link(&mut hard, "./hard", "./sub/key").unwrap();
         let tar = b.into_inner().unwrap();
 

@@ -43,22 +43,14 @@ impl Needs {
 
     /// A path inside a volume, read whole: kind, owner, mode, size and (small files) bytes.
     pub fn file(&mut self, volume: &VolumeRef, path: &str) {
-        let paths = self.files.entry(volume.clone()).or_default();
-        let path = normalise_path(path);
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
+        add_path(&mut self.files, volume, path);
     }
 
     /// A path inside a volume of which kind, mode and size are enough (no owner, no bytes):
     /// the daemon stats it (`HEAD` on the archive endpoint, a few milliseconds) instead of
     /// archiving it (tens of milliseconds). A path also asked with [`Needs::file`] is read whole.
     pub fn file_stat(&mut self, volume: &VolumeRef, path: &str) {
-        let paths = self.stats.entry(volume.clone()).or_default();
-        let path = normalise_path(path);
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
+        add_path(&mut self.stats, volume, path);
     }
 
     pub fn tree(&mut self, volume: &VolumeRef) {
@@ -80,6 +72,15 @@ impl Needs {
         if !self.execs.contains(&key) {
             self.execs.push(key);
         }
+    }
+}
+
+/// Adds `path` (normalised) to the paths asked of `volume`, once.
+fn add_path(map: &mut BTreeMap<VolumeRef, Vec<String>>, volume: &VolumeRef, path: &str) {
+    let paths = map.entry(volume.clone()).or_default();
+    let path = normalise_path(path);
+    if !paths.contains(&path) {
+        paths.push(path);
     }
 }
 

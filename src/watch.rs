@@ -198,15 +198,6 @@ pub struct EventFilter {
 
 const KEPT_HELPERS: usize = 512;
 
-fn is_helper(attributes: Option<&HashMap<String, String>>) -> bool {
-    let Some(a) = attributes else { return false };
-    a.get(labels::MANAGED).map(String::as_str) == Some("true")
-        && matches!(
-            a.get(labels::ROLE).map(String::as_str),
-            Some(labels::ROLE_PROBE | labels::ROLE_SEED | labels::ROLE_BENCH)
-        )
-}
-
 impl EventFilter {
     /// A filter that knows these volumes exist.
     pub fn with_volumes(names: impl IntoIterator<Item = String>) -> EventFilter {
@@ -226,7 +217,7 @@ impl EventFilter {
         let attributes = ev.actor.as_ref().and_then(|a| a.attributes.as_ref());
         match ev.typ {
             Some(EventMessageTypeEnum::CONTAINER) => {
-                if is_helper(attributes) {
+                if labels::is_helper(attributes) {
                     if !id.is_empty() && !self.helpers.iter().any(|h| h == id) {
                         if self.helpers.len() == KEPT_HELPERS {
                             self.helpers.pop_front();

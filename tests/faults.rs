@@ -215,6 +215,40 @@ fn a_daemon_that_never_answers_times_out() {
         .stderr(predicates::str::contains("did not answer within 2 s"));
 }
 
+/// `workbook check 01` in `ws`, talking to the daemon through the proxy at `sock`.
+fn check_through(ws: &Path, sock: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+        .env("WORKBOOK_WORKSPACE", ws)
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .args(["check", "01"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `done` every `every_ms` until it holds or `secs` have passed; returns its last value.
+fn wait_until(secs: u64, every_ms: u64, done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(every_ms));
+    }
+    done()
+}
+
+/// Sends SIGINT, as a terminal does on Ctrl-C, and waits: the exit code and stderr.
+fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    (status.code(), err)
+}
+
 #[test]
 fn ctrl_c_during_a_grading_leaves_no_probe() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
@@ -225,20 +259,9 @@ fn ctrl_c_during_a_grading_leaves_no_probe() {
     // The volume read hangs; the learner presses Ctrl-C while the probe exists.
     let sock = dir.path().join("stall.sock");
     let (_proxy, stalled) = start_proxy(sock.clone(), "/archive", Fault::Stall);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
-        .env("WORKBOOK_WORKSPACE", &ws)
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .args(["check", "01"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !stalled.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let child = check_through(&ws, &sock);
     assert!(
-        stalled.load(Ordering::SeqCst),
+        wait_until(30, 50, || stalled.load(Ordering::SeqCst)),
         "the grading never reached a volume read"
     );
     assert_eq!(
@@ -246,16 +269,8 @@ fn ctrl_c_during_a_grading_leaves_no_probe() {
         before + 1,
         "the probe should exist while the read hangs"
     );
-    // SIGINT, as a terminal sends on Ctrl-C.
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(2), "{err}");
+    let (code, err) = interrupt(child);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert_eq!(
         helpers_left(),
@@ -278,41 +293,20 @@ fn ctrl_c_while_a_probe_is_being_created_leaves_no_probe() {
     // The daemon creates the probe, but its answer (the id) never reaches the workbook.
     let sock = dir.path().join("swallow.sock");
     let (_proxy, swallowed) = start_proxy(sock.clone(), "/containers/create", Fault::Swallow);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
-        .env("WORKBOOK_WORKSPACE", &ws)
-        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
-        .args(["check", "01"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !swallowed.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let child = check_through(&ws, &sock);
     assert!(
-        swallowed.load(Ordering::SeqCst),
+        wait_until(30, 50, || swallowed.load(Ordering::SeqCst)),
         "the grading never created a probe"
     );
     // Until the daemon has made the probe that the workbook never hears of.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while helpers_left() == before && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(10, 20, || helpers_left() != before);
     assert_eq!(
         helpers_left(),
         before + 1,
         "the daemon should have made the probe"
     );
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(2), "{err}");
+    let (code, err) = interrupt(child);
+    assert_eq!(code, Some(2), "{err}");
     assert_eq!(
         helpers_left(),
         before,

@@ -607,11 +607,15 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
     let mut code = 0;
     let mut first_unfinished = 0;
     if !fresh {
-        let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
+        let endpoint = engine.endpoint.to_string();
+        let memory = ws.grading_memory(&endpoint);
+        let report =
+            grade::grade_with(&engine.docker, ex, &ws.exercise_dir(&ex.slug), &memory).await;
+        ws.keep_history(&endpoint, &memory);
         progress.record(&report);
         if report.status == Status::Error {
             print_report(ex, &report);
-            progress.save(&ws.progress_path())?;
+            progress.save(&ws.progress_path()).map_err(not_recorded)?;
             return Ok(2);
         }
         if report.passed() {
@@ -635,10 +639,10 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
                     ));
                 }
                 None => {
-                    progress.save(&ws.progress_path())?;
                     outln(
                         "That was the last exercise: you have done the whole workbook. Well done!",
                     );
+                    progress.save(&ws.progress_path()).map_err(not_recorded)?;
                     return Ok(0);
                 }
             }
@@ -694,7 +698,7 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
         position,
     );
     progress.exercise_mut(&ex.slug).last_shown = Some(ex.steps()[first_unfinished].id.clone());
-    progress.save(&ws.progress_path())?;
+    progress.save(&ws.progress_path()).map_err(not_recorded)?;
     Ok(code)
 }
 
@@ -709,22 +713,33 @@ async fn check(
     let mut progress = load_progress(&ws)?;
     let ex = pick(cat, &progress, wanted)?;
     let engine = engine::connect().await?;
+    let endpoint = engine.endpoint.to_string();
+    let memory = ws.grading_memory(&endpoint);
     let (report, ()) = tokio::join!(
         async {
             ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
-            Ok::<_, String>(grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await)
+            let dir = ws.exercise_dir(&ex.slug);
+            Ok::<_, String>(grade::grade_with(&engine.docker, ex, &dir, &memory).await)
         },
         sweep(&engine)
     );
     let report = report?;
     progress.record(&report);
-    progress.save(&ws.progress_path())?;
+    let saved = progress.save(&ws.progress_path());
+    ws.keep_history(&endpoint, &memory);
+    // The verdict is shown even when it could not be kept (a full disk).
     if as_json {
         json(&report);
     } else {
         print_report(ex, &report);
     }
+    saved.map_err(not_recorded)?;
     Ok(report.exit_code())
+}
+
+/// A progress file that could not be written, said after the verdict it failed to keep.
+fn not_recorded(e: String) -> String {
+    format!("{e}\nThe verdict above was not recorded: free some space (or fix the folder's permissions) and run the command again.")
 }
 
 /// Every exercise at once: one process, concurrent gathering, no setup created.
@@ -733,22 +748,23 @@ async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> Cmd
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let engine = engine::connect().await?;
+    let endpoint = engine.endpoint.to_string();
+    let memory = ws.grading_memory(&endpoint);
     let dirs: Vec<PathBuf> = cat
         .exercises()?
         .iter()
         .map(|ex| ws.exercise_dir(&ex.slug))
         .collect();
-    let reports = futures_util::future::join_all(
-        cat.exercises()?
-            .iter()
-            .zip(&dirs)
-            .map(|(ex, dir)| grade::grade(&engine.docker, ex, dir).map(move |r| (ex, r))),
-    );
+    let reports =
+        futures_util::future::join_all(cat.exercises()?.iter().zip(&dirs).map(|(ex, dir)| {
+            grade::grade_with(&engine.docker, ex, dir, &memory).map(move |r| (ex, r))
+        }));
     let (reports, ()) = tokio::join!(reports, sweep(&engine));
     for (_, r) in &reports {
         progress.record(r);
     }
-    progress.save(&ws.progress_path())?;
+    let saved = progress.save(&ws.progress_path());
+    ws.keep_history(&endpoint, &memory);
     let code = reports
         .iter()
         .map(|(_, r)| r.exit_code())
@@ -767,6 +783,7 @@ async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> Cmd
             print_report(ex, r);
         }
     }
+    saved.map_err(not_recorded)?;
     Ok(code)
 }
 

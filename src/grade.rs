@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::checks::{Status, Verdict};
 use crate::exercise::Exercise;
-use crate::snapshot::{gather, Needs, Snapshot};
+use crate::snapshot::{gather_with, Memory, Needs, Snapshot};
 
 /// The verdict on one step: the first check that does not pass decides it.
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +101,17 @@ pub fn judge(ex: &Exercise, snap: &Snapshot) -> Report {
 
 /// Grades an exercise on the daemon; `exercise_dir` is its folder in the workspace.
 pub async fn grade(docker: &bollard::Docker, ex: &Exercise, exercise_dir: &Path) -> Report {
-    let snap = gather(docker, exercise_dir, &needs(ex)).await;
+    grade_with(docker, ex, exercise_dir, &Memory::default()).await
+}
+
+/// [`grade`], sharing `memory` (the volume history known so far, recent exec results) with
+/// the other gradings of a session; what this grading learns is added to it.
+pub async fn grade_with(
+    docker: &bollard::Docker,
+    ex: &Exercise,
+    exercise_dir: &Path,
+    memory: &Memory,
+) -> Report {
+    let snap = gather_with(docker, exercise_dir, &needs(ex), memory).await;
     judge(ex, &snap)
 }

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType, Volume};
 use bollard::query_parameters::{
     ContainerArchiveInfoOptionsBuilder, DownloadFromContainerOptionsBuilder,
     RemoveContainerOptionsBuilder,
@@ -200,11 +200,41 @@ pub fn helper_body(
     }
 }
 
+/// What a probe mounts at its mount point, read-only.
+enum Mounted<'a> {
+    /// The volume, by name.
+    Volume,
+    /// The volume's folder on the daemon's host, bound (never created if missing).
+    Folder(&'a str),
+}
+
 /// Creates a stopped probe container with `volume` mounted read-only; returns its id.
 pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
-    let host = HostConfig {
-        binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
-        ..Default::default()
+    create_with(docker, volume, Mounted::Volume).await
+}
+
+async fn create_with(
+    docker: &Docker,
+    volume: &str,
+    mounted: Mounted<'_>,
+) -> Result<String, String> {
+    let host = match mounted {
+        Mounted::Volume => HostConfig {
+            binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
+            ..Default::default()
+        },
+        // `mounts`, not `binds`: a missing source is an error instead of a folder the daemon
+        // creates (which would bring the removed volume back at its next start).
+        Mounted::Folder(folder) => HostConfig {
+            mounts: Some(vec![Mount {
+                typ: Some(MountType::BIND),
+                source: Some(folder.to_string()),
+                target: Some(MOUNT_POINT.to_string()),
+                read_only: Some(true),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        },
     };
     let body = helper_body(
         TOOLS_IMAGE,
@@ -267,6 +297,9 @@ pub struct VolumeRead {
     /// The daemon could not mount the volume (e.g. its `device` folder does not exist): the
     /// learner's to fix, not a daemon failure.
     pub unmountable: Option<String>,
+    /// The probe named the volume (instead of binding its folder): while it existed, the
+    /// daemon counted the volume as in use.
+    pub named: bool,
 }
 
 /// Why a read through the probe failed.
@@ -309,9 +342,75 @@ pub struct Wanted {
     pub tree: bool,
 }
 
+/// Whether probes may bind a volume's folder instead of naming the volume: cleared for this
+/// process when the engine refuses such a bind, or keeps showing no folder through it.
+static BIND_PROBES: AtomicBool = AtomicBool::new(true);
+/// Bind-probe reads in a row that found no folder at the probe's mount point while the volume
+/// was still there: an engine that does not mount binds of a never-started container (or a
+/// learner removing and creating the volume again and again).
+static UNMOUNTED_IN_A_ROW: AtomicUsize = AtomicUsize::new(0);
+/// After this many, volumes are named again for the rest of the process.
+const UNMOUNTED_LIMIT: usize = 3;
+
+/// The folder a probe can bind instead of naming `volume`: a plain local volume (no driver
+/// options: those are only mounted when a container names the volume) whose folder the daemon
+/// reports.
+fn bind_source(volume: &Volume) -> Option<&str> {
+    let plain = volume.driver == "local" && volume.options.is_empty();
+    let folder = volume.mountpoint.as_str();
+    (plain && folder.starts_with('/') && BIND_PROBES.load(Ordering::SeqCst)).then_some(folder)
+}
+
 /// Reads what `wanted` asks of `volume` through one probe.
-pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<VolumeRead, String> {
-    let id = create(docker, volume).await?;
+///
+/// A plain local volume is read through a probe that binds its folder read-only instead of
+/// naming the volume: the daemon counts no container as using the volume, so the learner's
+/// `docker volume rm` or `prune` at that very moment is never refused ("volume is in use")
+/// because the workbook was looking. Other volumes (driver options, plugins) are named, as the
+/// driver must mount them.
+pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<VolumeRead, String> {
+    let name = volume.name.as_str();
+    if let Some(folder) = bind_source(volume) {
+        match create_with(docker, name, Mounted::Folder(folder)).await {
+            Ok(id) => return Ok(read_through(docker, &id, name, wanted, true).await),
+            // Its folder went away between the listing and now: so did the volume.
+            Err(e) if e.contains("does not exist") || e.contains("no such file") => {
+                return Err(vanished(name))
+            }
+            Err(_) if !volume_exists(docker, name).await => return Err(vanished(name)),
+            // The engine will not bind that folder (a sandboxed daemon): name volumes instead.
+            Err(_) => BIND_PROBES.store(false, Ordering::SeqCst),
+        }
+    }
+    let id = create(docker, name).await?;
+    let mut read = read_through(docker, &id, name, wanted, false).await;
+    read.named = true;
+    Ok(read)
+}
+
+/// Whether the daemon still has volume `name` (a failed request counts as yes: the caller then
+/// reads it the ordinary way and reports what that finds).
+async fn volume_exists(docker: &Docker, name: &str) -> bool {
+    match docker.inspect_volume(name).await {
+        Ok(_) => true,
+        Err(e) => !is_not_found(&e),
+    }
+}
+
+fn vanished(volume: &str) -> String {
+    format!("volume {volume} was removed while it was being read; run the check again")
+}
+
+/// Reads `wanted` through probe `id` (created for `volume`) and removes the probe. `bind`: the
+/// probe binds the volume's folder.
+async fn read_through(
+    docker: &Docker,
+    id: &str,
+    volume: &str,
+    wanted: &Wanted,
+    bind: bool,
+) -> VolumeRead {
+    let id = id.to_string();
     let mut out = VolumeRead::default();
     let mut rest: Vec<String> = wanted.full.clone();
     let mut stats: Vec<String> = wanted.stat.clone();
@@ -378,6 +477,31 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
             }
         }
     }
+    // Through a bound folder, "no such path" may mean the folder itself is not there: the
+    // volume was removed meanwhile (a daemon skips a bind whose source is gone), or the engine
+    // does not mount binds of a never-started container. The probe's root tells; nothing read
+    // then is a fact about the volume.
+    let absent =
+        out.files.values().any(|f| matches!(f, Ok(None))) || matches!(&out.tree, Some(Err(_)));
+    if bind && absent && matches!(stat_one(docker, &id, ".").await, Stat::Absent) {
+        remove(docker, &id).await;
+        if volume_exists(docker, volume).await
+            && UNMOUNTED_IN_A_ROW.fetch_add(1, Ordering::SeqCst) + 1 >= UNMOUNTED_LIMIT
+        {
+            BIND_PROBES.store(false, Ordering::SeqCst);
+        }
+        let gone = vanished(volume);
+        for fact in out.files.values_mut() {
+            *fact = Err(gone.clone());
+        }
+        if out.tree.is_some() {
+            out.tree = Some(Err(gone));
+        }
+        return out;
+    }
+    if bind {
+        UNMOUNTED_IN_A_ROW.store(0, Ordering::SeqCst);
+    }
     // A 404 to a HEAD is "no such path" or "no such container": if the probe was gone when it
     // was removed, those paths were not really looked at.
     if !remove(docker, &id).await && !absent_by_stat.is_empty() {
@@ -391,7 +515,7 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Result<Volu
             );
         }
     }
-    Ok(out)
+    out
 }
 
 /// Records what a read of `path` found; `false` when the volume cannot be mounted, which

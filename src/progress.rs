@@ -71,6 +71,20 @@ impl Default for Progress {
     }
 }
 
+/// Replaces `path` with `bytes` atomically: a temporary file in the same folder, fsync, rename,
+/// fsync of the folder. A reader sees the old file or the new one, never a mix.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -114,18 +128,10 @@ impl Progress {
 
     /// Writes the state atomically.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let fail = |e: std::io::Error| format!("cannot save progress to {}: {e}", path.display());
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        tmp.write_all(json.as_bytes()).map_err(fail)?;
-        tmp.write_all(b"\n").map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        tmp.persist(path).map_err(|e| fail(e.error))?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let mut json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        json.push('\n');
+        write_atomically(path, json.as_bytes())
+            .map_err(|e| format!("cannot save progress to {}: {e}", path.display()))
     }
 
     pub fn exercise(&self, slug: &str) -> Option<&ExerciseProgress> {
@@ -157,10 +163,21 @@ impl Progress {
             .or_else(|| slugs().find(|s| !self.is_done(s)))
     }
 
-    /// Records a grading: first pass time and failed attempts per step; done when all pass.
-    /// A grading that could not read the daemon (any `error` step) records nothing: its
-    /// verdicts are not the learner's.
+    /// Records a grading the learner asked for (`check`, `next`, watch's first grading and its
+    /// `r` key): first pass time and failed attempts per step; done when all pass. A grading
+    /// that could not read the daemon (any `error` step) records nothing: its verdicts are not
+    /// the learner's.
     pub fn record(&mut self, report: &Report) {
+        self.record_as(report, true);
+    }
+
+    /// Records a grading the learner did not ask for (`watch` re-grading on a daemon event or a
+    /// file change): passes count, failures are not attempts (300 events are not 300 tries).
+    pub fn record_unasked(&mut self, report: &Report) {
+        self.record_as(report, false);
+    }
+
+    fn record_as(&mut self, report: &Report, attempt: bool) {
         if report.status == Status::Error {
             return;
         }
@@ -172,7 +189,8 @@ impl Progress {
                 Status::Pass => {
                     sp.first_passed.get_or_insert(t);
                 }
-                Status::Fail => sp.failed_attempts += 1,
+                Status::Fail if attempt => sp.failed_attempts += 1,
+                Status::Fail => {}
                 Status::Error => {}
             }
         }

@@ -10,6 +10,7 @@ use crate::progress::Progress;
 pub const DEFAULT_DIR: &str = "docker-volumes-workbook";
 pub const STATE_DIR: &str = ".workbook";
 const PROGRESS_FILE: &str = "progress.json";
+const HISTORY_FILE: &str = "volume-history.json";
 
 /// Held while a command reads, changes and writes the progress state: two `workbook`
 /// processes in one workspace take turns instead of overwriting each other's progress.
@@ -94,7 +95,15 @@ impl Workspace {
             std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
             for f in catalog.starter_files(&ex.slug) {
                 let path = dir.join(&f.path);
-                if path.exists() {
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    continue;
+                }
+                if let Some(real) = ws.link_out(&path) {
+                    eprintln!(
+                        "warning: {} was not written: a link takes it out of the workspace, to {}",
+                        path.display(),
+                        real.display()
+                    );
                     continue;
                 }
                 if let Some(parent) = path.parent() {
@@ -105,7 +114,7 @@ impl Workspace {
             }
         }
         let readme = ws.root.join("README.md");
-        if !readme.exists() {
+        if std::fs::symlink_metadata(&readme).is_err() {
             std::fs::write(&readme, WORKSPACE_README).map_err(|e| io(&readme, e))?;
             written.push(readme);
         }
@@ -119,8 +128,41 @@ impl Workspace {
         self.root.join(slug)
     }
 
-    /// Takes the workspace's lock, waiting up to 15 s for another workbook command to finish.
-    pub fn lock(&self) -> Result<Lock, String> {
+    /// Where writing or deleting `path` (inside the workspace) would really land, when a
+    /// symbolic link on the way takes it out of the workspace (`data -> ~/datasets`): the
+    /// workbook never writes or deletes through such a link. `None` when it stays inside.
+    pub fn link_out(&self, path: &Path) -> Option<PathBuf> {
+        // The deepest part of the path that exists (a dangling link counts: it exists as a link).
+        let mut existing = path;
+        while std::fs::symlink_metadata(existing).is_err() {
+            existing = existing.parent()?;
+        }
+        let real = match std::fs::canonicalize(existing) {
+            Ok(real) => real,
+            // A dangling link: where it points.
+            Err(_) => {
+                let target = std::fs::read_link(existing).ok()?;
+                let base = existing.parent().unwrap_or(Path::new("/"));
+                lexical(&base.join(target))
+            }
+        };
+        (!real.starts_with(&self.root)).then_some(real)
+    }
+
+    /// The workspace's lock if no other workbook command holds it now; `Ok(None)` when one
+    /// does (`watch` records its verdicts later instead of freezing while it waits).
+    pub fn try_lock(&self) -> Result<Option<Lock>, String> {
+        let (path, file) = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
+            }
+        }
+    }
+
+    fn lock_file(&self) -> Result<(PathBuf, std::fs::File), String> {
         let path = self.root.join(STATE_DIR).join("lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -128,6 +170,12 @@ impl Workspace {
             .write(true)
             .open(&path)
             .map_err(|e| format!("cannot open the workspace lock {}: {e}", path.display()))?;
+        Ok((path, file))
+    }
+
+    /// Takes the workspace's lock, waiting up to 15 s for another workbook command to finish.
+    pub fn lock(&self) -> Result<Lock, String> {
+        let (path, file) = self.lock_file()?;
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         loop {
             match file.try_lock() {
@@ -155,6 +203,28 @@ impl Workspace {
         self.root.join(STATE_DIR).join(PROGRESS_FILE)
     }
 
+    /// Where the volume removals the workbook has seen are kept (see [`crate::history`]).
+    pub fn history_path(&self) -> PathBuf {
+        self.root.join(STATE_DIR).join(HISTORY_FILE)
+    }
+
+    /// A grading memory that starts from what this workspace has seen of the daemon at `endpoint`.
+    pub fn grading_memory(&self, endpoint: &str) -> crate::snapshot::Memory {
+        crate::snapshot::Memory::with_history(crate::history::load(&self.history_path(), endpoint))
+    }
+
+    /// Keeps what `memory` has learnt of the daemon's volume history. The caller holds the lock.
+    /// Only evidence for later gradings: failing to keep it is a warning, never an error.
+    pub fn keep_history(&self, endpoint: &str, memory: &crate::snapshot::Memory) {
+        let history = memory.history();
+        if history == crate::history::VolumeHistory::default() {
+            return;
+        }
+        if let Err(e) = crate::history::save(&self.history_path(), endpoint, &history) {
+            eprintln!("warning: {e}");
+        }
+    }
+
     /// Starter files of an exercise that are missing or changed: (relative path, bytes).
     pub fn starter_changes(&self, catalog: &Catalog, slug: &str) -> Vec<(String, Vec<u8>)> {
         let dir = self.exercise_dir(slug);
@@ -169,6 +239,22 @@ impl Workspace {
             .map(|f| (f.path, f.contents.into_owned()))
             .collect()
     }
+}
+
+/// `path` with `.` and `..` taken out, without looking at the disk.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 const WORKSPACE_README: &str = "# Docker volumes workbook\n\n\

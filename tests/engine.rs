@@ -127,3 +127,96 @@ hint = "h"
     assert_eq!(with_probe.status, Status::Pass, "{with_probe:#?}");
     assert_eq!(with_user.status, Status::Fail, "{with_user:#?}");
 }
+
+/// `watch`'s grading memory runs an exec check again only when its container changed (another
+/// id, or restarted) or its last result is older than the reuse time; `check` (no reuse) runs it
+/// at every grading. Counted by the daemon's own `exec_create` events.
+#[tokio::test]
+async fn exec_checks_are_run_again_only_when_their_container_changed() {
+    use std::time::Duration;
+    use workbook::snapshot::Memory;
+
+    let engine = workbook::engine::connect().await.unwrap();
+    let docker = &engine.docker;
+    if !workbook::images::stale(docker).await.unwrap().is_empty() {
+        let opts = workbook::images::SetupOptions {
+            offline: true,
+            force: false,
+            quiet: true,
+        };
+        workbook::images::setup(docker, &opts).await.unwrap();
+    }
+    let name = format!("workbook-test-exec-{}", std::process::id());
+    let run = std::process::Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "workbook/tools",
+            "sleep",
+            "300",
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let toml = format!(
+        "format = 1\ntitle = 't'\nlesson = 'x.md'\n[resources]\ncontainers = ['{name}']\n\
+         [[steps]]\nid = 's'\ntitle = 'x'\ntask = 't'\nhint = 'h'\n  [[steps.checks]]\n  kind = 'exec'\n  \
+         container = '{name}'\n  command = ['cat', '/etc/hostname']\n"
+    );
+    let ex = workbook::exercise::Exercise::parse("99-exec", &toml).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let execs = |since: i64| {
+        let until = chrono::Utc::now().timestamp() + 1;
+        let out = std::process::Command::new("docker")
+            .args([
+                "events",
+                "--since",
+                &since.to_string(),
+                "--until",
+                &until.to_string(),
+                "--filter",
+                &format!("container={name}"),
+                "--filter",
+                "event=exec_create",
+                "--format",
+                "{{.Action}}",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+
+    let since = chrono::Utc::now().timestamp() - 1;
+    let watch = Memory::reusing_execs(Duration::from_secs(30));
+    for _ in 0..3 {
+        let r = workbook::grade::grade_with(docker, &ex, dir.path(), &watch).await;
+        assert!(r.passed(), "{r:?}");
+    }
+    let reused = execs(since);
+    // Restarted: the same container, started again, is asked again.
+    let restart = std::process::Command::new("docker")
+        .args(["restart", "-t", "0", &name])
+        .output()
+        .unwrap();
+    assert!(restart.status.success(), "{restart:?}");
+    let r = workbook::grade::grade_with(docker, &ex, dir.path(), &watch).await;
+    assert!(r.passed(), "{r:?}");
+    let after_restart = execs(since);
+    // Without reuse, as `check` grades: every grading runs it.
+    let plain = Memory::default();
+    for _ in 0..3 {
+        workbook::grade::grade_with(docker, &ex, dir.path(), &plain).await;
+    }
+    let all = execs(since);
+    let _ = std::process::Command::new("docker")
+        .args(["rm", "-f", &name])
+        .output();
+    assert_eq!(
+        reused, 1,
+        "three gradings of an unchanged container: one exec"
+    );
+    assert_eq!(after_restart, 2, "a restarted container is asked again");
+    assert_eq!(all, 5, "without reuse every grading runs the exec");
+}

@@ -1,19 +1,28 @@
-//! `kind = "volume-created-after"`: a volume was created after a host file was last written:
-//! evidence that it was deleted and re-created after the backup was taken.
+//! `kind = "volume-created-after"`: a volume was deleted and created again after a host file
+//! (a backup) was last written: the disaster drill.
 //!
-//! Two signals, because neither is enough alone: a volume still carrying the labels of the
-//! workbook's setup was never re-created (the learner's `docker volume create` does not add
-//! them); and the volume's `CreatedAt` must be later than the file. The local driver reports as
-//! `CreatedAt` the last change of the volume's folder, so a restore into the old volume also
-//! moves it forward: the time alone shows "changed after", the labels show "re-created".
+//! A volume's `CreatedAt` alone cannot prove it: Docker Engine before 23.0 reports the last
+//! change of the volume's `_data` folder as its creation time, so restoring the backup into the
+//! OLD volume moves it past the backup too. The evidence, strongest first:
+//! 1. the volume still carries the labels of the workbook's setup: never re-created (the
+//!    learner's `docker volume create` does not add them);
+//! 2. the daemon's event history (with what earlier gradings and `watch` saw of it, see
+//!    [`crate::history`]): a `destroy` of the volume after the file was written proves the drill;
+//!    a history that covers the whole time since then with no removal proves it was skipped;
+//! 3. when no history reaches back that far: `CreatedAt`, which is the volume's real creation
+//!    time on Docker Engine 23+ and Podman, and only a hint on older engines, where the verdict
+//!    says so.
 
-use std::time::SystemTime;
-
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Local, Utc};
 use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
+use crate::history::Since;
 use crate::snapshot::{Needs, Snapshot};
+
+/// Clocks of the host (file times) and the daemon (event and volume times) may differ by this
+/// much, and some engines keep volume times to the second.
+const SLACK_NANOS: i64 = 1_000_000_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,12 +39,25 @@ impl VolumeCreatedAfter {
     }
 }
 
+/// `HH:MM:SS` in local time.
+fn clock(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%H:%M:%S").to_string()
+}
+
+fn clock_nanos(n: i64) -> String {
+    clock(DateTime::<Utc>::from_timestamp_nanos(n))
+}
+
 impl Kind for VolumeCreatedAfter {
     fn validate(&self) -> Result<(), String> {
         self.volume_ref().map(|_| ())
     }
 
-    fn needs(&self, _needs: &mut Needs) {}
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(r) = self.volume_ref() {
+            needs.history(&r, &self.host_file);
+        }
+    }
 
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
         let r = match self.volume_ref() {
@@ -43,12 +65,17 @@ impl Kind for VolumeCreatedAfter {
             Err(e) => return Verdict::error(e),
         };
         let file = &self.host_file;
-        let expected = format!("volume {r} re-created after {file} was written");
+        let expected = format!("volume {r} deleted and created again after {file} was written");
         let vol = match r.resolve(snap) {
             Err(v) => return v,
             Ok(None) => return r.missing(snap, &expected),
             Ok(Some(v)) => v,
         };
+        let name = &vol.name;
+        let drill = format!(
+            "the drill: remove the containers that use it (`docker ps -a --filter volume={name}`), \
+             `docker volume rm {name}`, create it again, then restore from {file}"
+        );
         let mtime = match std::fs::metadata(snap.exercise_dir.join(file)).and_then(|m| m.modified())
         {
             Ok(t) => DateTime::<Utc>::from(t),
@@ -65,42 +92,96 @@ impl Kind for VolumeCreatedAfter {
             return Verdict::fail(
                 expected,
                 format!(
-                    "{} is still the volume the workbook created for this exercise: it was never deleted",
-                    vol.name
+                    "{name} is still the volume the workbook created for this exercise: it was never deleted"
                 ),
                 format!(
-                    "the drill: remove the containers using it, `docker volume rm {}`, `docker volume create {}`, then restore from {file}",
-                    vol.name, vol.name
+                    "the drill: remove the containers using it, `docker volume rm {name}`, `docker volume create {name}`, then restore from {file}"
                 ),
             );
         }
         let Some(created) = vol.created_at else {
             return Verdict::error(format!(
-                "the daemon does not report when volume {} was created",
-                vol.name
+                "the daemon does not report when volume {name} was created"
             ));
         };
-        // Volume times have one-second resolution on some engines: allow that much.
-        if created + chrono::Duration::seconds(1) > mtime {
-            return Verdict::pass(format!("{} was created after {file}", vol.name));
+        let written = mtime.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let newer = created.timestamp_nanos_opt().unwrap_or(i64::MIN) + SLACK_NANOS > written;
+        let history = snap
+            .history
+            .as_ref()
+            .map(|h| h.since(name, written - SLACK_NANOS, snap.graded_at));
+        match history {
+            Some(Since::Removed(at)) => {
+                return Verdict::pass(format!(
+                    "{name} was deleted at {}, after {file} was written ({}), and created again",
+                    clock_nanos(at),
+                    clock(mtime)
+                ))
+            }
+            Some(Since::NotRemoved { covered_from }) => {
+                let moved = if newer {
+                    format!(
+                        "; its creation time says {} only because files changed in it (restoring into \
+                         the old volume does that), it is the same volume",
+                        clock(created)
+                    )
+                } else {
+                    String::new()
+                };
+                return Verdict::fail(
+                    expected,
+                    format!(
+                        "{name} was never deleted after {file} was written ({}): the daemon's event \
+                         history since {} holds no removal of it{moved}",
+                        clock(mtime),
+                        clock_nanos(covered_from)
+                    ),
+                    drill,
+                );
+            }
+            Some(Since::Unknown { .. }) | None => {}
         }
-        let ago = SystemTime::now()
-            .duration_since(SystemTime::from(created))
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Verdict::fail(
-            expected,
-            format!(
-                "{} was created at {} ({ago} s ago), before {file} ({})",
-                vol.name,
-                created.format("%H:%M:%S"),
-                mtime.format("%H:%M:%S")
-            ),
-            format!(
-                "the drill: remove the containers using it, `docker volume rm {}`, create it again, then restore from {file}",
-                vol.name
-            ),
-        )
+        if !newer {
+            let ago = (Utc::now() - created).num_seconds().max(0);
+            return Verdict::fail(
+                expected,
+                format!(
+                    "{name} was created at {} ({ago} s ago), before {file} ({})",
+                    clock(created),
+                    clock(mtime)
+                ),
+                drill,
+            );
+        }
+        // No history reaches back to the backup: the creation time is all there is.
+        let unread = snap
+            .history_unread
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        match &snap.engine {
+            Some(Ok(engine)) if !engine.created_at_moves => Verdict::pass(format!(
+                "{name} was created at {}, after {file} ({}) ({} keeps a volume's creation time)",
+                clock(created),
+                clock(mtime),
+                engine.name
+            )),
+            engine => {
+                let which = match engine {
+                    Some(Ok(e)) => e.name.clone(),
+                    _ => "this engine".to_string(),
+                };
+                Verdict::pass(format!(
+                    "{name} is newer than {file}, judged by its creation time alone ({}): the daemon's \
+                     event history no longer reaches back to {}, when {file} was written{unread}, and \
+                     {which} moves a volume's creation time whenever files change in it, so a volume \
+                     restored in place would look the same (keep `workbook watch` running during the \
+                     drill and it sees the removal itself)",
+                    clock(created),
+                    clock(mtime)
+                ))
+            }
+        }
     }
 }
 
@@ -109,28 +190,136 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::*;
     use crate::checks::Status;
+    use crate::history::VolumeHistory;
+    use crate::snapshot::EngineFacts;
 
-    #[test]
-    fn compares_creation_with_file_time() {
+    const S: i64 = 1_000_000_000;
+
+    /// A snapshot with `backup.tar.gz` written now and volume ml-data created `created` s from now.
+    fn drill(created: i64) -> (tempfile::TempDir, Snapshot, i64) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("backup.tar.gz"), "x").unwrap();
-        let mut snap = crate::snapshot::Snapshot::new(dir.path());
-        // fixtures::volume is created at 2026-11-27T10:00:00Z; the file is newer (written now).
-        snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
-        let c: VolumeCreatedAfter =
-            toml::from_str("volume='ml-data'\nhost_file='backup.tar.gz'").unwrap();
-        let v = c.evaluate(&snap);
-        if Utc::now() > "2026-11-27T10:00:02Z".parse::<DateTime<Utc>>().unwrap() {
-            assert_eq!(v.status, Status::Fail, "{v:?}");
-            assert!(v.message.contains("before backup.tar.gz"), "{}", v.message);
-        }
-        let mut vols = snap.volumes.clone().unwrap();
-        vols[0].created_at = Some(Utc::now() + chrono::Duration::seconds(5));
-        snap.volumes = Ok(vols);
-        assert!(c.evaluate(&snap).is_pass());
-        let c: VolumeCreatedAfter =
-            toml::from_str("volume='ml-data'\nhost_file='missing.tar.gz'").unwrap();
-        assert!(c
+        let written = std::fs::metadata(dir.path().join("backup.tar.gz"))
+            .unwrap()
+            .modified()
+            .map(|t| DateTime::<Utc>::from(t).timestamp_nanos_opt().unwrap())
+            .unwrap();
+        let mut snap = Snapshot::new(dir.path());
+        let mut v = volume("ml-data", "local", &[], &[]);
+        v.created_at = Some(Utc::now() + chrono::Duration::seconds(created));
+        snap.volumes = Ok(vec![v]);
+        snap.graded_at = written + 60 * S;
+        (dir, snap, written)
+    }
+
+    fn check(file: &str) -> VolumeCreatedAfter {
+        toml::from_str(&format!("volume='ml-data'\nhost_file='{file}'")).unwrap()
+    }
+
+    fn engine(created_at_moves: bool) -> Option<crate::snapshot::Fetched<EngineFacts>> {
+        Some(Ok(EngineFacts {
+            name: if created_at_moves {
+                "Docker Engine 20.10.24"
+            } else {
+                "Docker Engine 27.3.1"
+            }
+            .into(),
+            created_at_moves,
+        }))
+    }
+
+    #[test]
+    fn a_removal_after_the_backup_proves_the_drill() {
+        let (_d, mut snap, written) = drill(5);
+        let mut h = VolumeHistory::default();
+        h.add_window(written - 10 * S, written + 60 * S);
+        h.note_removal("ml-data", written + 3 * S);
+        snap.history = Some(h);
+        let v = check("backup.tar.gz").evaluate(&snap);
+        assert!(v.is_pass(), "{v:?}");
+        assert!(v.message.contains("was deleted at"), "{}", v.message);
+    }
+
+    #[test]
+    fn restored_in_place_is_caught_by_the_history_even_when_its_time_moved() {
+        // Docker 20.10: the restore moved CreatedAt past the backup. The history covers the
+        // whole time since the backup and holds no removal.
+        let (_d, mut snap, written) = drill(5);
+        let mut h = VolumeHistory::default();
+        h.add_window(written - 10 * S, written + 60 * S);
+        // A removal of it BEFORE the backup, and of another volume after, change nothing.
+        h.note_removal("ml-data", written - 5 * S);
+        h.note_removal("models", written + 5 * S);
+        snap.history = Some(h);
+        snap.engine = engine(true);
+        let v = check("backup.tar.gz").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(
+            v.message
+                .contains("never deleted after backup.tar.gz was written"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("only because files changed in it"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("docker volume rm ml-data"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn without_history_the_creation_time_decides_and_says_how_far_it_can_be_trusted() {
+        // Created before the backup: a fail whatever the engine.
+        let (_d, mut snap, _) = drill(-30);
+        snap.engine = engine(false);
+        let v = check("backup.tar.gz").evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{v:?}");
+        assert!(v.message.contains("before backup.tar.gz"), "{}", v.message);
+
+        // Newer, on an engine that keeps creation times: a plain pass.
+        let (_d, mut snap, written) = drill(5);
+        let mut h = VolumeHistory::default();
+        // Only from after the backup: it proves nothing about the time before.
+        h.add_window(written + 2 * S, written + 60 * S);
+        snap.history = Some(h);
+        snap.engine = engine(false);
+        let v = check("backup.tar.gz").evaluate(&snap);
+        assert!(v.is_pass(), "{v:?}");
+        assert!(
+            v.message.contains("keeps a volume's creation time"),
+            "{}",
+            v.message
+        );
+
+        // Newer, on an engine that moves them: a pass that says what it rests on.
+        snap.engine = engine(true);
+        snap.history_unread = Some("the daemon refused it".into());
+        let v = check("backup.tar.gz").evaluate(&snap);
+        assert!(v.is_pass(), "{v:?}");
+        assert!(
+            v.message.contains("judged by its creation time alone"),
+            "{}",
+            v.message
+        );
+        assert!(v.message.contains("the daemon refused it"), "{}", v.message);
+    }
+
+    #[test]
+    fn the_setup_labels_and_a_missing_backup_are_reported_first() {
+        let (_d, mut snap, _) = drill(5);
+        let mut v = volume("ml-data", "local", &[(crate::labels::MANAGED, "true")], &[]);
+        v.created_at = Some(Utc::now() + chrono::Duration::seconds(5));
+        snap.volumes = Ok(vec![v]);
+        assert!(check("backup.tar.gz")
+            .evaluate(&snap)
+            .message
+            .contains("it was never deleted"));
+        assert!(check("missing.tar.gz")
             .evaluate(&snap)
             .message
             .contains("missing.tar.gz does not exist"));

@@ -38,6 +38,7 @@ use crate::grade::{self, Report};
 use crate::output::{out, outln};
 use crate::progress::{ExerciseStatus, Progress};
 use crate::render::{render, Style};
+use crate::snapshot::Memory;
 use crate::workspace::Workspace;
 use crate::{lab_setup, labels, probe};
 
@@ -45,6 +46,17 @@ use crate::{lab_setup, labels, probe};
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// The longest a burst of file changes postpones its re-grade (a log written non-stop).
 pub const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
+/// How long daemon events that may be the learner acting on a volume (a container removed, a
+/// volume unmounted) must be quiet before the re-grade, when grading reads such a volume
+/// through a probe that names it: while that probe exists the daemon refuses `docker volume rm`.
+/// Plain volumes are read through probes that bind their folder and never need this.
+pub const SETTLE: Duration = Duration::from_millis(700);
+/// The longest such events postpone their re-grade.
+pub const MAX_SETTLE: Duration = Duration::from_secs(3);
+/// How long an exec check's result is reused while its container is unchanged.
+pub const EXEC_REUSE: Duration = Duration::from_secs(5);
+/// How often verdicts waiting for the workspace lock try again.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 /// Re-grade interval when the daemon's event stream is unavailable.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
 /// Environment variable naming a file that gets one JSON line per re-grade.
@@ -96,15 +108,45 @@ pub struct Trigger {
     pub at: Instant,
 }
 
+/// First and last change of a burst, which becomes one re-grade once it has been quiet for
+/// `quiet`, or `max` after its first change at the latest.
+#[derive(Debug, Clone, Copy)]
+struct Burst {
+    first: Instant,
+    last: Instant,
+}
+
+impl Burst {
+    fn add(burst: &mut Option<Burst>, at: Instant) {
+        *burst = Some(match *burst {
+            Some(b) => Burst {
+                first: b.first,
+                last: b.last.max(at),
+            },
+            None => Burst {
+                first: at,
+                last: at,
+            },
+        });
+    }
+
+    fn deadline(&self, quiet: Duration, max: Duration) -> Instant {
+        (self.last + quiet).min(self.first + max)
+    }
+}
+
 /// Decides when gradings run: one at a time, triggers during a run coalesced into one
-/// follow-up, file changes debounced. Pure: the caller passes the time in.
+/// follow-up, file changes debounced, and events that may be the learner acting on a volume
+/// held back until things settle. Pure: the caller passes the time in.
 #[derive(Debug, Default)]
 pub struct Scheduler {
     running: bool,
     /// The earliest trigger not yet served by a run that started after it.
     pending: Option<Trigger>,
-    /// First and last file change of the current burst.
-    burst: Option<(Instant, Instant)>,
+    /// The current burst of file changes.
+    files: Option<Burst>,
+    /// The current burst of daemon events held back to settle ([`SETTLE`]).
+    settling: Option<Burst>,
 }
 
 impl Scheduler {
@@ -133,40 +175,76 @@ impl Scheduler {
         self.running
     }
 
-    /// Forgets waiting triggers and file changes (a new exercise starts with its own grading).
+    /// Forgets waiting triggers, file changes and settling events (a new exercise starts with
+    /// its own grading).
     pub fn clear(&mut self) {
         self.pending = None;
-        self.burst = None;
+        self.files = None;
+        self.settling = None;
     }
 
     /// A file in the exercise folder changed at `at`.
     pub fn file_changed(&mut self, at: Instant) {
-        self.burst = Some(match self.burst {
-            Some((first, last)) => (first, last.max(at)),
-            None => (at, at),
-        });
+        Burst::add(&mut self.files, at);
+    }
+
+    /// A daemon event at `at` that must settle before the re-grade: the learner may be about
+    /// to act on a volume that grading reads through a probe naming it.
+    pub fn settle(&mut self, at: Instant) {
+        Burst::add(&mut self.settling, at);
+    }
+
+    /// Whether events are being held back to settle: every event joins them meanwhile.
+    pub fn is_settling(&self) -> bool {
+        self.settling.is_some()
     }
 
     /// When the current burst of file changes becomes a re-grade: [`DEBOUNCE`] after the last
     /// change, and no later than [`MAX_DEBOUNCE`] after the first.
     pub fn file_deadline(&self) -> Option<Instant> {
-        self.burst
-            .map(|(first, last)| (last + DEBOUNCE).min(first + MAX_DEBOUNCE))
+        self.files.map(|b| b.deadline(DEBOUNCE, MAX_DEBOUNCE))
     }
 
-    /// At `now`: turns a burst whose deadline has passed into a request (its latency counts
-    /// from the burst's first change). Returns the trigger to grade for now, as `request` does.
-    pub fn files_due(&mut self, now: Instant) -> Option<Trigger> {
-        match (self.file_deadline(), self.burst) {
-            (Some(deadline), Some((first, _))) if deadline <= now => {
-                self.burst = None;
-                self.request(Trigger {
-                    kind: TriggerKind::File,
-                    at: first,
-                })
-            }
-            _ => None,
+    /// When held-back events become a re-grade: [`SETTLE`] after the last, no later than
+    /// [`MAX_SETTLE`] after the first.
+    pub fn settle_deadline(&self) -> Option<Instant> {
+        self.settling.map(|b| b.deadline(SETTLE, MAX_SETTLE))
+    }
+
+    /// The earliest of the two deadlines.
+    pub fn deadline(&self) -> Option<Instant> {
+        match (self.file_deadline(), self.settle_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
+    }
+
+    /// At `now`: turns a burst of file changes whose deadline has passed into a request (its
+    /// latency counts from the burst's first change), and likewise held-back events. Returns
+    /// the trigger to grade for now, as `request` does.
+    pub fn files_due(&mut self, now: Instant) -> Option<Trigger> {
+        let mut started = None;
+        if let Some(b) = self
+            .files
+            .filter(|b| b.deadline(DEBOUNCE, MAX_DEBOUNCE) <= now)
+        {
+            self.files = None;
+            started = self.request(Trigger {
+                kind: TriggerKind::File,
+                at: b.first,
+            });
+        }
+        if let Some(b) = self
+            .settling
+            .filter(|b| b.deadline(SETTLE, MAX_SETTLE) <= now)
+        {
+            self.settling = None;
+            started = started.or(self.request(Trigger {
+                kind: TriggerKind::Event,
+                at: b.first,
+            }));
+        }
+        started
     }
 
     fn start_if_idle(&mut self) -> Option<Trigger> {
@@ -244,6 +322,34 @@ impl EventFilter {
             }
             _ => false,
         }
+    }
+}
+
+/// The volume an event is about: Docker names it in the actor's id, Podman in the attribute
+/// `name`.
+fn volume_of(ev: &EventMessage) -> Option<&str> {
+    let actor = ev.actor.as_ref()?;
+    actor
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get("name"))
+        .filter(|_| ev.typ == Some(EventMessageTypeEnum::VOLUME))
+        .map(String::as_str)
+        .or(actor.id.as_deref())
+}
+
+/// Whether a relevant event may be the learner starting to act on one of `named`, the volumes
+/// grading reads through probes that name them: a container stopping or going away (a
+/// `docker volume rm` often follows), or one of those volumes changing.
+pub fn unsettling(ev: &EventMessage, named: &HashSet<String>) -> bool {
+    if named.is_empty() {
+        return false;
+    }
+    let action = ev.action.as_deref().unwrap_or_default();
+    match ev.typ {
+        Some(EventMessageTypeEnum::CONTAINER) => matches!(action, "destroy" | "die" | "stop"),
+        Some(EventMessageTypeEnum::VOLUME) => volume_of(ev).is_some_and(|v| named.contains(v)),
+        _ => false,
     }
 }
 
@@ -685,6 +791,13 @@ struct Session<'a> {
     latencies: Latencies,
     timings: Option<PathBuf>,
     timings_warned: bool,
+    /// Shared by every grading of the session: the volume history (fed by the event stream
+    /// too) and recent exec results.
+    memory: Arc<Memory>,
+    endpoint: String,
+    /// Verdicts not recorded yet: another workbook command holds the workspace lock.
+    unrecorded: Vec<(Report, bool)>,
+    lock_warned: bool,
 }
 
 /// What the loop does after a verdict.
@@ -743,10 +856,22 @@ async fn watch(
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
         timings_warned: false,
+        memory: Arc::new({
+            let endpoint = engine.endpoint.to_string();
+            let mut m = Memory::reusing_execs(EXEC_REUSE);
+            m.history = std::sync::Mutex::new(ws.grading_memory(&endpoint).history());
+            m
+        }),
+        endpoint: engine.endpoint.to_string(),
+        unrecorded: Vec::new(),
+        lock_warned: false,
     };
 
-    // Subscribe before the first grading, from a second back: nothing falls in between.
-    let mut events = Some(subscribe(engine, crate::progress::now().saturating_sub(1)));
+    // Subscribe before the first grading, from a second back: nothing falls in between. From
+    // then on, while the stream lasts, every volume removal on the daemon is seen.
+    let subscribed = crate::progress::now().saturating_sub(1);
+    let mut events = Some(subscribe(engine, subscribed));
+    let stream_from = subscribed as i64 * 1_000_000_000;
     let known = crate::engine::all_volumes(&engine.docker)
         .await
         .unwrap_or_default()
@@ -765,7 +890,7 @@ async fn watch(
     let mut grading: Option<Grading> = Some(s.grading());
 
     loop {
-        let file_deadline = sched.file_deadline();
+        let file_deadline = sched.deadline();
         tokio::select! {
             _ = &mut ctrl_c => {
                 drop(grading);
@@ -782,7 +907,7 @@ async fn watch(
                 grading = None;
                 match s.verdict(report, reason)? {
                     After::Exit(code) => {
-                        s.print_latency_summary();
+                        s.finish();
                         return Ok(code);
                     }
                     After::Continue => {}
@@ -802,8 +927,11 @@ async fn watch(
                 match ev {
                     Some(Ok(msg)) => {
                         let at = emitted_at(arrived, msg.time_nano, std::time::SystemTime::now());
+                        s.observe(&msg, stream_from);
                         if filter.relevant(&msg) {
-                            if let Some(t) = sched.request(Trigger { kind: TriggerKind::Event, at }) {
+                            if sched.is_settling() || unsettling(&msg, &s.memory.named_probes()) {
+                                sched.settle(at);
+                            } else if let Some(t) = sched.request(Trigger { kind: TriggerKind::Event, at }) {
                                 reason = Reason::Again(t);
                                 grading = Some(s.grading());
                             }
@@ -832,6 +960,12 @@ async fn watch(
                     grading = Some(s.grading());
                 }
             }
+            _ = tokio::time::sleep(FLUSH_EVERY), if !s.unrecorded.is_empty() => {
+                if let Err(e) = s.flush() {
+                    s.screen.warn(&format!("{e}; these verdicts were not recorded"));
+                    s.unrecorded.clear();
+                }
+            }
             _ = poll.tick(), if s.polling => {
                 if let Some(t) = sched.request(Trigger { kind: TriggerKind::Poll, at: Instant::now() }) {
                     reason = Reason::Again(t);
@@ -845,7 +979,7 @@ async fn watch(
                         // The last checklist stays on screen.
                         drop(grading);
                         probe::remove_live(&engine.docker).await;
-                        s.print_latency_summary();
+                        s.finish();
                         return Ok(0);
                     }
                     Key::Char('r' | 'R') => {
@@ -864,7 +998,7 @@ async fn watch(
                         drop(grading.take());
                         probe::remove_live(&engine.docker).await;
                         let Some(next) = s.move_on().await? else {
-                            s.print_latency_summary();
+                            s.finish();
                             return Ok(0);
                         };
                         s.ex = next;
@@ -899,6 +1033,7 @@ async fn ensure_setup(
     ws: &Workspace,
     ex: &Exercise,
 ) -> Result<(), String> {
+    let _lock = ws.lock()?;
     let mut progress = load_progress(ws)?;
     if ex.data.setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
         return Ok(());
@@ -926,7 +1061,80 @@ impl<'a> Session<'a> {
         let docker = &engine.docker;
         let ex = self.ex;
         let dir = self.ws.exercise_dir(&ex.slug);
-        Box::pin(async move { grade::grade(docker, ex, &dir).await })
+        let memory = self.memory.clone();
+        Box::pin(async move { grade::grade_with(docker, ex, &dir, &memory).await })
+    }
+
+    /// Adds what a daemon event tells of volume removals to the session's history: the stream
+    /// has delivered every event from `stream_from` up to this one.
+    fn observe(&self, ev: &EventMessage, stream_from: i64) {
+        let Some(t) = crate::history::event_time(ev) else {
+            return;
+        };
+        if let Ok(mut h) = self.memory.history.lock() {
+            if let Some(name) = crate::history::removed_volume(ev) {
+                h.note_removal(name, t);
+            }
+            h.add_window(stream_from, t);
+        }
+    }
+
+    /// Records a verdict in the progress state, under the workspace lock as every writer does,
+    /// with what the session learnt of volume removals. The learner's own gradings (the first,
+    /// and the `r` key) count failed steps as attempts; re-grades on daemon events and file
+    /// changes record only passes. While another workbook command holds the lock, verdicts wait
+    /// in order (the watch never freezes for it) and [`Session::flush`] records them later.
+    fn record(&mut self, report: &Report, asked: bool) -> Result<(), String> {
+        self.unrecorded.push((report.clone(), asked));
+        self.flush()
+    }
+
+    /// At the end of the watch: records what still waits for the lock (waiting for it, as
+    /// `check` does), then the latency summary.
+    fn finish(&mut self) {
+        if !self.unrecorded.is_empty() {
+            match self.ws.lock() {
+                Ok(lock) => {
+                    drop(lock);
+                    if let Err(e) = self.flush() {
+                        self.screen
+                            .warn(&format!("{e}; the last verdicts were not recorded"));
+                    }
+                }
+                Err(e) => self
+                    .screen
+                    .warn(&format!("{e}; the last verdicts were not recorded")),
+            }
+        }
+        self.print_latency_summary();
+    }
+
+    /// Records the verdicts waiting for the lock, if it is free now.
+    fn flush(&mut self) -> Result<(), String> {
+        if self.unrecorded.is_empty() {
+            return Ok(());
+        }
+        let Some(_lock) = self.ws.try_lock()? else {
+            if !self.lock_warned {
+                self.lock_warned = true;
+                self.screen.warn(
+                    "another workbook command is using this workspace: verdicts are recorded once it is done",
+                );
+            }
+            return Ok(());
+        };
+        let mut progress = load_progress(self.ws)?;
+        for (report, asked) in self.unrecorded.drain(..) {
+            if asked {
+                progress.record(&report);
+            } else {
+                progress.record_unasked(&report);
+            }
+        }
+        self.lock_warned = false;
+        let saved = progress.save(&self.ws.progress_path());
+        self.ws.keep_history(&self.endpoint, &self.memory);
+        saved
     }
 
     fn watch_files(
@@ -955,12 +1163,20 @@ impl<'a> Session<'a> {
                 ..
             })
         );
-        // As `check` records it; a poll that found nothing new is no attempt of the learner's.
-        if changed || !polled {
-            let mut progress = load_progress(self.ws)?;
-            progress.record(&report);
-            progress.save(&self.ws.progress_path())?;
-        }
+        // A poll that found nothing new changes nothing.
+        let recorded = if changed || !polled {
+            let asked = matches!(
+                reason,
+                Reason::First
+                    | Reason::Again(Trigger {
+                        kind: TriggerKind::Key,
+                        ..
+                    })
+            );
+            self.record(&report, asked)
+        } else {
+            Ok(())
+        };
         let newly = newly_passed(before.as_ref(), &report);
         let completed = report.passed() && before.as_ref().is_none_or(|b| !b.passed());
 
@@ -1030,6 +1246,11 @@ impl<'a> Session<'a> {
         self.last = Some(report);
         self.ending = matches!(after, After::Exit(_));
         self.refresh_checklist();
+        // Shown, even when it could not be kept (a full disk): the watch goes on.
+        if let Err(e) = recorded {
+            self.screen
+                .warn(&format!("{e}; this verdict was not recorded"));
+        }
 
         if let Reason::Again(t) = reason {
             let ms = t.at.elapsed().as_secs_f64() * 1000.0;
@@ -1131,6 +1352,7 @@ impl<'a> Session<'a> {
             &Style::for_stdout(),
         );
         self.screen.say(text.trim_end());
+        let _lock = self.ws.lock()?;
         let mut progress = load_progress(self.ws)?;
         progress.exercise_mut(&ex.slug).hints_used += 1;
         progress.save(&self.ws.progress_path())
@@ -1175,6 +1397,7 @@ impl<'a> Session<'a> {
 
     /// `n`: the next exercise not done (set up and made current), `None` after the last one.
     async fn move_on(&mut self) -> Result<Option<&'a Exercise>, String> {
+        let lock = self.ws.lock()?;
         let mut progress = load_progress(self.ws)?;
         let Some(next) = self
             .cat
@@ -1189,6 +1412,7 @@ impl<'a> Session<'a> {
         };
         progress.current = Some(next.slug.clone());
         progress.save(&self.ws.progress_path())?;
+        drop(lock);
         self.screen.clear();
         self.screen.checklist.clear();
         ensure_setup(self.engine, self.cat, self.ws, next).await?;
@@ -1304,6 +1528,51 @@ mod tests {
             }
         }
         panic!("never due");
+    }
+
+    #[test]
+    fn events_that_may_be_the_learner_acting_on_a_named_volume_settle_first() {
+        let base = Instant::now();
+        let mut s = Scheduler::default();
+        s.settle(at(base, 0));
+        assert!(s.is_settling());
+        s.settle(at(base, 400));
+        // Quiet for SETTLE after the last one.
+        assert_eq!(s.deadline(), Some(at(base, 400) + SETTLE));
+        assert_eq!(s.files_due(at(base, 800)), None);
+        let t = s.files_due(at(base, 400) + SETTLE).expect("due");
+        assert_eq!(t, trig(TriggerKind::Event, at(base, 0)));
+        assert!(!s.is_settling());
+        // Never later than MAX_SETTLE after the first.
+        let mut s = Scheduler::default();
+        for ms in (0..5000).step_by(200) {
+            s.settle(at(base, ms));
+        }
+        assert_eq!(s.settle_deadline(), Some(at(base, 0) + MAX_SETTLE));
+
+        use EventMessageTypeEnum::{CONTAINER, VOLUME};
+        let named: HashSet<String> = ["fast-data".to_string()].into();
+        let none = HashSet::new();
+        let gone = event(CONTAINER, "destroy", "c1", &[("name", "trainer")]);
+        assert!(unsettling(&gone, &named));
+        assert!(
+            !unsettling(&gone, &none),
+            "plain volumes are read through binds: no wait"
+        );
+        assert!(!unsettling(&event(CONTAINER, "start", "c1", &[]), &named));
+        assert!(unsettling(
+            &event(VOLUME, "unmount", "fast-data", &[("container", "c1")]),
+            &named
+        ));
+        assert!(!unsettling(
+            &event(VOLUME, "unmount", "other", &[("container", "c1")]),
+            &named
+        ));
+        // Podman names the volume in an attribute.
+        assert!(unsettling(
+            &event(VOLUME, "remove", "", &[("name", "fast-data")]),
+            &named
+        ));
     }
 
     #[test]

@@ -293,3 +293,172 @@ fn max_regrades_ends_the_watch_with_the_verdicts_exit_code() {
     w.wait_for("re-check 1 (");
     assert_eq!(w.exit_code(), 1, "{}", w.transcript());
 }
+
+/// Probes on `ml-data` that this daemon still has (any session's).
+fn probes_on(volume: &str) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        "label=workbook.role=probe",
+        "--filter",
+        &format!("volume={volume}"),
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+fn helpers() -> Vec<String> {
+    docker(&["ps", "-aq", "--filter", "label=workbook.role"])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// While `watch` re-grades exercise 07 (a backup present, so every grading reads ml-data), the
+/// learner's own `docker volume rm ml-data` is never refused as "in use" by a probe of the
+/// workbook's; SIGTERM ends the watch and leaves no helper container.
+#[test]
+fn watch_never_holds_a_volume_the_learner_removes() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("07-backup-restore");
+    let dir = lab.ws.join("07-backup-restore");
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        "ml-data:/data:ro",
+        "-v",
+        &format!("{}:/backup", dir.display()),
+        "workbook/tools",
+        "tar",
+        "czf",
+        "/backup/ml-data-backup.tar.gz",
+        "-C",
+        "/data",
+        ".",
+    ]);
+    let mut w = Watcher::start(&lab, &[]);
+    w.wait_for("watching 07-backup-restore");
+    w.wait_for("steps pass");
+
+    let mut refused = Vec::new();
+    for i in 0..20 {
+        let rm = Command::new("docker")
+            .args(["volume", "rm", "ml-data"])
+            .output()
+            .unwrap();
+        if !rm.status.success() {
+            refused.push(format!(
+                "round {i}: {}",
+                String::from_utf8_lossy(&rm.stderr).trim()
+            ));
+            continue;
+        }
+        docker(&["volume", "create", "ml-data"]);
+    }
+    w.settle(Duration::from_millis(1500));
+    assert!(
+        refused.is_empty(),
+        "{} of 20 removals were refused:\n{}\nwatch printed:\n{}",
+        refused.len(),
+        refused.join("\n"),
+        w.transcript()
+    );
+    assert!(
+        w.seen.iter().any(|l| l.starts_with("re-check ")),
+        "the loop made the watch re-grade:\n{}",
+        w.transcript()
+    );
+    assert!(probes_on("ml-data").is_empty(), "no probe holds ml-data");
+
+    let pid = w.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let code = w.exit_code();
+    assert_eq!(
+        code,
+        2,
+        "SIGTERM ends the watch as an interruption:\n{}",
+        w.transcript()
+    );
+    assert!(
+        helpers().is_empty(),
+        "SIGTERM left helpers: {:?}",
+        helpers()
+    );
+}
+
+/// Re-grades on daemon events are not the learner's attempts: only the gradings they ask for
+/// (the watch's first one here) count failed steps.
+#[test]
+fn daemon_events_are_not_counted_as_attempts() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("03-tmpfs");
+    let mut w = Watcher::start(&lab, &[]);
+    w.wait_for("0/2 steps pass");
+    let name = format!("workbook-test-attempts-{}", std::process::id());
+    for _ in 0..5 {
+        docker(&["create", "--name", &name, "workbook/tools", "true"]);
+        docker(&["rm", &name]);
+    }
+    w.settle(Duration::from_millis(1500));
+    let regrades = w.seen.iter().filter(|l| l.starts_with("re-check ")).count();
+    assert!(regrades >= 2, "the events re-graded:\n{}", w.transcript());
+    drop(w);
+    let p = progress(&lab.ws);
+    for step in ["scratch-tmpfs", "cache-limit"] {
+        assert_eq!(
+            p["exercises"]["03-tmpfs"]["steps"][step]["failed_attempts"], 1,
+            "{step}: one attempt (the watch's first grading), not one per event ({regrades} re-grades): {p:#}"
+        );
+    }
+}
+
+/// The watch writes the progress state only under the workspace lock: while another workbook
+/// command holds it, verdicts wait, and are recorded once it is free; the watch keeps going.
+#[test]
+fn watch_waits_for_the_workspace_lock_to_record() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::new("03-tmpfs");
+    let mut w = Watcher::start(&lab, &[]);
+    w.wait_for("0/2 steps pass");
+    w.settle(Duration::from_millis(1000));
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(lab.ws.join(".workbook/lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let before = std::fs::read(lab.ws.join(".workbook/progress.json")).unwrap();
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "scratch",
+        "--tmpfs",
+        "/tmp",
+        "workbook/tools",
+        "sleep",
+        "infinity",
+    ]);
+    w.wait_for("step 1 passed");
+    w.settle(Duration::from_millis(1000));
+    assert_eq!(
+        std::fs::read(lab.ws.join(".workbook/progress.json")).unwrap(),
+        before,
+        "progress.json was written while another command held the lock:\n{}",
+        w.transcript()
+    );
+    lock.unlock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while progress(&lab.ws)["exercises"]["03-tmpfs"]["steps"]["scratch-tmpfs"]["first_passed"]
+        .is_null()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the verdict was never recorded after the lock was freed:\n{}",
+            w.transcript()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -5,6 +5,9 @@
 //! workbook process may be using one right now; `probe::sweep` removes the abandoned ones.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerSummaryStateEnum;
 
 use bollard::query_parameters::{RemoveContainerOptionsBuilder, RemoveVolumeOptions};
 use bollard::Docker;
@@ -40,6 +43,11 @@ pub enum Item {
         path: PathBuf,
         contents: Vec<u8>,
     },
+    /// A file of the exercise that a symbolic link takes out of the workspace: left alone.
+    LeftAlone {
+        path: PathBuf,
+        real: PathBuf,
+    },
 }
 
 impl std::fmt::Display for Item {
@@ -57,6 +65,12 @@ impl std::fmt::Display for Item {
             ),
             Item::File { path } => write!(f, "delete file {}", path.display()),
             Item::Restore { path, .. } => write!(f, "restore starter file {}", path.display()),
+            Item::LeftAlone { path, real } => write!(
+                f,
+                "leave {} alone: a link takes it out of the workspace, to {} (never written through)",
+                path.display(),
+                real.display()
+            ),
         }
     }
 }
@@ -153,19 +167,78 @@ pub async fn plan(
             }
         }
     }
+    // Files: never deleted or written through a link that leaves the workspace (a learner's
+    // `data -> ~/datasets` would have their own files overwritten).
     for f in &resources.files {
         let path = dir.join(f);
-        if path.exists() {
-            items.push(Item::File { path });
+        if std::fs::symlink_metadata(&path).is_ok() {
+            let parent = path.parent().unwrap_or(&dir);
+            items.push(match ws.link_out(parent) {
+                Some(real) => Item::LeftAlone {
+                    real: real.join(path.file_name().unwrap_or_default()),
+                    path,
+                },
+                // The file itself may be a link: removing it removes the link only.
+                None => Item::File { path },
+            });
         }
     }
     for (rel, contents) in ws.starter_changes(catalog, &ex.slug) {
-        items.push(Item::Restore {
-            path: dir.join(rel),
-            contents,
+        let path = dir.join(rel);
+        items.push(match ws.link_out(&path) {
+            Some(real) => Item::LeftAlone { path, real },
+            None => Item::Restore { path, contents },
         });
     }
     Ok(items)
+}
+
+/// The longest [`wait_for_self_removal`] waits.
+const SELF_REMOVAL_WAIT: Duration = Duration::from_secs(10);
+
+/// A container started with `docker run --rm` is removed by the engine a moment AFTER its
+/// command returned, so a volume it used can still be "in use" right then. Waits (up to
+/// [`SELF_REMOVAL_WAIT`]) until no stopped self-removing container uses `volume`; never waits
+/// for a running one, nor removes anything.
+pub async fn wait_for_self_removal(docker: &Docker, volume: &str) {
+    let deadline = Instant::now() + SELF_REMOVAL_WAIT;
+    let filters = std::collections::HashMap::from([("volume", vec![volume.to_string()])]);
+    let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    loop {
+        let Ok(found) = docker.list_containers(Some(opts.clone())).await else {
+            return;
+        };
+        let mut leaving = false;
+        for c in found.iter().filter(|c| {
+            !matches!(
+                c.state,
+                Some(ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::PAUSED)
+            )
+        }) {
+            let Some(id) = c.id.as_deref() else { continue };
+            let info = docker
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await;
+            leaving |= match info {
+                Ok(info) => info
+                    .host_config
+                    .and_then(|h| h.auto_remove)
+                    .unwrap_or(false),
+                // Gone while looked at.
+                Err(_) => false,
+            };
+        }
+        if !leaving || Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Carries out a plan: containers first (so their volumes are free), then volumes and files.
@@ -191,6 +264,7 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
             if let Err(e) = crate::probe::remove_helpers_using(docker, name).await {
                 problems.push(e);
             }
+            wait_for_self_removal(docker, name).await;
         }
     }
     for item in items {
@@ -225,7 +299,7 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
                     problems.push(format!("cannot restore {}: {e}", path.display()));
                 }
             }
-            Item::Container { .. } => {}
+            Item::Container { .. } | Item::LeftAlone { .. } => {}
         }
     }
     problems

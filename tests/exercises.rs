@@ -416,3 +416,105 @@ fn reset_all_between_attendees_spares_everything_else() {
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["current"], "01-named-volumes");
 }
+
+/// A learner who linked an exercise's folder to their own data (`data -> ~/datasets`) keeps
+/// it: `reset` never writes or deletes through a link that leaves the workspace, and says so;
+/// `init` does not write starter files through it either.
+#[test]
+fn reset_never_writes_through_a_link_out_of_the_workspace() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    let datasets = dir.path().join("datasets");
+    std::fs::create_dir(&datasets).unwrap();
+    std::fs::write(datasets.join("train.csv"), "the learner's own data\n").unwrap();
+    let data = ws.join("02-bind-mounts/data");
+    std::fs::remove_dir_all(&data).unwrap();
+    std::os::unix::fs::symlink(&datasets, &data).unwrap();
+
+    let out = in_workspace(&ws)
+        .args(["reset", "02", "--yes"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(datasets.join("train.csv")).unwrap(),
+        "the learner's own data\n",
+        "reset wrote through the link: {said}"
+    );
+    assert!(
+        said.contains("train.csv alone: a link takes it out of the workspace"),
+        "{said}"
+    );
+    // Starter files missing behind the link are not written there by `init` either.
+    std::fs::remove_file(datasets.join("train.csv")).unwrap();
+    let out = workbook().arg("init").arg(&ws).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !datasets.join("train.csv").exists(),
+        "init wrote through the link: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// On a full disk, `check` still shows the verdict it computed (text and --json), then says
+/// that it could not be recorded, with exit code 2. Needs root to mount a small tmpfs.
+#[test]
+fn a_full_disk_does_not_hide_the_verdict() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a tmpfs to fill needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    workbook().arg("init").arg(&ws).assert().success();
+    let state = ws.join(".workbook");
+    let kept = dir.path().join("state");
+    std::fs::rename(&state, &kept).unwrap();
+    std::fs::create_dir(&state).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&state)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs on {}", state.display());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(state.clone());
+    for f in std::fs::read_dir(&kept).unwrap().flatten() {
+        std::fs::copy(f.path(), state.join(f.file_name())).unwrap();
+    }
+    std::fs::write(state.join("lock"), "").unwrap();
+    // Fill it.
+    let mut filler = std::fs::File::create(state.join("filler")).unwrap();
+    let _ = std::io::Write::write_all(&mut filler, &vec![0u8; 128 * 1024]);
+    drop(filler);
+
+    let out = in_workspace(&ws).args(["check", "03"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("03-tmpfs") && stdout.contains("0/2 steps pass"),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("cannot save progress"), "{stderr}");
+    assert!(stderr.contains("was not recorded"), "{stderr}");
+
+    let out = in_workspace(&ws)
+        .args(["check", "03", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(report["exercise"], "03-tmpfs");
+    assert_eq!(report["status"], "fail");
+}

@@ -212,10 +212,16 @@ pub async fn wait_for_self_removal(docker: &Docker, volume: &str) {
             return;
         };
         let mut leaving = false;
+        // Stopped ones only: a running one does not leave by itself, nor does one created and
+        // never started.
         for c in found.iter().filter(|c| {
-            !matches!(
+            matches!(
                 c.state,
-                Some(ContainerSummaryStateEnum::RUNNING | ContainerSummaryStateEnum::PAUSED)
+                Some(
+                    ContainerSummaryStateEnum::EXITED
+                        | ContainerSummaryStateEnum::DEAD
+                        | ContainerSummaryStateEnum::REMOVING
+                )
             )
         }) {
             let Some(id) = c.id.as_deref() else { continue };

@@ -68,6 +68,25 @@ impl Drop for Lab {
         let _ = workbook(&self.ws)
             .args(["reset", self.exercise, "--yes"])
             .output();
+        // The reset set the exercise up again: remove what its setup made (labelled by the
+        // workbook for this exercise), so the test leaves nothing behind.
+        let filter = format!("label=workbook.exercise={}", self.exercise);
+        let made = Command::new("docker")
+            .args([
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                "label=workbook.managed=true",
+                "--filter",
+                &filter,
+            ])
+            .output();
+        if let Ok(out) = made {
+            for v in String::from_utf8_lossy(&out.stdout).lines() {
+                let _ = Command::new("docker").args(["volume", "rm", v]).output();
+            }
+        }
     }
 }
 

@@ -372,7 +372,7 @@ pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<V
     let name = volume.name.as_str();
     if let Some(folder) = bind_source(volume) {
         match create_with(docker, name, Mounted::Folder(folder)).await {
-            Ok(id) => return Ok(read_through(docker, &id, name, wanted, true).await),
+            Ok(id) => return Ok(read_through(docker, &id, name, wanted, Some(folder)).await),
             // Its folder went away between the listing and now: so did the volume.
             Err(e) if e.contains("does not exist") || e.contains("no such file") => {
                 return Err(vanished(name))
@@ -383,7 +383,7 @@ pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<V
         }
     }
     let id = create(docker, name).await?;
-    let mut read = read_through(docker, &id, name, wanted, false).await;
+    let mut read = read_through(docker, &id, name, wanted, None).await;
     read.named = true;
     Ok(read)
 }
@@ -402,13 +402,13 @@ fn vanished(volume: &str) -> String {
 }
 
 /// Reads `wanted` through probe `id` (created for `volume`) and removes the probe. `bind`: the
-/// probe binds the volume's folder.
+/// volume's folder, which the probe binds.
 async fn read_through(
     docker: &Docker,
     id: &str,
     volume: &str,
     wanted: &Wanted,
-    bind: bool,
+    bind: Option<&str>,
 ) -> VolumeRead {
     let id = id.to_string();
     let mut out = VolumeRead::default();
@@ -483,7 +483,7 @@ async fn read_through(
     // then is a fact about the volume.
     let absent =
         out.files.values().any(|f| matches!(f, Ok(None))) || matches!(&out.tree, Some(Err(_)));
-    if bind && absent && matches!(stat_one(docker, &id, ".").await, Stat::Absent) {
+    if bind.is_some() && absent && matches!(stat_one(docker, &id, ".").await, Stat::Absent) {
         remove(docker, &id).await;
         if volume_exists(docker, volume).await
             && UNMOUNTED_IN_A_ROW.fetch_add(1, Ordering::SeqCst) + 1 >= UNMOUNTED_LIMIT
@@ -499,8 +499,25 @@ async fn read_through(
         }
         return out;
     }
-    if bind {
+    if let Some(folder) = bind {
         UNMOUNTED_IN_A_ROW.store(0, Ordering::SeqCst);
+        // Podman answers a read through a bound folder that is gone with a 500 "no such file
+        // or directory" for the folder itself.
+        let gone = |e: &String| e.contains("no such file or directory") && e.contains(folder);
+        let gone_folder = out.files.values().any(|f| f.as_ref().is_err_and(gone))
+            || out
+                .tree
+                .as_ref()
+                .is_some_and(|t| t.as_ref().is_err_and(gone));
+        if gone_folder {
+            let gone = vanished(volume);
+            for fact in out.files.values_mut().filter(|f| f.is_err()) {
+                *fact = Err(gone.clone());
+            }
+            if let Some(t) = out.tree.as_mut().filter(|t| t.is_err()) {
+                *t = Err(gone);
+            }
+        }
     }
     // A 404 to a HEAD is "no such path" or "no such container": if the probe was gone when it
     // was removed, those paths were not really looked at.

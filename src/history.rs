@@ -141,12 +141,14 @@ impl VolumeHistory {
                 .removed
                 .iter()
                 .min_by_key(|(_, ts)| ts.last().copied().unwrap_or(i64::MIN))
-                .map(|(n, _)| n.clone());
-            match least {
-                Some(n) => {
-                    self.removed.remove(&n);
-                }
-                None => break,
+                .map(|(n, ts)| (n.clone(), ts.last().copied().unwrap_or(i64::MIN)));
+            let Some((name, last)) = least else { break };
+            self.removed.remove(&name);
+            // Its removals are forgotten: so is the time they happened in, or a window would
+            // claim that nothing happened to it then.
+            self.windows.retain(|(_, to)| *to > last);
+            for w in &mut self.windows {
+                w.0 = w.0.max(last + 1);
             }
         }
     }
@@ -368,7 +370,14 @@ mod tests {
         assert_eq!(back.removed.len(), KEPT_VOLUMES);
         assert_eq!(back.removed["busy"].len(), KEPT_REMOVALS);
         assert!(!back.removed.contains_key("ancient"));
-        assert_eq!(back.windows, vec![(now - 2000, now)]);
+        // v0..v10 were forgotten (the least recently removed): so is the time up to the last
+        // of them, or "v3 was never removed" would be claimed.
+        assert!(!back.removed.contains_key("v10"));
+        assert_eq!(back.windows, vec![(now - 1000 + 10 + 1, now)]);
+        assert!(matches!(
+            back.since("v3", now - 2000, now),
+            Since::Unknown { .. }
+        ));
         assert_eq!(
             load(&path, "tcp://elsewhere:2375"),
             VolumeHistory::default()
@@ -379,7 +388,7 @@ mod tests {
         save(&path, "unix:///a.sock", &more).unwrap();
         assert_eq!(
             load(&path, "unix:///a.sock").windows,
-            vec![(now - 2000, now + 100)]
+            vec![(now - 1000 + 11, now + 100)]
         );
         std::fs::write(&path, "not json").unwrap();
         assert_eq!(load(&path, "unix:///a.sock"), VolumeHistory::default());

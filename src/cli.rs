@@ -196,6 +196,8 @@ pub fn main() -> i32 {
     match outcome {
         Ok(code) => code,
         Err(message) => {
+            // Errors quote files, names and daemons: shown inert, whatever they hold.
+            let message = crate::safe_text::text(&message);
             eprintln!("{} {message}", style("error:").red().bold());
             2
         }
@@ -913,7 +915,7 @@ async fn solution(
             "# Reference solution for {} (run in its folder)",
             ex.slug
         ));
-        out(&script);
+        out(&crate::safe_text::text(&script));
         return Ok(0);
     }
     let ws = ws.ok_or_else(|| {
@@ -921,7 +923,8 @@ async fn solution(
     })?;
     let dir = ws.exercise_dir(&ex.slug);
     eprintln!("This runs in {}:\n", dir.display());
-    eprintln!("{script}");
+    // Shown inert; what runs is the script byte for byte.
+    eprintln!("{}", crate::safe_text::text(&script));
     if !confirm("Run it?", yes)? {
         eprintln!("Nothing was run.");
         return Ok(1);
@@ -973,14 +976,15 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
             "The pack {} will run these scripts on your daemon:",
             pack.display()
         );
+        let shown = |script: &str| crate::safe_text::text(script.trim_end()).into_owned();
         for ex in &chosen {
             let solution = cat.solution(&ex.slug).unwrap_or_default();
-            eprintln!("--- {} solution:\n{}", ex.slug, solution.trim_end());
+            eprintln!("--- {} solution:\n{}", ex.slug, shown(&solution));
             for v in &ex.data.variants {
-                eprintln!("--- {} variant {}:\n{}", ex.slug, v.id, v.run.trim_end());
+                eprintln!("--- {} variant {}:\n{}", ex.slug, v.id, shown(&v.run));
             }
             for m in &ex.data.mistakes {
-                eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, m.run.trim_end());
+                eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, shown(&m.run));
             }
         }
     }
@@ -1012,7 +1016,8 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
         for v in report.exercises.iter().filter(|v| !v.ok()) {
             outln(&format!("\n{} {}:", mark(Status::Fail), v.exercise));
             for p in &v.problems {
-                outln(&format!("  - {p}"));
+                // Problems quote the scripts' output.
+                outln(&format!("  - {}", crate::safe_text::text(p)));
             }
         }
         if report.left_behind.is_empty() {

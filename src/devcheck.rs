@@ -88,7 +88,8 @@ pub fn run(dir: Option<&Path>) -> Result<i32, String> {
         },
     };
     for p in &problems {
-        outln(&p.to_string());
+        // Messages quote the data (ids, names, the TOML parser's words): shown inert.
+        outln(&crate::safe_text::text(&p.to_string()));
     }
     if problems.is_empty() {
         outln(&format!("{what}: no problems found."));

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Deserialize;
 
 use crate::checks::Check;
+use crate::safe_text;
 
 /// The format version this build understands.
 pub const FORMAT_VERSION: u32 = 1;
@@ -179,14 +180,31 @@ pub struct Exercise {
 
 impl Exercise {
     /// Parses and validates `exercise.toml`. `slug` names the exercise in errors.
+    ///
+    /// What is shown as one line (the title, the summary, step titles) is neutralised for the
+    /// terminal here ([`safe_text::line`]); Markdown is neutralised by the renderer, scripts
+    /// where they are shown. Every message names the file, and never echoes raw text.
     pub fn parse(slug: &str, text: &str) -> Result<Exercise, String> {
+        let at = format!("exercises/{slug}/exercise.toml");
         let data: ExerciseFile =
-            toml::from_str(text).map_err(|e| format!("exercises/{slug}/exercise.toml: {e}"))?;
-        let ex = Exercise {
+            toml::from_str(text).map_err(|e| safe_text::owned(format!("{at}: {e}")))?;
+        let mut ex = Exercise {
             slug: slug.to_string(),
             data,
         };
         ex.validate()?;
+        let d = &mut ex.data;
+        d.title = safe_text::line(&d.title).into_owned();
+        d.summary = safe_text::line(&d.summary).into_owned();
+        for step in &mut d.steps {
+            step.title = safe_text::line(&step.title).into_owned();
+        }
+        for m in &mut d.mistakes {
+            m.id = safe_text::line(&m.id).into_owned();
+        }
+        for v in &mut d.variants {
+            v.id = safe_text::line(&v.id).into_owned();
+        }
         Ok(ex)
     }
 
@@ -250,8 +268,9 @@ impl Exercise {
                     || source.contains("docker.sock")
                 {
                     return Err(format!(
-                        "{at}: setup container `{}` mounts `{v}`: setups may mount named volumes only, never host paths",
-                        c.name
+                        "{at}: setup container `{}` mounts `{}`: setups may mount named volumes only, never host paths",
+                        c.name,
+                        safe_text::line(v)
                     ));
                 }
             }
@@ -259,7 +278,8 @@ impl Exercise {
         for path in &d.resources.files {
             if path.starts_with('/') || path.split('/').any(|p| p == "..") {
                 return Err(format!(
-                    "{at}: resource file `{path}` must be relative to the exercise folder"
+                    "{at}: resource file `{}` must be relative to the exercise folder",
+                    safe_text::line(path)
                 ));
             }
         }
@@ -308,6 +328,21 @@ hint = "h"
   kind = "volume"
   name = "v"
 "#;
+
+    #[test]
+    fn titles_and_toml_errors_are_shown_inert() {
+        let text = MINIMAL
+            .replace("title = \"T\"", "title = \"T\\u001b]0;owned\\u0007\\r\\n\"")
+            .replace("title = \"A\"", "title = \"A\\u009b2K\\u202e\"");
+        let ex = Exercise::parse("00-t", &text).unwrap();
+        assert_eq!(ex.title(), "T\\x1b]0;owned\\x07\\r\\n");
+        assert_eq!(ex.steps()[0].title, "A\\u{9b}2K\\u{202e}");
+        // A TOML error echoes the line at fault: inert too.
+        let err = Exercise::parse("00-t", "format = 1\ntitle = \"a\u{1b}]0;x\u{7}\u{9b}\"\n")
+            .unwrap_err();
+        assert!(err.contains("title = \"a\\x1b]0;x\\x07\\u{9b}\""), "{err}");
+        assert!(crate::safe_text::is_inert(&err), "{err:?}");
+    }
 
     #[test]
     fn parses_minimal_exercise() {

@@ -165,6 +165,34 @@ mod tests {
     use crate::checks::Status;
     use crate::exec::ExecResult;
 
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn container_output_is_shown_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "api", &inspect_json(&[], &[]));
+        let cmd = argv(&["cat", "/x"]);
+        let c: ExecCheck =
+            toml::from_str("container='api'\ncommand=['cat','/x']\nstdout_contains='ok'").unwrap();
+        let printed = ExecResult {
+            exit_code: 0,
+            stdout: "out\x1b]0;owned\x07\x1b[2K\r\u{9b}\n".into(),
+            stderr: String::new(),
+        };
+        snap.execs
+            .insert((Target::Container("api".into()), cmd), Ok(printed));
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message
+                .contains("out\\x1b]0;owned\\x07\\x1b[2K\\r\\u{9b}"),
+            "{}",
+            v.message
+        );
+        assert!(crate::safe_text::is_inert(&v.message));
+    }
+
     #[test]
     fn exit_code_and_output_against_a_volume_file() {
         let dir = tempfile::tempdir().unwrap();

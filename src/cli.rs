@@ -64,7 +64,11 @@ pub enum Command {
         load: Option<PathBuf>,
     },
     /// Grade the current exercise, move on when it passes, and show your next task.
-    Next,
+    Next {
+        /// For a pack: create its setup and run its exec commands without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Grade every step of an exercise (default: the current one).
     Check {
         /// Exercise: slug, number or part of the name (e.g. `02`, `bind-mounts`).
@@ -75,6 +79,9 @@ pub enum Command {
         /// Machine-readable verdicts.
         #[arg(long)]
         json: bool,
+        /// For a pack: create its setup and run its exec commands without asking.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// A hint for the first unfinished step.
     Hint { exercise: Option<String> },
@@ -248,11 +255,19 @@ pub async fn run(cli: Cli) -> CmdResult {
             (None, Some(file)) => setup_load(&file).await,
             (None, None) => setup(offline, force).await,
         },
-        Command::Next => next(cat, ws).await,
+        Command::Next { yes } => next(cat, ws, yes).await,
         Command::Check {
-            all: true, json, ..
-        } => check_all(cat, ws, json).await,
-        Command::Check { exercise, json, .. } => check(cat, ws, exercise.as_deref(), json).await,
+            all: true,
+            json,
+            yes,
+            ..
+        } => check_all(cat, ws, json, yes).await,
+        Command::Check {
+            exercise,
+            json,
+            yes,
+            ..
+        } => check(cat, ws, exercise.as_deref(), json, yes).await,
         Command::Hint { exercise } => hint(cat, ws, exercise.as_deref()),
         Command::List { json } => list(cat, ws, json),
         Command::Lesson { exercise } => lesson(cat, ws, exercise.as_deref()),
@@ -414,6 +429,75 @@ async fn ensure_exercise_setup(
         eprintln!("set up {line} for {}", ex.slug);
     }
     progress.exercise_mut(&ex.slug).setup_done = true;
+    Ok(())
+}
+
+/// A pack's exec checks run commands in the learner's containers. Before the first grading
+/// that would run them they are shown and need a yes (`yes` gives it); the approval is kept per
+/// exercise in the progress state, by a digest of the commands, so a pack that changes them
+/// asks again. `again` is the command line to approve with (`check 01-x`). Built-in exercises
+/// never ask.
+fn ensure_exec_approval(
+    cat: &Catalog,
+    exercises: &[&Exercise],
+    progress: &mut Progress,
+    yes: bool,
+    again: &str,
+) -> Result<(), String> {
+    let Some(pack) = cat.pack_dir() else {
+        return Ok(());
+    };
+    let pending: Vec<(&Exercise, String)> = exercises
+        .iter()
+        .filter_map(|ex| {
+            let digest = ex.exec_digest()?;
+            let approved = progress
+                .exercise(&ex.slug)
+                .and_then(|p| p.exec_approved.as_deref());
+            (approved != Some(digest.as_str())).then_some((*ex, digest))
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for (ex, _) in &pending {
+        let changed = progress
+            .exercise(&ex.slug)
+            .is_some_and(|p| p.exec_approved.is_some());
+        eprintln!(
+            "Grading exercise {} of the pack {} runs {}these commands in your containers:",
+            ex.slug,
+            pack.display(),
+            if changed {
+                "(changed since you approved them) "
+            } else {
+                ""
+            }
+        );
+        for c in ex.exec_commands() {
+            let writes = crate::exercise::looks_like_write(&c.command)
+                .map(|w| format!("   <- looks like it writes ({w})"))
+                .unwrap_or_default();
+            eprintln!("  - {c}{writes}");
+        }
+    }
+    let refused = |why: &str| {
+        format!(
+            "{why}, so nothing was graded: approve the pack's commands with `workbook --pack {} {again} --yes`, \
+             or run `workbook --pack {} {again}` on a terminal and answer y",
+            pack.display(),
+            pack.display()
+        )
+    };
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(refused("not asking on a non-interactive input"));
+    }
+    if !confirm("Run them whenever the exercise is graded?", yes)? {
+        return Err(refused("the commands were not approved"));
+    }
+    for (ex, digest) in pending {
+        progress.exercise_mut(&ex.slug).exec_approved = Some(digest);
+    }
     Ok(())
 }
 
@@ -579,7 +663,7 @@ async fn setup_load(file: &Path) -> CmdResult {
     Ok(0)
 }
 
-async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
+async fn next(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
     let exercises = cat.exercises()?;
     let _paged = crate::output::Paged::start();
     let engine = connect().await?;
@@ -605,10 +689,14 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
         return Ok(0);
     };
     progress.current = Some(ex.slug.clone());
-    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
     let mut code = 0;
     let mut first_unfinished = 0;
     if !fresh {
+        if let Err(e) = ensure_exec_approval(cat, &[ex], &mut progress, yes, "next") {
+            progress.save(&ws.progress_path())?;
+            return Err(e);
+        }
         let report = grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await;
         progress.record(&report);
         if report.status == Status::Error {
@@ -630,7 +718,7 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
                 Some(n) => {
                     ex = n;
                     progress.current = Some(ex.slug.clone());
-                    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+                    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
                     outln(&format!(
                         "{}",
                         style(format!("Next up: {} · {}", ex.slug, ex.title())).bold()
@@ -705,20 +793,30 @@ async fn check(
     explicit: Option<&Path>,
     wanted: Option<&str>,
     as_json: bool,
+    yes: bool,
 ) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
     let ex = pick(cat, &progress, wanted)?;
     let engine = engine::connect().await?;
+    let again = format!("check {}", ex.slug);
     let (report, ()) = tokio::join!(
         async {
-            ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+            ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
+            ensure_exec_approval(cat, &[ex], &mut progress, yes, &again)?;
             Ok::<_, String>(grade::grade(&engine.docker, ex, &ws.exercise_dir(&ex.slug)).await)
         },
         sweep(&engine)
     );
-    let report = report?;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // What was set up stays recorded, whatever stopped the grading.
+            progress.save(&ws.progress_path())?;
+            return Err(e);
+        }
+    };
     progress.record(&report);
     progress.save(&ws.progress_path())?;
     if as_json {
@@ -730,10 +828,12 @@ async fn check(
 }
 
 /// Every exercise at once: one process, concurrent gathering, no setup created.
-async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
+async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool, yes: bool) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
+    let all: Vec<&Exercise> = cat.exercises()?.iter().collect();
+    ensure_exec_approval(cat, &all, &mut progress, yes, "check --all")?;
     let engine = engine::connect().await?;
     let dirs: Vec<PathBuf> = cat
         .exercises()?
@@ -985,6 +1085,16 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
             }
             for m in &ex.data.mistakes {
                 eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, shown(&m.run));
+            }
+            let commands = ex.exec_commands();
+            if !commands.is_empty() {
+                eprintln!(
+                    "--- {} exec checks, run in containers at every grading:",
+                    ex.slug
+                );
+                for c in commands {
+                    eprintln!("  - {c}");
+                }
             }
         }
     }

@@ -170,6 +170,47 @@ mod tests {
     }
 
     #[test]
+    fn a_service_is_only_one_of_the_exercise_folders_project() {
+        // A container of compose service `api-1` of another folder's project is never the
+        // target: the exec does not run there (the command is not even looked up).
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "other-api-1", &inspect_json(&[], &[]));
+        snap.containers = Ok(vec![summary(
+            "other-api-1",
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", "api-1"),
+                ("com.docker.compose.project.working_dir", "/somewhere/else"),
+            ],
+        )]);
+        let target = Target::Service("api-1".into());
+        assert!(target.resolve(&snap).is_err());
+        let mut needs = Needs::default();
+        let c: ExecCheck = toml::from_str("service='api-1'\ncommand=['cat','/x']").unwrap();
+        c.needs(&mut needs);
+        let v = c.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("compose service `api-1`"),
+            "{}",
+            v.message
+        );
+        // The same service started from the exercise folder is.
+        let here = dir.path().to_string_lossy().into_owned();
+        snap.containers = Ok(vec![summary(
+            "x-api-1",
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", "api-1"),
+                ("com.docker.compose.project.working_dir", &here),
+            ],
+        )]);
+        assert!(target.resolve(&snap).is_ok());
+    }
+
+    #[test]
     fn container_output_is_shown_inert() {
         let dir = tempfile::tempdir().unwrap();
         let mut snap = snapshot_with_inspect(dir.path(), "api", &inspect_json(&[], &[]));

@@ -1,0 +1,316 @@
+//! Community packs that try to do harm: exec checks into containers the pack does not own,
+//! setups that seed a volume the workbook did not make, absurd sizes, paths leaving the pack,
+//! and terminal escape sequences. Each pack is written by the test into a temporary folder.
+//!
+//! Tests that need the daemon create only resources named `wbtest-<purpose>-<pid>` and remove
+//! them, however the test ends.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn workbook() -> Command {
+    let mut cmd = Command::cargo_bin("workbook").unwrap();
+    cmd.env_remove("WORKBOOK_WORKSPACE")
+        .env("NO_COLOR", "1")
+        .env("NO_PAGER", "1");
+    cmd
+}
+
+/// `workbook --pack PACK --workspace WS ARGS...`, with an empty, non-interactive stdin.
+fn in_pack(pack: &Path, ws: &Path, args: &[&str]) -> Output {
+    workbook()
+        .arg("--pack")
+        .arg(pack)
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .write_stdin("")
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes a pack: (path relative to the pack, contents).
+fn write_pack(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, contents) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, contents).unwrap();
+    }
+    dir
+}
+
+/// A one-exercise pack `01-x` whose exercise.toml is `toml`, with a lesson and a solution.
+fn one_exercise(toml: &str) -> tempfile::TempDir {
+    write_pack(&[
+        ("exercises/01-x/exercise.toml", toml.to_string()),
+        ("lessons/x.md", "# X\n\nIntro.\n".to_string()),
+        ("solutions/01-x/solve.sh", "true\n".to_string()),
+    ])
+}
+
+/// The head of an exercise.toml: format, title, lesson `x.md`.
+const HEAD: &str = "format = 1\ntitle = \"X\"\nlesson = \"x.md\"\n";
+
+/// One step `s` holding `checks` (TOML of `[[steps.checks]]` tables).
+fn step(checks: &str) -> String {
+    format!("[[steps]]\nid = \"s\"\ntitle = \"S\"\ntask = \"t\"\nhint = \"h\"\n{checks}")
+}
+
+// ---------------------------------------------------------------- the daemon
+
+fn docker(args: &[&str]) -> Output {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI")
+}
+
+/// Docker resources a test made; removed when it ends, however it ends.
+#[derive(Default)]
+struct Made {
+    containers: Vec<String>,
+    volumes: Vec<String>,
+}
+
+impl Made {
+    fn container(&mut self, purpose: &str) -> String {
+        let name = format!("wbtest-{purpose}-{}", std::process::id());
+        docker(&["rm", "-f", &name]);
+        let out = docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "workbook/tools",
+            "sleep",
+            "300",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.containers.push(name.clone());
+        name
+    }
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for c in &self.containers {
+            docker(&["rm", "-f", c]);
+        }
+        // Seeders that a failed run could leave behind mount the volumes: remove them first.
+        for v in &self.volumes {
+            let out = docker(&[
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("volume={v}"),
+                "--filter",
+                "label=workbook.managed=true",
+            ]);
+            for id in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                docker(&["rm", "-f", id]);
+            }
+            docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+fn in_container(name: &str, script: &str) -> bool {
+    docker(&["exec", name, "sh", "-c", script]).status.success()
+}
+
+// ---------------------------------------------------------------- 1. exec checks
+
+#[test]
+fn an_exec_into_a_container_the_exercise_does_not_own_is_refused_at_load() {
+    let exec = "  [[steps.checks]]\n  kind = \"exec\"\n  container = \"victim\"\n  \
+                command = [\"sh\", \"-c\", \"rm -rf /var/lib/postgresql/data/* ; echo done\"]\n";
+    let dir = tempfile::tempdir().unwrap();
+    let harm = one_exercise(&format!("{HEAD}{}", step(exec)));
+    let out = in_pack(harm.path(), &dir.path().join("ws"), &["list"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("exercises/01-x/exercise.toml")
+            && err.contains("`container = \"victim\"`")
+            && err.contains("[resources].containers"),
+        "{err}"
+    );
+    // Declared by the exercise (it is the learner's to create), or set up by it: it loads.
+    for declared in [
+        "[resources]\ncontainers = [\"victim\"]\n".to_string(),
+        "[[setup.containers]]\nname = \"victim\"\nimage = \"workbook/tools\"\n".to_string(),
+    ] {
+        let ok = one_exercise(&format!("{HEAD}{declared}{}", step(exec)));
+        let out = in_pack(ok.path(), &dir.path().join("ws"), &["list"]);
+        assert!(out.status.success(), "{}", text(&out).1);
+    }
+    // A compose service of the exercise folder is the exercise's own.
+    let service = exec.replace("container = \"victim\"", "service = \"db\"");
+    let ok = one_exercise(&format!("{HEAD}{}", step(&service)));
+    assert!(in_pack(ok.path(), &dir.path().join("ws"), &["list"])
+        .status
+        .success());
+}
+
+/// A pack whose exec check runs `rm -f /tmp/keep` in the test's own container.
+fn exec_pack(container: &str, echo: &str) -> String {
+    format!(
+        "{HEAD}[resources]\ncontainers = [\"{container}\"]\n{}",
+        step(&format!(
+            "  [[steps.checks]]\n  kind = \"exec\"\n  container = \"{container}\"\n  \
+             command = [\"sh\", \"-c\", \"rm -f /tmp/keep; echo {echo}\"]\n  stdout_contains = \"{echo}\"\n"
+        ))
+    )
+}
+
+#[test]
+fn a_packs_exec_commands_are_shown_and_need_a_yes_remembered_per_digest() {
+    let mut made = Made::default();
+    let victim = made.container("victim");
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let pack = one_exercise(&exec_pack(&victim, "done"));
+    assert!(in_pack(pack.path(), &ws, &["init"]).status.success());
+    let keep = || in_container(&victim, "touch /tmp/keep");
+    let kept = || in_container(&victim, "test -f /tmp/keep");
+
+    // Not approved, not interactive: nothing runs, and the error says how to approve.
+    keep();
+    let out = in_pack(pack.path(), &ws, &["check"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "in container {victim}: sh -c 'rm -f /tmp/keep; echo done'"
+        )) && err.contains("--yes"),
+        "{err}"
+    );
+    assert!(kept(), "the exec command ran without approval");
+    let out = in_pack(pack.path(), &ws, &["next"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out).1);
+    assert!(kept(), "`next` ran the exec command without approval");
+    // watch never asks: it says to approve with `check` first.
+    let out = in_pack(pack.path(), &ws, &["watch", "--max-regrades", "1"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("check 01-x"), "{err}");
+    assert!(kept(), "`watch` ran the exec command without approval");
+
+    // Approved: it runs, and the approval is remembered.
+    let out = in_pack(pack.path(), &ws, &["check", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(!kept());
+    keep();
+    let out = in_pack(pack.path(), &ws, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert!(!kept());
+
+    // The pack changes its commands: asked again.
+    let changed = one_exercise(&exec_pack(&victim, "changed"));
+    keep();
+    let out = in_pack(changed.path(), &ws, &["check"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("echo changed"), "{err}");
+    assert!(kept(), "a changed command ran on the old approval");
+    let out = in_pack(changed.path(), &ws, &["next", "--yes"]);
+    assert!(out.status.code() != Some(2), "{:?}", text(&out));
+    assert!(!kept());
+}
+
+/// A complete, lint-clean exercise around `checks`, for `dev check`.
+fn clean_exercise(resources: &str, checks: &str) -> tempfile::TempDir {
+    let toml = format!(
+        "{HEAD}{resources}{}\n[[mistakes]]\nid = \"m\"\nstep = \"s\"\nrun = \"true\"\nexpect = \"x\"\n",
+        step(checks)
+    );
+    write_pack(&[
+        ("exercises/01-x/exercise.toml", toml),
+        (
+            "lessons/x.md",
+            "# X\n\nIntro.\n\n<!-- workbook:step s -->\nDo it.\n".to_string(),
+        ),
+        ("solutions/01-x/solve.sh", "true\n".to_string()),
+    ])
+}
+
+#[test]
+fn dev_check_flags_undeclared_exec_targets_and_commands_that_write() {
+    let exec = |target: &str, command: &str| {
+        format!("  [[steps.checks]]\n  kind = \"exec\"\n  {target}\n  command = {command}\n")
+    };
+    let run = |pack: &Path| {
+        let out = workbook()
+            .args(["dev", "check"])
+            .arg(pack.join("exercises"))
+            .output()
+            .unwrap();
+        let (stdout, _) = text(&out);
+        (out.status.code(), stdout)
+    };
+    // Read-only commands in the exercise's own container or service: clean.
+    let clean = clean_exercise(
+        "[resources]\ncontainers = [\"api\"]\n",
+        &(exec("container = \"api\"", "[\"cat\", \"/etc/hostname\"]")
+            + &exec(
+                "service = \"web\"",
+                "[\"wget\", \"-qO-\", \"http://127.0.0.1/\"]",
+            )),
+    );
+    let (code, out) = run(clean.path());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("warning"), "{out}");
+
+    // Undeclared: an error at the line of the key (the workbook refuses it).
+    let harm = clean_exercise("", &exec("container = \"victim\"", "[\"cat\", \"/x\"]"));
+    let (code, out) = run(harm.path());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("exercises/01-x/exercise.toml:11: step `s`: `container = \"victim\"`"),
+        "{out}"
+    );
+
+    // Writes: warnings at the line of the command, the exit code is not changed by them.
+    let writes = clean_exercise(
+        "[resources]\ncontainers = [\"api\"]\n",
+        &(exec("container = \"api\"", "[\"rm\", \"-rf\", \"/data\"]")
+            + &exec(
+                "container = \"api\"",
+                "[\"sh\", \"-c\", \"echo x > /data/f\"]",
+            )
+            + &exec(
+                "container = \"api\"",
+                "[\"sh\", \"-c\", \"cat /a | tee /b\"]",
+            )
+            + &exec(
+                "container = \"api\"",
+                "[\"/bin/chmod\", \"777\", \"/data\"]",
+            )),
+    );
+    let (code, out) = run(writes.path());
+    assert_eq!(code, Some(0), "{out}");
+    for line in [14, 18, 22, 26] {
+        assert!(
+            out.contains(&format!(
+                "exercises/01-x/exercise.toml:{line}: warning: step `s`:"
+            )),
+            "no warning at line {line}:\n{out}"
+        );
+    }
+    assert!(out.contains("looks like it writes"), "{out}");
+    assert!(out.contains("4 warnings"), "{out}");
+}

@@ -405,8 +405,33 @@ async fn ensure_exercise_setup(
             pack.display(),
             ex.slug
         );
-        for v in &setup.volumes {
-            eprintln!("  - volume {} ({} files)", v.name, v.files.len());
+        let states = lab_setup::volume_states(&engine.docker, ex).await?;
+        let mut not_ours = None;
+        for (v, state) in setup.volumes.iter().zip(&states) {
+            match state {
+                lab_setup::VolumeState::NotOurs => {
+                    not_ours.get_or_insert(v.name.as_str());
+                    eprintln!(
+                        "  - volume {} ALREADY EXISTS and is not the workbook's: it will not be touched; setup will stop",
+                        v.name
+                    );
+                }
+                lab_setup::VolumeState::Ours => eprintln!(
+                    "  - volume {} (made by the workbook for {} already: {} files written again)",
+                    v.name,
+                    ex.slug,
+                    v.files.len()
+                ),
+                lab_setup::VolumeState::Absent => {
+                    eprintln!("  - volume {} ({} files)", v.name, v.files.len())
+                }
+            }
+        }
+        if let Some(name) = not_ours {
+            for c in &setup.containers {
+                eprintln!("  - container {} (not created: setup stops)", c.name);
+            }
+            return Err(lab_setup::not_ours_message(cat, ex, name));
         }
         for c in &setup.containers {
             eprintln!(
@@ -425,7 +450,7 @@ async fn ensure_exercise_setup(
             ));
         }
     }
-    for line in lab_setup::apply(&engine.docker, ex).await? {
+    for line in lab_setup::apply(&engine.docker, cat, ex).await? {
         eprintln!("set up {line} for {}", ex.slug);
     }
     progress.exercise_mut(&ex.slug).setup_done = true;
@@ -689,7 +714,11 @@ async fn next(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
         return Ok(0);
     };
     progress.current = Some(ex.slug.clone());
-    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
+    if let Err(e) = ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await {
+        // Where the learner is stays recorded.
+        progress.save(&ws.progress_path())?;
+        return Err(e);
+    }
     let mut code = 0;
     let mut first_unfinished = 0;
     if !fresh {
@@ -718,7 +747,13 @@ async fn next(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
                 Some(n) => {
                     ex = n;
                     progress.current = Some(ex.slug.clone());
-                    ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
+                    if let Err(e) =
+                        ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await
+                    {
+                        // What was graded and where the learner is stay recorded.
+                        progress.save(&ws.progress_path())?;
+                        return Err(e);
+                    }
                     outln(&format!(
                         "{}",
                         style(format!("Next up: {} · {}", ex.slug, ex.title())).bold()

@@ -930,7 +930,7 @@ async fn ensure_setup(
             ex.slug
         ));
     }
-    for line in lab_setup::apply(&engine.docker, ex).await? {
+    for line in lab_setup::apply(&engine.docker, cat, ex).await? {
         eprintln!("set up {line} for {}", ex.slug);
     }
     progress.exercise_mut(&ex.slug).setup_done = true;

@@ -66,6 +66,10 @@ fn step(checks: &str) -> String {
     format!("[[steps]]\nid = \"s\"\ntitle = \"S\"\ntask = \"t\"\nhint = \"h\"\n{checks}")
 }
 
+fn volume_check(name: &str) -> String {
+    format!("  [[steps.checks]]\n  kind = \"volume\"\n  name = \"{name}\"\n")
+}
+
 // ---------------------------------------------------------------- the daemon
 
 fn docker(args: &[&str]) -> Output {
@@ -101,6 +105,14 @@ impl Made {
             String::from_utf8_lossy(&out.stderr)
         );
         self.containers.push(name.clone());
+        name
+    }
+
+    /// A name for a volume the test (or the workbook under test) creates.
+    fn volume_name(&mut self, purpose: &str) -> String {
+        let name = format!("wbtest-{purpose}-{}", std::process::id());
+        docker(&["volume", "rm", "-f", &name]);
+        self.volumes.push(name.clone());
         name
     }
 }
@@ -313,4 +325,89 @@ fn dev_check_flags_undeclared_exec_targets_and_commands_that_write() {
     }
     assert!(out.contains("looks like it writes"), "{out}");
     assert!(out.contains("4 warnings"), "{out}");
+}
+
+// ---------------------------------------------------------------- 2. seeds
+
+fn seed_pack(volume: &str) -> tempfile::TempDir {
+    one_exercise(&format!(
+        "{HEAD}{}[[setup.volumes]]\nname = \"{volume}\"\n  [[setup.volumes.files]]\n  \
+         path = \"PG_VERSION\"\n  content = \"overwritten by the pack\\n\"\n",
+        step(&volume_check(volume))
+    ))
+}
+
+fn volume_file(volume: &str, path: &str) -> String {
+    let out = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/v:ro"),
+        "workbook/tools",
+        "cat",
+        &format!("/v/{path}"),
+    ]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_setup_never_writes_into_a_volume_the_workbook_did_not_make() {
+    let mut made = Made::default();
+    let theirs = made.volume_name("seed-theirs");
+    assert!(docker(&["volume", "create", &theirs]).status.success());
+    let out = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{theirs}:/v"),
+        "workbook/tools",
+        "sh",
+        "-c",
+        "echo mine > /v/PG_VERSION",
+    ]);
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let pack = seed_pack(&theirs);
+    assert!(in_pack(pack.path(), &ws, &["init"]).status.success());
+
+    // The confirmation says so, per volume.
+    let out = in_pack(pack.path(), &ws, &["check"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "volume {theirs} ALREADY EXISTS and is not the workbook's: it will not be touched; setup will stop"
+        )),
+        "{err}"
+    );
+    // Even when told yes, the setup stops and says the way out.
+    let out = in_pack(pack.path(), &ws, &["check", "--yes"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("volume {theirs} already exists"))
+            && err.contains("docker volume rm"),
+        "{err}"
+    );
+    assert_eq!(volume_file(&theirs, "PG_VERSION"), "mine\n");
+    let labels = docker(&["volume", "inspect", "-f", "{{json .Labels}}", &theirs]);
+    assert!(
+        !String::from_utf8_lossy(&labels.stdout).contains("workbook"),
+        "the learner's volume was relabelled"
+    );
+
+    // A volume that does not exist yet is created, labelled and seeded, as before.
+    let ours = made.volume_name("seed-ours");
+    let pack = seed_pack(&ours);
+    let ws = dir.path().join("ws2");
+    assert!(in_pack(pack.path(), &ws, &["init"]).status.success());
+    let out = in_pack(pack.path(), &ws, &["check", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    assert_eq!(
+        volume_file(&ours, "PG_VERSION"),
+        "overwritten by the pack\n"
+    );
+    let labels = docker(&["volume", "inspect", "-f", "{{json .Labels}}", &ours]);
+    assert!(String::from_utf8_lossy(&labels.stdout).contains("\"workbook.exercise\":\"01-x\""));
 }

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use include_dir::{include_dir, Dir};
 
-use crate::exercise::Exercise;
+use crate::exercise::{bounds, Exercise};
+use crate::safe_text;
 
 /// The exercise folders as built in (also read by `dev check`).
 pub(crate) static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
@@ -73,6 +74,9 @@ impl Catalog {
 
     /// A community pack: `DIR/exercises/NN-slug/exercise.toml` (+ starter files),
     /// `DIR/lessons/`, `DIR/solutions/NN-slug/solve.sh`.
+    ///
+    /// Refused when it loads, naming the file: a file, or a number of files, over the bounds
+    /// of the format ([`bounds`]).
     pub fn pack(dir: &Path) -> Result<Catalog, String> {
         let root = dir.join("exercises");
         let entries = std::fs::read_dir(&root).map_err(|e| {
@@ -90,20 +94,40 @@ impl Catalog {
                 dir.display()
             ));
         }
+        if dirs.len() > bounds::EXERCISES {
+            return Err(format!(
+                "the pack {} has {} exercises: a pack holds at most {}",
+                dir.display(),
+                dirs.len(),
+                bounds::EXERCISES
+            ));
+        }
         let mut slugs = Vec::new();
         let mut sources = Vec::new();
         for d in dirs {
-            slugs.push(
-                d.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
-            let text = std::fs::read_to_string(d.join("exercise.toml"))
-                .map_err(|e| format!("{}: {e}", d.display()))?;
+            let slug = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let toml = d.join("exercise.toml");
+            let text = read_bounded(&toml, bounds::EXERCISE_FILE)?;
+            slugs.push(slug);
             sources.push(Cow::Owned(text));
         }
         let catalog = Catalog::from_sources(slugs, sources, Some(dir.to_path_buf()));
-        catalog.exercises()?;
+        for ex in catalog.exercises()? {
+            let lesson = dir.join("lessons").join(&ex.data.lesson);
+            if lesson.is_file() {
+                read_bounded(&lesson, bounds::LESSON_FILE)?;
+            }
+            let solution = dir.join("solutions").join(&ex.slug).join("solve.sh");
+            if solution.is_file() {
+                read_bounded(&solution, bounds::SOLUTION_FILE)?;
+            }
+            let base = dir.join("exercises").join(&ex.slug);
+            let mut count = (0usize, 0u64);
+            check_starter(&base, &mut count)?;
+        }
         Ok(catalog)
     }
 
@@ -158,21 +182,26 @@ impl Catalog {
         self.pack.as_deref()
     }
 
+    /// The lesson file's text; for a pack, within its bound.
     pub fn lesson(&self, file: &str) -> Option<Cow<'static, str>> {
         match &self.pack {
             None => lesson(file).map(Cow::Borrowed),
-            Some(dir) => std::fs::read_to_string(dir.join("lessons").join(file))
+            Some(dir) => read_bounded(&dir.join("lessons").join(file), bounds::LESSON_FILE)
                 .ok()
                 .map(Cow::Owned),
         }
     }
 
+    /// The reference solution as it runs (byte for byte: it is neutralised only where shown).
     pub fn solution(&self, slug: &str) -> Option<Cow<'static, str>> {
         match &self.pack {
             None => solution(slug).map(Cow::Borrowed),
-            Some(dir) => std::fs::read_to_string(dir.join("solutions").join(slug).join("solve.sh"))
-                .ok()
-                .map(Cow::Owned),
+            Some(dir) => read_bounded(
+                &dir.join("solutions").join(slug).join("solve.sh"),
+                bounds::SOLUTION_FILE,
+            )
+            .ok()
+            .map(Cow::Owned),
         }
     }
 
@@ -188,6 +217,59 @@ impl Catalog {
             }
         }
     }
+}
+
+/// A text file of the pack: at most `max` bytes, UTF-8.
+fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let shown = || safe_text::line(&path.display().to_string()).into_owned();
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", shown()))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", shown()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{}: the file is over {max} bytes, the most such a file may hold",
+            shown()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", shown()))
+}
+
+/// The starter files of a pack's exercise, within the bounds (`count`: entries and bytes so
+/// far).
+fn check_starter(dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", safe_text::line(&dir.display().to_string())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let shown = || safe_text::line(&path.display().to_string()).into_owned();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        count.0 += 1;
+        if count.0 > bounds::STARTER_ENTRIES {
+            return Err(format!(
+                "{}: the exercise has more than {} starter files and folders",
+                safe_text::line(&dir.display().to_string()),
+                bounds::STARTER_ENTRIES
+            ));
+        }
+        if meta.is_dir() {
+            check_starter(&path, count)?;
+        } else if meta.is_file() {
+            count.1 += meta.len();
+            if count.1 > bounds::STARTER_BYTES {
+                return Err(format!(
+                    "{}: the exercise's starter files hold more than {} bytes together",
+                    shown(),
+                    bounds::STARTER_BYTES
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn collect_folder(base: &Path, dir: &Path, out: &mut Vec<StarterFile>) {

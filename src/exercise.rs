@@ -14,6 +14,46 @@ use crate::safe_text;
 /// The format version this build understands.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// What an exercise may hold, checked when it loads (see `exercises/FORMAT.md`): a pack can
+/// make the workbook allocate, write or show only so much. Each refusal names the bound.
+pub mod bounds {
+    /// `exercise.toml`, in bytes.
+    pub const EXERCISE_FILE: u64 = 4 * 1024 * 1024;
+    /// A lesson, in bytes.
+    pub const LESSON_FILE: u64 = 1024 * 1024;
+    /// A reference solution, in bytes.
+    pub const SOLUTION_FILE: u64 = 256 * 1024;
+    /// Exercises in a pack.
+    pub const EXERCISES: usize = 200;
+    /// Starter files (and folders) of one exercise, and their total size in bytes.
+    pub const STARTER_ENTRIES: usize = 1000;
+    pub const STARTER_BYTES: u64 = 64 * 1024 * 1024;
+    /// `[[steps]]`, checks per step, `[[variants]]`, `[[mistakes]]`.
+    pub const STEPS: usize = 100;
+    pub const CHECKS: usize = 50;
+    pub const VARIANTS: usize = 100;
+    pub const MISTAKES: usize = 100;
+    /// `[[setup.volumes]]`, `[[setup.containers]]`, seed files per volume.
+    pub const SETUP_VOLUMES: usize = 32;
+    pub const SETUP_CONTAINERS: usize = 32;
+    pub const SEED_FILES: usize = 1000;
+    /// `random_bytes` of one seed file, the `content` of one, and every seed file of a setup
+    /// together, in bytes (they are built in memory before they are copied in).
+    pub const RANDOM_BYTES: u64 = 16 * 1024 * 1024;
+    pub const CONTENT: usize = 1024 * 1024;
+    pub const SETUP_BYTES: u64 = 64 * 1024 * 1024;
+    /// Any other list (a command's arguments, `[resources]` names, labels...).
+    pub const LIST: usize = 256;
+    /// A name (of a volume, container, service, step, image, lesson...) or a key, in characters.
+    pub const NAME: usize = 255;
+    /// A title.
+    pub const TITLE: usize = 200;
+    /// Markdown (`task`, `hint`) and scripts (`run`), in characters.
+    pub const TEXT: usize = 64 * 1024;
+    /// Any other string (paths, arguments, expected contents...), in characters.
+    pub const VALUE: usize = 4096;
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExerciseFile {
@@ -145,7 +185,27 @@ pub struct Step {
     pub task: String,
     /// Markdown.
     pub hint: String,
+    #[serde(deserialize_with = "bounded_checks")]
     pub checks: Vec<Check>,
+}
+
+/// Checks, each read as a TOML value first and refused when a value or list in it is over its
+/// bound; an error keeps the position of the check it is about.
+fn bounded_checks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Check>, D::Error> {
+    struct Bounded(Check);
+    impl<'de> Deserialize<'de> for Bounded {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bounded, D::Error> {
+            use serde::de::Error;
+            let value = toml::Value::deserialize(d)?;
+            check_bounds(&value, "", None).map_err(D::Error::custom)?;
+            value
+                .try_into::<Check>()
+                .map(Bounded)
+                .map_err(|e| D::Error::custom(e.message()))
+        }
+    }
+    let checks = Vec::<Bounded>::deserialize(d)?;
+    Ok(checks.into_iter().map(|b| b.0).collect())
 }
 
 /// Another correct solution: it must pass every step.
@@ -186,8 +246,18 @@ impl Exercise {
     /// where they are shown. Every message names the file, and never echoes raw text.
     pub fn parse(slug: &str, text: &str) -> Result<Exercise, String> {
         let at = format!("exercises/{slug}/exercise.toml");
+        if text.len() as u64 > bounds::EXERCISE_FILE {
+            return Err(format!(
+                "{at}: the file is {} bytes: an exercise.toml is at most {} bytes",
+                text.len(),
+                bounds::EXERCISE_FILE
+            ));
+        }
         let data: ExerciseFile =
             toml::from_str(text).map_err(|e| safe_text::owned(format!("{at}: {e}")))?;
+        // Sizes first: nothing below walks a list or a string longer than its bound (each
+        // check's own values were bounded as it was read: [`bounded_checks`]).
+        check_data_bounds(&data).map_err(|e| format!("{at}: {e}"))?;
         let mut ex = Exercise {
             slug: slug.to_string(),
             data,
@@ -211,6 +281,7 @@ impl Exercise {
     fn validate(&self) -> Result<(), String> {
         let at = format!("exercises/{}/exercise.toml", self.slug);
         let d = &self.data;
+        self.validate_setup_sizes(&at)?;
         self.validate_exec_targets(&at)?;
         if d.format != FORMAT_VERSION {
             return Err(format!(
@@ -283,6 +354,61 @@ impl Exercise {
                     safe_text::line(path)
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Seed files: sizes within their bounds, modes that are octal, owners that exist.
+    fn validate_setup_sizes(&self, at: &str) -> Result<(), String> {
+        let mut total: u64 = 0;
+        for (i, v) in self.data.setup.volumes.iter().enumerate() {
+            for (j, f) in v.files.iter().enumerate() {
+                let here = format!(
+                    "{at}: setup.volumes[{i}].files[{j}] (`{}`)",
+                    safe_text::line(&f.path)
+                );
+                if let Some(n) = f.random_bytes {
+                    if n > bounds::RANDOM_BYTES {
+                        return Err(format!(
+                            "{here}: `random_bytes = {n}` is more than a seed file may hold (at most {} bytes, {} MiB)",
+                            bounds::RANDOM_BYTES,
+                            bounds::RANDOM_BYTES >> 20
+                        ));
+                    }
+                }
+                let size = match (&f.content, f.random_bytes) {
+                    (Some(c), _) => c.len() as u64,
+                    (None, Some(n)) => n,
+                    (None, None) => 0,
+                };
+                total = total.saturating_add(size);
+                if let Some(m) = &f.mode {
+                    if !u32::from_str_radix(m, 8).is_ok_and(|m| m <= 0o7777) {
+                        return Err(format!(
+                            "{here}: mode `{}` is not an octal mode (\"0644\")",
+                            safe_text::line(m)
+                        ));
+                    }
+                }
+                for (key, id) in [("uid", f.uid), ("gid", f.gid)] {
+                    if id.is_some_and(|id| id > u64::from(u32::MAX)) {
+                        return Err(format!("{here}: `{key}` is more than {}", u32::MAX));
+                    }
+                }
+                let parts: Vec<&str> = f.path.split('/').filter(|p| !p.is_empty()).collect();
+                if parts.is_empty() || parts.iter().any(|p| *p == "." || *p == "..") {
+                    return Err(format!(
+                        "{here}: the path must name a file inside the volume (no `.` or `..`)"
+                    ));
+                }
+            }
+        }
+        if total > bounds::SETUP_BYTES {
+            return Err(format!(
+                "{at}: the setup's seed files hold {total} bytes together: a setup seeds at most {} bytes ({} MiB)",
+                bounds::SETUP_BYTES,
+                bounds::SETUP_BYTES >> 20
+            ));
         }
         Ok(())
     }
@@ -513,6 +639,191 @@ fn shell_quote(arg: &str) -> String {
     }
 }
 
+/// Tables whose keys are the author's (labels, driver options): their values are values.
+const FREE_TABLES: [&str; 5] = [
+    "labels",
+    "options",
+    "option_items",
+    "option_prefix",
+    "option_host_path",
+];
+
+/// The bound on a string of a check under `key`, and what it is called in a refusal.
+fn string_bound(key: &str) -> (usize, &'static str) {
+    match key {
+        "name" | "volume" | "container" | "service" | "compose_volume" | "of_volume"
+        | "of_compose_volume" | "kind" => (bounds::NAME, "a name"),
+        _ => (bounds::VALUE, "a value"),
+    }
+}
+
+/// Every list and string of the exercise outside its checks within its bound.
+fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
+    fn count<T>(what: &str, items: &[T], max: usize) -> Result<(), String> {
+        if items.len() > max {
+            return Err(format!(
+                "`{what}` has {} entries: at most {max}",
+                items.len()
+            ));
+        }
+        Ok(())
+    }
+    fn chars(what: &str, s: &str, max: usize, called: &str) -> Result<(), String> {
+        let n = s.chars().count();
+        if n > max {
+            return Err(format!(
+                "`{what}` is {n} characters long: {called} is at most {max} characters"
+            ));
+        }
+        Ok(())
+    }
+    let name = |what: &str, s: &str| chars(what, s, bounds::NAME, "a name");
+    let names = |what: &str, list: &[String]| {
+        count(what, list, bounds::LIST)?;
+        list.iter().try_for_each(|n| name(what, n))
+    };
+    let resources = |what: &str, r: &Resources| {
+        names(&format!("{what}.volumes"), &r.volumes)?;
+        names(&format!("{what}.containers"), &r.containers)?;
+        names(&format!("{what}.compose_volumes"), &r.compose_volumes)?;
+        count(&format!("{what}.files"), &r.files, bounds::LIST)?;
+        r.files
+            .iter()
+            .try_for_each(|f| chars(&format!("{what}.files"), f, bounds::VALUE, "a path"))
+    };
+    chars("title", &d.title, bounds::TITLE, "a title")?;
+    name("lesson", &d.lesson)?;
+    chars("summary", &d.summary, bounds::TEXT, "a text")?;
+    resources("resources", &d.resources)?;
+    count("setup.volumes", &d.setup.volumes, bounds::SETUP_VOLUMES)?;
+    for (i, v) in d.setup.volumes.iter().enumerate() {
+        let at = format!("setup.volumes[{i}]");
+        name(&format!("{at}.name"), &v.name)?;
+        count(
+            &format!("{at}.labels"),
+            &v.labels.iter().collect::<Vec<_>>(),
+            bounds::LIST,
+        )?;
+        for (k, val) in &v.labels {
+            name(&format!("{at}.labels"), k)?;
+            chars(&format!("{at}.labels.{k}"), val, bounds::VALUE, "a value")?;
+        }
+        count(&format!("{at}.files"), &v.files, bounds::SEED_FILES)?;
+        for (j, f) in v.files.iter().enumerate() {
+            let at = format!("{at}.files[{j}]");
+            chars(&format!("{at}.path"), &f.path, bounds::VALUE, "a path")?;
+            if let Some(c) = &f.content {
+                if c.len() > bounds::CONTENT {
+                    return Err(format!(
+                        "`{at}.content` is {} bytes long: a seed file's content is at most {} bytes (1 MiB)",
+                        c.len(),
+                        bounds::CONTENT
+                    ));
+                }
+            }
+            if let Some(m) = &f.mode {
+                chars(&format!("{at}.mode"), m, 8, "a mode")?;
+            }
+        }
+    }
+    count(
+        "setup.containers",
+        &d.setup.containers,
+        bounds::SETUP_CONTAINERS,
+    )?;
+    for (i, c) in d.setup.containers.iter().enumerate() {
+        let at = format!("setup.containers[{i}]");
+        name(&format!("{at}.name"), &c.name)?;
+        name(&format!("{at}.image"), &c.image)?;
+        names(&format!("{at}.volumes"), &c.volumes)?;
+        count(&format!("{at}.command"), &c.command, bounds::LIST)?;
+        for a in &c.command {
+            chars(&format!("{at}.command"), a, bounds::VALUE, "an argument")?;
+        }
+    }
+    count("steps", &d.steps, bounds::STEPS)?;
+    for (i, st) in d.steps.iter().enumerate() {
+        let at = format!("steps[{i}]");
+        name(&format!("{at}.id"), &st.id)?;
+        chars(&format!("{at}.title"), &st.title, bounds::TITLE, "a title")?;
+        chars(&format!("{at}.task"), &st.task, bounds::TEXT, "a text")?;
+        chars(&format!("{at}.hint"), &st.hint, bounds::TEXT, "a text")?;
+        count(&format!("{at}.checks"), &st.checks, bounds::CHECKS)?;
+    }
+    count("variants", &d.variants, bounds::VARIANTS)?;
+    for (i, v) in d.variants.iter().enumerate() {
+        let at = format!("variants[{i}]");
+        name(&format!("{at}.id"), &v.id)?;
+        chars(&format!("{at}.run"), &v.run, bounds::TEXT, "a script")?;
+        resources(&format!("{at}.resources"), &v.resources)?;
+    }
+    count("mistakes", &d.mistakes, bounds::MISTAKES)?;
+    for (i, m) in d.mistakes.iter().enumerate() {
+        let at = format!("mistakes[{i}]");
+        name(&format!("{at}.id"), &m.id)?;
+        name(&format!("{at}.step"), &m.step)?;
+        chars(&format!("{at}.run"), &m.run, bounds::TEXT, "a script")?;
+        chars(&format!("{at}.expect"), &m.expect, bounds::VALUE, "a value")?;
+        resources(&format!("{at}.resources"), &m.resources)?;
+    }
+    Ok(())
+}
+
+/// Every list and string of a check's value within its bound; `key` is the nearest table key.
+fn check_bounds(value: &toml::Value, path: &str, key: Option<&str>) -> Result<(), String> {
+    let key = key.unwrap_or("");
+    match value {
+        toml::Value::String(s) => {
+            let (max, what) = string_bound(key);
+            let n = s.chars().count();
+            if n > max {
+                return Err(format!(
+                    "`{path}` is {n} characters long: {what} is at most {max} characters"
+                ));
+            }
+        }
+        toml::Value::Array(items) => {
+            let max = bounds::LIST;
+            if items.len() > max {
+                return Err(format!(
+                    "`{path}` has {} entries: at most {max}",
+                    items.len()
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                check_bounds(item, &format!("{path}[{i}]"), Some(key))?;
+            }
+        }
+        toml::Value::Table(t) => {
+            if t.len() > bounds::LIST {
+                return Err(format!(
+                    "`{path}` has {} keys: at most {}",
+                    t.len(),
+                    bounds::LIST
+                ));
+            }
+            for (k, v) in t {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.chars().count() > bounds::NAME {
+                    return Err(format!(
+                        "a key in `{path}` is {} characters long: a key is at most {}",
+                        k.chars().count(),
+                        bounds::NAME
+                    ));
+                }
+                let free = FREE_TABLES.contains(&key);
+                check_bounds(v, &safe_text::line(&here), Some(if free { "" } else { k }))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,6 +893,52 @@ hint = "h"
 
     fn with_check(check: &str) -> String {
         MINIMAL.replace("  kind = \"volume\"\n  name = \"v\"\n", check)
+    }
+
+    #[test]
+    fn every_size_is_bounded_and_the_bound_is_named() {
+        let seed = |file: &str| {
+            format!("{MINIMAL}[[setup.volumes]]\nname = \"sv\"\n  [[setup.volumes.files]]\n  path = \"f\"\n{file}\n")
+        };
+        let many = |n: usize, item: &str| {
+            (0..n)
+                .map(|i| item.replace("ID", &i.to_string()))
+                .collect::<String>()
+        };
+        let long = |n: usize| "x".repeat(n);
+        for (text, wanted) in [
+            (seed("  random_bytes = 100000000000000"), "`random_bytes = 100000000000000` is more than a seed file may hold (at most 16777216 bytes"),
+            (seed(&format!("  content = \"{}\"", long(bounds::CONTENT + 1))), "content` is 1048577 bytes long: a seed file's content is at most 1048576"),
+            (
+                format!("{MINIMAL}{}", many(17, "[[setup.volumes]]\nname = \"vID\"\n  [[setup.volumes.files]]\n  path = \"f\"\n  random_bytes = 4000000\n")),
+                "seed files hold 68000000 bytes together: a setup seeds at most 67108864",
+            ),
+            (format!("{MINIMAL}{}", many(33, "[[setup.volumes]]\nname = \"vID\"\n")), "`setup.volumes` has 33 entries: at most 32"),
+            (MINIMAL.replace("[[steps]]", &(many(100, "[[steps]]\nid = \"sID\"\ntitle = \"S\"\ntask = \"t\"\nhint = \"h\"\n  [[steps.checks]]\n  kind = \"volume\"\n  name = \"v\"\n") + "[[steps]]")), "`steps` has 101 entries: at most 100"),
+            (with_check(&("  kind = \"volume\"\n  name = \"v\"\n".to_string() + &"  [[steps.checks]]\n  kind = \"volume\"\n  name = \"v\"\n".repeat(50))), "`steps[0].checks` has 51 entries: at most 50"),
+            (with_check(&format!("  kind = \"volume\"\n  name = \"{}\"\n", long(300))), "`name` is 300 characters long: a name is at most 255"),
+            (with_check(&format!("  kind = \"exec\"\n  service = \"s\"\n  command = [{}]\n", many(257, "\"a\","))), "`command` has 257 entries: at most 256"),
+            (with_check(&format!("  kind = \"host-file\"\n  path = \"p\"\n  contains = \"{}\"\n", long(5000))), "`contains` is 5000 characters long: a value is at most 4096"),
+            (MINIMAL.replace("title = \"T\"", &format!("title = \"{}\"", long(201))), "`title` is 201 characters long: a title is at most 200"),
+            (MINIMAL.replace("hint = \"h\"", &format!("hint = \"{}\"", long(bounds::TEXT + 1))), "`steps[0].hint` is 65537 characters long"),
+            (format!("{MINIMAL}[resources]\nvolumes = [{}]\n", many(257, "\"vID\",")), "`resources.volumes` has 257 entries: at most 256"),
+        ] {
+            let err = Exercise::parse("00-t", &text).unwrap_err();
+            assert!(err.starts_with("exercises/00-t/exercise.toml: ") || err.starts_with("exercises/00-t/exercise.toml:"), "{err}");
+            assert!(err.contains(wanted), "wanted {wanted:?} in\n{err}");
+        }
+        // A check refused for a size keeps its position in the file.
+        let err = Exercise::parse(
+            "00-t",
+            &with_check(&format!(
+                "  kind = \"volume\"\n  name = \"{}\"\n",
+                long(300)
+            )),
+        )
+        .unwrap_err();
+        assert!(err.contains("line 10"), "{err}");
+        // The bounds leave room: every built-in exercise is far inside them.
+        assert!(crate::catalog::exercises().unwrap().len() >= 11);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use bollard::Docker;
 
 use crate::catalog::Catalog;
 use crate::engine::{describe, is_not_found};
-use crate::exercise::{Exercise, SeedFile};
+use crate::exercise::{bounds, Exercise, SeedFile};
 use crate::images::TOOLS_IMAGE;
 use crate::{labels, probe};
 
@@ -99,6 +99,26 @@ pub fn not_ours_message(cat: &Catalog, ex: &Exercise, name: &str) -> String {
 /// Creates the exercise's setup resources (volumes and their files). Idempotent for what it
 /// made itself; stops, touching nothing, at a volume of the same name that it did not make.
 pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<String>, String> {
+    // Every seed archive is built first, within the format's bounds: nothing fails, or takes
+    // memory, once a helper container exists.
+    let mut archives = Vec::new();
+    let mut total: u64 = 0;
+    for vol in &ex.data.setup.volumes {
+        let archive = if vol.files.is_empty() {
+            None
+        } else {
+            Some(seed_archive(&vol.files)?)
+        };
+        total += archive.as_ref().map_or(0, |a| a.len() as u64);
+        if total > 2 * bounds::SETUP_BYTES {
+            return Err(format!(
+                "the setup of {} seeds more than {} bytes",
+                ex.slug,
+                bounds::SETUP_BYTES
+            ));
+        }
+        archives.push(archive);
+    }
     let states = volume_states(docker, ex).await?;
     if let Some((vol, _)) = ex
         .data
@@ -111,7 +131,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         return Err(not_ours_message(cat, ex, &vol.name));
     }
     let mut done = Vec::new();
-    for vol in &ex.data.setup.volumes {
+    for (vol, archive) in ex.data.setup.volumes.iter().zip(archives) {
         let mut vol_labels: HashMap<String, String> = vol.labels.clone().into_iter().collect();
         vol_labels.insert(labels::MANAGED.into(), "true".into());
         vol_labels.insert(labels::EXERCISE.into(), ex.slug.clone());
@@ -129,8 +149,8 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         if !is_ours(&created.labels, &ex.slug) {
             return Err(not_ours_message(cat, ex, &vol.name));
         }
-        if !vol.files.is_empty() {
-            seed(docker, &vol.name, &vol.files).await?;
+        if let Some(archive) = archive {
+            seed(docker, &vol.name, archive).await?;
         }
         done.push(format!("volume {} ({} files)", vol.name, vol.files.len()));
     }
@@ -166,23 +186,29 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
     Ok(done)
 }
 
-async fn seed(docker: &Docker, volume: &str, files: &[SeedFile]) -> Result<(), String> {
+/// Copies a seed archive into a volume through a helper that is never started. The helper is
+/// tracked from its creation, so it is removed on every path: success, an error, Ctrl-C.
+async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), String> {
     let host = HostConfig {
         binds: Some(vec![format!("{volume}:/seed")]),
         ..Default::default()
     };
     let body = probe::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
-    let id = docker
+    // Counted while in flight: a Ctrl-C before the answer comes looks for it again by this
+    // run's session label (see `probe::remove_live`).
+    let creating = probe::Creating::start();
+    let created = docker
         .create_container(
             None::<bollard::query_parameters::CreateContainerOptions>,
             body,
         )
-        .await
+        .await;
+    creating.answered();
+    let id = created
         .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?
         .id;
     probe::track(&id);
     let result = async {
-        let archive = seed_archive(files)?;
         let opts = UploadToContainerOptionsBuilder::default()
             .path("/seed")
             .build();
@@ -223,6 +249,14 @@ pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>, String> {
         }
         let bytes = match (&f.content, f.random_bytes) {
             (Some(text), _) => text.as_bytes().to_vec(),
+            // Bounded when the exercise loads; bounded here too, for any other caller.
+            (None, Some(n)) if n > bounds::RANDOM_BYTES => {
+                return Err(format!(
+                    "seed file {}: random_bytes = {n} is over the bound of {} bytes",
+                    f.path,
+                    bounds::RANDOM_BYTES
+                ))
+            }
             (None, Some(n)) => pseudo_random(&f.path, n),
             (None, None) => Vec::new(),
         };
@@ -299,5 +333,19 @@ mod tests {
         let mut forged = ours.clone();
         forged.insert(labels::MANAGED.to_string(), "yes".to_string());
         assert!(!is_ours(&forged, "07-backup-restore"));
+    }
+
+    #[test]
+    fn seed_archives_are_bounded_even_without_the_loader() {
+        let f = SeedFile {
+            path: "big".into(),
+            content: None,
+            random_bytes: Some(100_000_000_000_000),
+            mode: None,
+            uid: None,
+            gid: None,
+        };
+        let e = seed_archive(&[f]).unwrap_err();
+        assert!(e.contains("over the bound"), "{e}");
     }
 }

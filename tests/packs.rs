@@ -411,3 +411,60 @@ fn a_setup_never_writes_into_a_volume_the_workbook_did_not_make() {
     let labels = docker(&["volume", "inspect", "-f", "{{json .Labels}}", &ours]);
     assert!(String::from_utf8_lossy(&labels.stdout).contains("\"workbook.exercise\":\"01-x\""));
 }
+
+// ---------------------------------------------------------------- 3. sizes
+
+#[test]
+fn absurd_sizes_are_refused_when_the_pack_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let seed = |file: &str| {
+        format!(
+            "{HEAD}{}[[setup.volumes]]\nname = \"wbtest-never\"\n  [[setup.volumes.files]]\n{file}",
+            step(&volume_check("v"))
+        )
+    };
+    let cases = [
+        (
+            seed("  path = \"big\"\n  random_bytes = 100000000000000\n"),
+            "random_bytes = 100000000000000",
+            "at most 16777216",
+        ),
+        (
+            seed(&format!(
+                "  path = \"big\"\n  content = \"{}\"\n",
+                "x".repeat(1_100_000)
+            )),
+            "content",
+            "at most 1048576",
+        ),
+        (
+            format!(
+                "{HEAD}{}",
+                (0..101)
+                    .map(|i| step(&volume_check("v"))
+                        .replace("id = \"s\"", &format!("id = \"s{i}\"")))
+                    .collect::<String>()
+            ),
+            "steps",
+            "at most 100",
+        ),
+        (
+            format!("{HEAD}{}", step(&volume_check(&"v".repeat(300)))),
+            "300 characters",
+            "at most 255",
+        ),
+    ];
+    for (toml, key, bound) in cases {
+        let pack = one_exercise(&toml);
+        let out = in_pack(pack.path(), &ws, &["list"]);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{key}: {err}");
+        assert!(
+            err.contains("exercises/01-x/exercise.toml")
+                && err.contains(key)
+                && err.contains(bound),
+            "{key}: {err}"
+        );
+    }
+}

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use include_dir::{include_dir, Dir};
 
-use crate::exercise::{bounds, Exercise};
+use crate::exercise::{bounds, check_slug, Exercise};
 use crate::safe_text;
 
 /// The exercise folders as built in (also read by `dev check`).
@@ -38,6 +38,8 @@ pub struct Catalog {
     /// Every exercise parsed.
     all: OnceLock<Result<Vec<Exercise>, String>>,
     pack: Option<PathBuf>,
+    /// The pack folder with links resolved: every file read from the pack must be inside it.
+    pack_root: Option<PathBuf>,
 }
 
 impl Catalog {
@@ -68,6 +70,7 @@ impl Catalog {
             slugs,
             sources,
             all: OnceLock::new(),
+            pack_root: pack.as_deref().and_then(|p| p.canonicalize().ok()),
             pack,
         }
     }
@@ -75,13 +78,17 @@ impl Catalog {
     /// A community pack: `DIR/exercises/NN-slug/exercise.toml` (+ starter files),
     /// `DIR/lessons/`, `DIR/solutions/NN-slug/solve.sh`.
     ///
-    /// Refused when it loads, naming the file: a file, or a number of files, over the bounds
-    /// of the format ([`bounds`]).
+    /// Refused when it loads, naming the file: a folder name that is not a slug, a file or a
+    /// link leading out of the pack (exercise folders, starter files, lessons, solutions), a
+    /// file or a number of files over the bounds of the format ([`bounds`]).
     pub fn pack(dir: &Path) -> Result<Catalog, String> {
         let root = dir.join("exercises");
         let entries = std::fs::read_dir(&root).map_err(|e| {
             format!("{} is not an exercise pack: cannot read {}: {e} (a pack has exercises/, lessons/ and solutions/)", dir.display(), root.display())
         })?;
+        let pack_root = dir
+            .canonicalize()
+            .map_err(|e| format!("cannot read the pack {}: {e}", dir.display()))?;
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -109,24 +116,26 @@ impl Catalog {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            check_slug(&slug).map_err(|e| format!("{}/{e}", dir.display()))?;
+            inside(&pack_root, &d)?;
             let toml = d.join("exercise.toml");
-            let text = read_bounded(&toml, bounds::EXERCISE_FILE)?;
+            let text = read_bounded(&pack_root, &toml, bounds::EXERCISE_FILE)?;
             slugs.push(slug);
             sources.push(Cow::Owned(text));
         }
         let catalog = Catalog::from_sources(slugs, sources, Some(dir.to_path_buf()));
         for ex in catalog.exercises()? {
             let lesson = dir.join("lessons").join(&ex.data.lesson);
-            if lesson.is_file() {
-                read_bounded(&lesson, bounds::LESSON_FILE)?;
+            if std::fs::symlink_metadata(&lesson).is_ok() {
+                read_bounded(&pack_root, &lesson, bounds::LESSON_FILE)?;
             }
             let solution = dir.join("solutions").join(&ex.slug).join("solve.sh");
-            if solution.is_file() {
-                read_bounded(&solution, bounds::SOLUTION_FILE)?;
+            if std::fs::symlink_metadata(&solution).is_ok() {
+                read_bounded(&pack_root, &solution, bounds::SOLUTION_FILE)?;
             }
             let base = dir.join("exercises").join(&ex.slug);
             let mut count = (0usize, 0u64);
-            check_starter(&base, &mut count)?;
+            check_starter(&pack_root, &base, &mut count)?;
         }
         Ok(catalog)
     }
@@ -182,26 +191,31 @@ impl Catalog {
         self.pack.as_deref()
     }
 
-    /// The lesson file's text; for a pack, within its bound.
+    /// The lesson file's text; for a pack, only from inside it, and within its bound.
     pub fn lesson(&self, file: &str) -> Option<Cow<'static, str>> {
-        match &self.pack {
-            None => lesson(file).map(Cow::Borrowed),
-            Some(dir) => read_bounded(&dir.join("lessons").join(file), bounds::LESSON_FILE)
-                .ok()
-                .map(Cow::Owned),
+        match (&self.pack, &self.pack_root) {
+            (None, _) => lesson(file).map(Cow::Borrowed),
+            (Some(dir), Some(root)) => {
+                read_bounded(root, &dir.join("lessons").join(file), bounds::LESSON_FILE)
+                    .ok()
+                    .map(Cow::Owned)
+            }
+            (Some(_), None) => None,
         }
     }
 
     /// The reference solution as it runs (byte for byte: it is neutralised only where shown).
     pub fn solution(&self, slug: &str) -> Option<Cow<'static, str>> {
-        match &self.pack {
-            None => solution(slug).map(Cow::Borrowed),
-            Some(dir) => read_bounded(
+        match (&self.pack, &self.pack_root) {
+            (None, _) => solution(slug).map(Cow::Borrowed),
+            (Some(dir), Some(root)) => read_bounded(
+                root,
                 &dir.join("solutions").join(slug).join("solve.sh"),
                 bounds::SOLUTION_FILE,
             )
             .ok()
             .map(Cow::Owned),
+            (Some(_), None) => None,
         }
     }
 
@@ -219,11 +233,32 @@ impl Catalog {
     }
 }
 
-/// A text file of the pack: at most `max` bytes, UTF-8.
-fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
-    use std::io::Read;
+/// `path` (links resolved) is inside the pack, else the refusal naming it.
+fn inside(pack_root: &Path, path: &Path) -> Result<PathBuf, String> {
     let shown = || safe_text::line(&path.display().to_string()).into_owned();
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", shown()))?;
+    let real = path.canonicalize().map_err(|e| {
+        format!(
+            "{}: cannot be read ({e}); a link whose target is missing, or outside the pack, is refused",
+            shown()
+        )
+    })?;
+    if !real.starts_with(pack_root) {
+        return Err(format!(
+            "{} leads to {}, outside the pack: a pack's files (exercise folders, starter files, \
+             lessons, solutions) must be inside its folder",
+            shown(),
+            safe_text::line(&real.display().to_string())
+        ));
+    }
+    Ok(real)
+}
+
+/// A text file of the pack: inside it, at most `max` bytes, UTF-8.
+fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let real = inside(pack_root, path)?;
+    let shown = || safe_text::line(&path.display().to_string()).into_owned();
+    let file = std::fs::File::open(&real).map_err(|e| format!("{}: {e}", shown()))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
@@ -237,14 +272,21 @@ fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", shown()))
 }
 
-/// The starter files of a pack's exercise, within the bounds (`count`: entries and bytes so
-/// far).
-fn check_starter(dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
+/// The starter files of a pack's exercise: no link leading out of the pack, names without
+/// control characters, and within the bounds (`count`: entries and bytes so far).
+fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", safe_text::line(&dir.display().to_string())))?;
     for entry in entries.flatten() {
         let path = entry.path();
         let shown = || safe_text::line(&path.display().to_string()).into_owned();
+        let name = entry.file_name();
+        if !safe_text::is_inert(&name.to_string_lossy()) || name.to_string_lossy().contains('\n') {
+            return Err(format!(
+                "{}: a starter file's name holds control characters",
+                shown()
+            ));
+        }
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
@@ -256,8 +298,11 @@ fn check_starter(dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
                 bounds::STARTER_ENTRIES
             ));
         }
-        if meta.is_dir() {
-            check_starter(&path, count)?;
+        if meta.file_type().is_symlink() {
+            // Links are never copied into a workspace; one leading out of the pack is refused.
+            inside(pack_root, &path)?;
+        } else if meta.is_dir() {
+            check_starter(pack_root, &path, count)?;
         } else if meta.is_file() {
             count.1 += meta.len();
             if count.1 > bounds::STARTER_BYTES {

@@ -863,11 +863,8 @@ fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
 
     // The lesson and its step markers.
     if let Some((file, at)) = string(&loose.lesson) {
-        if !inside(file) {
-            lint.at(
-                Some(at),
-                format!("lesson `{file}` must be a file name under lessons/"),
-            );
+        if let Err(e) = crate::exercise::check_lesson_name(file) {
+            lint.at(Some(at), e);
         } else {
             let (path, lesson) = source.lesson(file);
             match lesson {

@@ -245,6 +245,7 @@ impl Exercise {
     /// terminal here ([`safe_text::line`]); Markdown is neutralised by the renderer, scripts
     /// where they are shown. Every message names the file, and never echoes raw text.
     pub fn parse(slug: &str, text: &str) -> Result<Exercise, String> {
+        check_slug(slug)?;
         let at = format!("exercises/{slug}/exercise.toml");
         if text.len() as u64 > bounds::EXERCISE_FILE {
             return Err(format!(
@@ -281,6 +282,8 @@ impl Exercise {
     fn validate(&self) -> Result<(), String> {
         let at = format!("exercises/{}/exercise.toml", self.slug);
         let d = &self.data;
+        check_lesson_name(&d.lesson).map_err(|e| format!("{at}: {e}"))?;
+        self.validate_names(&at)?;
         self.validate_setup_sizes(&at)?;
         self.validate_exec_targets(&at)?;
         if d.format != FORMAT_VERSION {
@@ -345,6 +348,25 @@ impl Exercise {
                         safe_text::line(v)
                     ));
                 }
+                // Only the exercise's own setup volumes: Docker would create any other name
+                // unlabelled, or mount a volume the workbook did not make.
+                let mut parts = v.split(':');
+                let (dest, mode) = (parts.nth(1).unwrap_or(""), parts.next());
+                let own = d.setup.volumes.iter().any(|sv| sv.name == source);
+                if !own
+                    || !dest.starts_with('/')
+                    || !safe_text::is_inert(v)
+                    || v.contains('\n')
+                    || !matches!(mode, None | Some("ro" | "rw"))
+                    || parts.next().is_some()
+                {
+                    return Err(format!(
+                        "{at}: setup container `{}` mounts `{}`: a setup container mounts the exercise's own \
+                         [[setup.volumes]] only, as `VOLUME:/path` or `VOLUME:/path:ro`",
+                        c.name,
+                        safe_text::line(v)
+                    ));
+                }
             }
         }
         for path in &d.resources.files {
@@ -352,6 +374,69 @@ impl Exercise {
                 return Err(format!(
                     "{at}: resource file `{}` must be relative to the exercise folder",
                     safe_text::line(path)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Names the workbook passes to the daemon, or lists before removing: Docker's own
+    /// charset, so no name can carry a control character into a confirmation.
+    fn validate_names(&self, at: &str) -> Result<(), String> {
+        let d = &self.data;
+        let mut named: Vec<(String, &str)> = Vec::new();
+        let mut resources = vec![("[resources]".to_string(), &d.resources)];
+        resources.extend(
+            d.mistakes
+                .iter()
+                .map(|m| (format!("mistake `{}` resources", m.id), &m.resources)),
+        );
+        resources.extend(
+            d.variants
+                .iter()
+                .map(|v| (format!("variant `{}` resources", v.id), &v.resources)),
+        );
+        for (what, r) in resources {
+            for (key, list) in [
+                ("volumes", &r.volumes),
+                ("containers", &r.containers),
+                ("compose_volumes", &r.compose_volumes),
+            ] {
+                named.extend(list.iter().map(|n| (format!("{what} {key}"), n.as_str())));
+            }
+            for f in &r.files {
+                if !safe_text::is_inert(f) {
+                    return Err(format!(
+                        "{at}: {what} files: `{}` holds control characters",
+                        safe_text::line(f)
+                    ));
+                }
+            }
+        }
+        for v in &d.setup.volumes {
+            named.push(("[[setup.volumes]] name".into(), v.name.as_str()));
+        }
+        for c in &d.setup.containers {
+            named.push(("[[setup.containers]] name".into(), c.name.as_str()));
+        }
+        for (what, name) in named {
+            if !is_docker_name(name) {
+                return Err(format!(
+                    "{at}: {what}: `{}` is not a Docker name (a letter or digit, then letters, digits, `_`, `.` or `-`)",
+                    safe_text::line(name)
+                ));
+            }
+        }
+        for c in &d.setup.containers {
+            let image_ok = c
+                .image
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "/._:-".contains(ch));
+            if !image_ok {
+                return Err(format!(
+                    "{at}: setup container `{}` uses image `{}`: setups use the lab images (workbook/...) only",
+                    c.name,
+                    safe_text::line(&c.image)
                 ));
             }
         }
@@ -637,6 +722,50 @@ fn shell_quote(arg: &str) -> String {
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
     }
+}
+
+/// Docker's charset for volume and container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn is_docker_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// An exercise's folder name: `[0-9a-z][0-9a-z-]*` (learners pick exercises by its number,
+/// `NN-slug`), so it can never be the workspace's own state (`.workbook`), its `README.md`, or
+/// a hidden file.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    let mut chars = slug.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug.len() <= 64;
+    if ok {
+        return Ok(());
+    }
+    Err(format!(
+        "exercises/{}: an exercise folder is named `NN-slug`: lowercase letters, digits and `-`, \
+         starting with a letter or digit, at most 64 characters (e.g. `02-bind-mounts`); a folder named \
+         otherwise could collide with the workspace's own files (`.workbook/`, `README.md`)",
+        safe_text::line(slug)
+    ))
+}
+
+/// A lesson is a plain file name under `lessons/`: no folder, no way out of it.
+pub fn check_lesson_name(lesson: &str) -> Result<(), String> {
+    let plain = !lesson.is_empty()
+        && !lesson.starts_with('.')
+        && !lesson.contains(['/', '\\', ':'])
+        && safe_text::is_inert(lesson)
+        && !lesson.contains(['\n', '\t']);
+    if plain {
+        return Ok(());
+    }
+    Err(format!(
+        "lesson `{}` must be a plain file name under lessons/ (no `/`, `\\`, `..`, nor a leading `.`)",
+        safe_text::line(lesson)
+    ))
 }
 
 /// Tables whose keys are the author's (labels, driver options): their values are values.
@@ -942,6 +1071,48 @@ hint = "h"
     }
 
     #[test]
+    fn lessons_are_plain_file_names_and_slugs_are_slugs() {
+        for bad in [
+            "../../../../etc/passwd",
+            "/etc/passwd",
+            "sub/x.md",
+            "..\\x.md",
+            "..",
+            ".hidden.md",
+            "",
+            "c:x.md",
+        ] {
+            let text = MINIMAL.replace("lesson = \"t.md\"", &format!("lesson = '{bad}'"));
+            let err = Exercise::parse("00-t", &text).unwrap_err();
+            assert!(
+                err.contains("must be a plain file name under lessons/"),
+                "{bad}: {err}"
+            );
+        }
+        for bad in [
+            ".workbook",
+            "README.md",
+            ".x",
+            "01_A",
+            "Upper",
+            "-01",
+            "",
+            "a b",
+            "01-\u{1b}]0;x\u{7}",
+        ] {
+            let err = Exercise::parse(bad, MINIMAL).unwrap_err();
+            assert!(
+                err.contains("an exercise folder is named `NN-slug`"),
+                "{bad}: {err}"
+            );
+            assert!(crate::safe_text::is_inert(&err), "{err:?}");
+        }
+        for good in ["01-named-volumes", "7-x", "a"] {
+            Exercise::parse(good, MINIMAL).unwrap();
+        }
+    }
+
+    #[test]
     fn an_exec_check_runs_only_in_the_exercises_own_containers() {
         let exec = "  kind = \"exec\"\n  container = \"victim\"\n  command = [\"cat\", \"/x\"]\n";
         let err = Exercise::parse("00-t", &with_check(exec)).unwrap_err();
@@ -997,6 +1168,29 @@ hint = "h"
             Exercise::parse("00-t", MINIMAL).unwrap().exec_digest(),
             None
         );
+    }
+
+    #[test]
+    fn names_are_dockers_names() {
+        let setup = |name: &str| format!("{MINIMAL}[[setup.volumes]]\nname = \"{name}\"\n");
+        let err = Exercise::parse(
+            "00-t",
+            &setup("harmless\\u001b[2K\\r  - volume scratch (0 files)"),
+        )
+        .unwrap_err();
+        assert!(err.contains("is not a Docker name"), "{err}");
+        assert!(
+            err.contains("harmless\\x1b[2K\\r  - volume scratch"),
+            "{err}"
+        );
+        Exercise::parse("00-t", &setup("ml-data_2.x")).unwrap();
+        let mount = format!("{}[[setup.containers]]\nname = \"k\"\nimage = \"workbook/tools\"\nvolumes = [\"pgdata:/d\"]\n", setup("sv"));
+        let err = Exercise::parse("00-t", &mount).unwrap_err();
+        assert!(
+            err.contains("mounts the exercise's own [[setup.volumes]] only"),
+            "{err}"
+        );
+        Exercise::parse("00-t", &mount.replace("pgdata:/d", "sv:/d:ro")).unwrap();
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Tests that need the daemon create only resources named `wbtest-<purpose>-<pid>` and remove
 //! them, however the test ends.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
@@ -466,5 +466,91 @@ fn absurd_sizes_are_refused_when_the_pack_loads() {
                 && err.contains(bound),
             "{key}: {err}"
         );
+    }
+}
+
+// ---------------------------------------------------------------- 4. paths
+
+#[test]
+fn pack_paths_stay_inside_the_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let body = step(&volume_check("v"));
+    // A lesson outside lessons/.
+    let pack = one_exercise(&format!(
+        "format = 1\ntitle = \"X\"\nlesson = \"../../../../etc/passwd\"\n{body}"
+    ));
+    let out = in_pack(pack.path(), &ws, &["lesson"]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{err}");
+    assert!(!stdout.contains("root:"), "{stdout}");
+    assert!(
+        err.contains("exercises/01-x/exercise.toml")
+            && err.contains("lesson `../../../../etc/passwd`"),
+        "{err}"
+    );
+    for bad in ["sub/x.md", "..\\x.md", "/etc/passwd", ".."] {
+        let pack = one_exercise(&format!(
+            "format = 1\ntitle = \"X\"\nlesson = \"{}\"\n{body}",
+            bad.replace('\\', "\\\\")
+        ));
+        let out = in_pack(pack.path(), &ws, &["list"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {:?}", text(&out));
+    }
+
+    // An exercise folder named like the workspace's own state, or not a slug.
+    let forged =
+        "{\"version\":1,\"current\":\"01-x\",\"exercises\":{\"01-x\":{\"status\":\"done\"}}}";
+    for folder in [".workbook", "README.md", ".hidden", "01_X", "Upper"] {
+        let pack = write_pack(&[
+            ("exercises/01-x/exercise.toml", format!("{HEAD}{body}")),
+            (
+                &format!("exercises/{folder}/exercise.toml"),
+                format!("{HEAD}{body}"),
+            ),
+            (
+                &format!("exercises/{folder}/progress.json"),
+                forged.to_string(),
+            ),
+            ("lessons/x.md", "# X\n".to_string()),
+        ]);
+        let ws = dir.path().join(format!("ws-{folder}"));
+        let out = in_pack(pack.path(), &ws, &["init"]);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{folder}: {err}");
+        assert!(
+            err.contains(&format!("exercises/{folder}")),
+            "{folder}: {err}"
+        );
+        let progress =
+            std::fs::read_to_string(ws.join(".workbook/progress.json")).unwrap_or_default();
+        assert!(
+            !progress.contains("done"),
+            "{folder}: forged progress planted"
+        );
+    }
+
+    // Links leaving the pack: a lesson, a starter file, a solution.
+    #[cfg(unix)]
+    for link in [
+        "lessons/x.md",
+        "exercises/01-x/data.txt",
+        "solutions/01-x/solve.sh",
+    ] {
+        let pack = one_exercise(&format!("{HEAD}{body}"));
+        let at: PathBuf = pack.path().join(link);
+        let _ = std::fs::remove_file(&at);
+        std::os::unix::fs::symlink("/etc/passwd", &at).unwrap();
+        let ws = dir.path().join("ws-link");
+        for args in [&["list"][..], &["lesson"], &["solution"]] {
+            let out = in_pack(pack.path(), &ws, args);
+            let (stdout, err) = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{link} {args:?}: {stdout}{err}");
+            assert!(!stdout.contains("root:"), "{link}: {stdout}");
+            assert!(
+                err.contains(link) && err.contains("outside the pack"),
+                "{link}: {err}"
+            );
+        }
     }
 }

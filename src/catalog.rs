@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 
 use include_dir::{include_dir, Dir};
 
-use crate::exercise::Exercise;
+use crate::exercise::{bounds, check_slug, Exercise};
+use crate::safe_text;
 
 /// The exercise folders as built in (also read by `dev check`).
 pub(crate) static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
@@ -37,6 +38,8 @@ pub struct Catalog {
     /// Every exercise parsed.
     all: OnceLock<Result<Vec<Exercise>, String>>,
     pack: Option<PathBuf>,
+    /// The pack folder with links resolved: every file read from the pack must be inside it.
+    pack_root: Option<PathBuf>,
 }
 
 impl Catalog {
@@ -67,17 +70,25 @@ impl Catalog {
             slugs,
             sources,
             all: OnceLock::new(),
+            pack_root: pack.as_deref().and_then(|p| p.canonicalize().ok()),
             pack,
         }
     }
 
     /// A community pack: `DIR/exercises/NN-slug/exercise.toml` (+ starter files),
     /// `DIR/lessons/`, `DIR/solutions/NN-slug/solve.sh`.
+    ///
+    /// Refused when it loads, naming the file: a folder name that is not a slug, a file or a
+    /// link leading out of the pack (exercise folders, starter files, lessons, solutions), a
+    /// file or a number of files over the bounds of the format ([`bounds`]).
     pub fn pack(dir: &Path) -> Result<Catalog, String> {
         let root = dir.join("exercises");
         let entries = std::fs::read_dir(&root).map_err(|e| {
             format!("{} is not an exercise pack: cannot read {}: {e} (a pack has exercises/, lessons/ and solutions/)", dir.display(), root.display())
         })?;
+        let pack_root = dir
+            .canonicalize()
+            .map_err(|e| format!("cannot read the pack {}: {e}", dir.display()))?;
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -90,20 +101,42 @@ impl Catalog {
                 dir.display()
             ));
         }
+        if dirs.len() > bounds::EXERCISES {
+            return Err(format!(
+                "the pack {} has {} exercises: a pack holds at most {}",
+                dir.display(),
+                dirs.len(),
+                bounds::EXERCISES
+            ));
+        }
         let mut slugs = Vec::new();
         let mut sources = Vec::new();
         for d in dirs {
-            slugs.push(
-                d.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
-            let text = std::fs::read_to_string(d.join("exercise.toml"))
-                .map_err(|e| format!("{}: {e}", d.display()))?;
+            let slug = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            check_slug(&slug).map_err(|e| format!("{}/{e}", dir.display()))?;
+            inside(&pack_root, &d)?;
+            let toml = d.join("exercise.toml");
+            let text = read_bounded(&pack_root, &toml, bounds::EXERCISE_FILE)?;
+            slugs.push(slug);
             sources.push(Cow::Owned(text));
         }
         let catalog = Catalog::from_sources(slugs, sources, Some(dir.to_path_buf()));
-        catalog.exercises()?;
+        for ex in catalog.exercises()? {
+            let lesson = dir.join("lessons").join(&ex.data.lesson);
+            if std::fs::symlink_metadata(&lesson).is_ok() {
+                read_bounded(&pack_root, &lesson, bounds::LESSON_FILE)?;
+            }
+            let solution = dir.join("solutions").join(&ex.slug).join("solve.sh");
+            if std::fs::symlink_metadata(&solution).is_ok() {
+                read_bounded(&pack_root, &solution, bounds::SOLUTION_FILE)?;
+            }
+            let base = dir.join("exercises").join(&ex.slug);
+            let mut count = (0usize, 0u64);
+            check_starter(&pack_root, &base, &mut count)?;
+        }
         Ok(catalog)
     }
 
@@ -158,21 +191,31 @@ impl Catalog {
         self.pack.as_deref()
     }
 
+    /// The lesson file's text; for a pack, only from inside it, and within its bound.
     pub fn lesson(&self, file: &str) -> Option<Cow<'static, str>> {
-        match &self.pack {
-            None => lesson(file).map(Cow::Borrowed),
-            Some(dir) => std::fs::read_to_string(dir.join("lessons").join(file))
-                .ok()
-                .map(Cow::Owned),
+        match (&self.pack, &self.pack_root) {
+            (None, _) => lesson(file).map(Cow::Borrowed),
+            (Some(dir), Some(root)) => {
+                read_bounded(root, &dir.join("lessons").join(file), bounds::LESSON_FILE)
+                    .ok()
+                    .map(Cow::Owned)
+            }
+            (Some(_), None) => None,
         }
     }
 
+    /// The reference solution as it runs (byte for byte: it is neutralised only where shown).
     pub fn solution(&self, slug: &str) -> Option<Cow<'static, str>> {
-        match &self.pack {
-            None => solution(slug).map(Cow::Borrowed),
-            Some(dir) => std::fs::read_to_string(dir.join("solutions").join(slug).join("solve.sh"))
-                .ok()
-                .map(Cow::Owned),
+        match (&self.pack, &self.pack_root) {
+            (None, _) => solution(slug).map(Cow::Borrowed),
+            (Some(dir), Some(root)) => read_bounded(
+                root,
+                &dir.join("solutions").join(slug).join("solve.sh"),
+                bounds::SOLUTION_FILE,
+            )
+            .ok()
+            .map(Cow::Owned),
+            (Some(_), None) => None,
         }
     }
 
@@ -188,6 +231,90 @@ impl Catalog {
             }
         }
     }
+}
+
+/// `path` (links resolved) is inside the pack, else the refusal naming it.
+fn inside(pack_root: &Path, path: &Path) -> Result<PathBuf, String> {
+    let shown = || safe_text::line(&path.display().to_string()).into_owned();
+    let real = path.canonicalize().map_err(|e| {
+        format!(
+            "{}: cannot be read ({e}); a link whose target is missing, or outside the pack, is refused",
+            shown()
+        )
+    })?;
+    if !real.starts_with(pack_root) {
+        return Err(format!(
+            "{} leads to {}, outside the pack: a pack's files (exercise folders, starter files, \
+             lessons, solutions) must be inside its folder",
+            shown(),
+            safe_text::line(&real.display().to_string())
+        ));
+    }
+    Ok(real)
+}
+
+/// A text file of the pack: inside it, at most `max` bytes, UTF-8.
+fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String, String> {
+    use std::io::Read;
+    let real = inside(pack_root, path)?;
+    let shown = || safe_text::line(&path.display().to_string()).into_owned();
+    let file = std::fs::File::open(&real).map_err(|e| format!("{}: {e}", shown()))?;
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", shown()))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{}: the file is over {max} bytes, the most such a file may hold",
+            shown()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", shown()))
+}
+
+/// The starter files of a pack's exercise: no link leading out of the pack, names without
+/// control characters, and within the bounds (`count`: entries and bytes so far).
+fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", safe_text::line(&dir.display().to_string())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let shown = || safe_text::line(&path.display().to_string()).into_owned();
+        let name = entry.file_name();
+        if !safe_text::is_inert(&name.to_string_lossy()) || name.to_string_lossy().contains('\n') {
+            return Err(format!(
+                "{}: a starter file's name holds control characters",
+                shown()
+            ));
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        count.0 += 1;
+        if count.0 > bounds::STARTER_ENTRIES {
+            return Err(format!(
+                "{}: the exercise has more than {} starter files and folders",
+                safe_text::line(&dir.display().to_string()),
+                bounds::STARTER_ENTRIES
+            ));
+        }
+        if meta.file_type().is_symlink() {
+            // Links are never copied into a workspace; one leading out of the pack is refused.
+            inside(pack_root, &path)?;
+        } else if meta.is_dir() {
+            check_starter(pack_root, &path, count)?;
+        } else if meta.is_file() {
+            count.1 += meta.len();
+            if count.1 > bounds::STARTER_BYTES {
+                return Err(format!(
+                    "{}: the exercise's starter files hold more than {} bytes together",
+                    shown(),
+                    bounds::STARTER_BYTES
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn collect_folder(base: &Path, dir: &Path, out: &mut Vec<StarterFile>) {

@@ -64,7 +64,11 @@ pub enum Command {
         load: Option<PathBuf>,
     },
     /// Grade the current exercise, move on when it passes, and show your next task.
-    Next,
+    Next {
+        /// For a pack: create its setup and run its exec commands without asking.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Grade every step of an exercise (default: the current one).
     Check {
         /// Exercise: slug, number or part of the name (e.g. `02`, `bind-mounts`).
@@ -75,6 +79,9 @@ pub enum Command {
         /// Machine-readable verdicts.
         #[arg(long)]
         json: bool,
+        /// For a pack: create its setup and run its exec commands without asking.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// A hint for the first unfinished step.
     Hint { exercise: Option<String> },
@@ -196,6 +203,8 @@ pub fn main() -> i32 {
     match outcome {
         Ok(code) => code,
         Err(message) => {
+            // Errors quote files, names and daemons: shown inert, whatever they hold.
+            let message = crate::safe_text::text(&message);
             eprintln!("{} {message}", style("error:").red().bold());
             2
         }
@@ -246,11 +255,19 @@ pub async fn run(cli: Cli) -> CmdResult {
             (None, Some(file)) => setup_load(&file).await,
             (None, None) => setup(offline, force).await,
         },
-        Command::Next => next(cat, ws).await,
+        Command::Next { yes } => next(cat, ws, yes).await,
         Command::Check {
-            all: true, json, ..
-        } => check_all(cat, ws, json).await,
-        Command::Check { exercise, json, .. } => check(cat, ws, exercise.as_deref(), json).await,
+            all: true,
+            json,
+            yes,
+            ..
+        } => check_all(cat, ws, json, yes).await,
+        Command::Check {
+            exercise,
+            json,
+            yes,
+            ..
+        } => check(cat, ws, exercise.as_deref(), json, yes).await,
         Command::Hint { exercise } => hint(cat, ws, exercise.as_deref()),
         Command::List { json } => list(cat, ws, json),
         Command::Lesson { exercise } => lesson(cat, ws, exercise.as_deref()),
@@ -388,8 +405,33 @@ async fn ensure_exercise_setup(
             pack.display(),
             ex.slug
         );
-        for v in &setup.volumes {
-            eprintln!("  - volume {} ({} files)", v.name, v.files.len());
+        let states = lab_setup::volume_states(&engine.docker, ex).await?;
+        let mut not_ours = None;
+        for (v, state) in setup.volumes.iter().zip(&states) {
+            match state {
+                lab_setup::VolumeState::NotOurs => {
+                    not_ours.get_or_insert(v.name.as_str());
+                    eprintln!(
+                        "  - volume {} ALREADY EXISTS and is not the workbook's: it will not be touched; setup will stop",
+                        v.name
+                    );
+                }
+                lab_setup::VolumeState::Ours => eprintln!(
+                    "  - volume {} (made by the workbook for {} already: {} files written again)",
+                    v.name,
+                    ex.slug,
+                    v.files.len()
+                ),
+                lab_setup::VolumeState::Absent => {
+                    eprintln!("  - volume {} ({} files)", v.name, v.files.len())
+                }
+            }
+        }
+        if let Some(name) = not_ours {
+            for c in &setup.containers {
+                eprintln!("  - container {} (not created: setup stops)", c.name);
+            }
+            return Err(lab_setup::not_ours_message(cat, ex, name));
         }
         for c in &setup.containers {
             eprintln!(
@@ -408,10 +450,79 @@ async fn ensure_exercise_setup(
             ));
         }
     }
-    for line in lab_setup::apply(&engine.docker, ex).await? {
+    for line in lab_setup::apply(&engine.docker, cat, ex).await? {
         eprintln!("set up {line} for {}", ex.slug);
     }
     progress.exercise_mut(&ex.slug).setup_done = true;
+    Ok(())
+}
+
+/// A pack's exec checks run commands in the learner's containers. Before the first grading
+/// that would run them they are shown and need a yes (`yes` gives it); the approval is kept per
+/// exercise in the progress state, by a digest of the commands, so a pack that changes them
+/// asks again. `again` is the command line to approve with (`check 01-x`). Built-in exercises
+/// never ask.
+fn ensure_exec_approval(
+    cat: &Catalog,
+    exercises: &[&Exercise],
+    progress: &mut Progress,
+    yes: bool,
+    again: &str,
+) -> Result<(), String> {
+    let Some(pack) = cat.pack_dir() else {
+        return Ok(());
+    };
+    let pending: Vec<(&Exercise, String)> = exercises
+        .iter()
+        .filter_map(|ex| {
+            let digest = ex.exec_digest()?;
+            let approved = progress
+                .exercise(&ex.slug)
+                .and_then(|p| p.exec_approved.as_deref());
+            (approved != Some(digest.as_str())).then_some((*ex, digest))
+        })
+        .collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for (ex, _) in &pending {
+        let changed = progress
+            .exercise(&ex.slug)
+            .is_some_and(|p| p.exec_approved.is_some());
+        eprintln!(
+            "Grading exercise {} of the pack {} runs {}these commands in your containers:",
+            ex.slug,
+            pack.display(),
+            if changed {
+                "(changed since you approved them) "
+            } else {
+                ""
+            }
+        );
+        for c in ex.exec_commands() {
+            let writes = crate::exercise::looks_like_write(&c.command)
+                .map(|w| format!("   <- looks like it writes ({w})"))
+                .unwrap_or_default();
+            eprintln!("  - {c}{writes}");
+        }
+    }
+    let refused = |why: &str| {
+        format!(
+            "{why}, so nothing was graded: approve the pack's commands with `workbook --pack {} {again} --yes`, \
+             or run `workbook --pack {} {again}` on a terminal and answer y",
+            pack.display(),
+            pack.display()
+        )
+    };
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(refused("not asking on a non-interactive input"));
+    }
+    if !confirm("Run them whenever the exercise is graded?", yes)? {
+        return Err(refused("the commands were not approved"));
+    }
+    for (ex, digest) in pending {
+        progress.exercise_mut(&ex.slug).exec_approved = Some(digest);
+    }
     Ok(())
 }
 
@@ -577,7 +688,7 @@ async fn setup_load(file: &Path) -> CmdResult {
     Ok(0)
 }
 
-async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
+async fn next(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult {
     let exercises = cat.exercises()?;
     let _paged = crate::output::Paged::start();
     let engine = connect().await?;
@@ -603,10 +714,18 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
         return Ok(0);
     };
     progress.current = Some(ex.slug.clone());
-    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+    if let Err(e) = ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await {
+        // Where the learner is stays recorded.
+        progress.save(&ws.progress_path())?;
+        return Err(e);
+    }
     let mut code = 0;
     let mut first_unfinished = 0;
     if !fresh {
+        if let Err(e) = ensure_exec_approval(cat, &[ex], &mut progress, yes, "next") {
+            progress.save(&ws.progress_path())?;
+            return Err(e);
+        }
         let endpoint = engine.endpoint.to_string();
         let memory = ws.grading_memory(&endpoint);
         let report =
@@ -632,7 +751,13 @@ async fn next(cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
                 Some(n) => {
                     ex = n;
                     progress.current = Some(ex.slug.clone());
-                    ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+                    if let Err(e) =
+                        ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await
+                    {
+                        // What was graded and where the learner is stay recorded.
+                        progress.save(&ws.progress_path())?;
+                        return Err(e);
+                    }
                     outln(&format!(
                         "{}",
                         style(format!("Next up: {} · {}", ex.slug, ex.title())).bold()
@@ -707,6 +832,7 @@ async fn check(
     explicit: Option<&Path>,
     wanted: Option<&str>,
     as_json: bool,
+    yes: bool,
 ) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
@@ -715,15 +841,24 @@ async fn check(
     let engine = engine::connect().await?;
     let endpoint = engine.endpoint.to_string();
     let memory = ws.grading_memory(&endpoint);
+    let again = format!("check {}", ex.slug);
     let (report, ()) = tokio::join!(
         async {
-            ensure_exercise_setup(&engine, cat, ex, &mut progress, false).await?;
+            ensure_exercise_setup(&engine, cat, ex, &mut progress, yes).await?;
+            ensure_exec_approval(cat, &[ex], &mut progress, yes, &again)?;
             let dir = ws.exercise_dir(&ex.slug);
             Ok::<_, String>(grade::grade_with(&engine.docker, ex, &dir, &memory).await)
         },
         sweep(&engine)
     );
-    let report = report?;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            // What was set up stays recorded, whatever stopped the grading.
+            progress.save(&ws.progress_path())?;
+            return Err(e);
+        }
+    };
     progress.record(&report);
     let saved = progress.save(&ws.progress_path());
     ws.keep_history(&endpoint, &memory);
@@ -743,10 +878,12 @@ fn not_recorded(e: String) -> String {
 }
 
 /// Every exercise at once: one process, concurrent gathering, no setup created.
-async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
+async fn check_all(cat: &Catalog, explicit: Option<&Path>, as_json: bool, yes: bool) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let _lock = ws.lock()?;
     let mut progress = load_progress(&ws)?;
+    let all: Vec<&Exercise> = cat.exercises()?.iter().collect();
+    ensure_exec_approval(cat, &all, &mut progress, yes, "check --all")?;
     let engine = engine::connect().await?;
     let endpoint = engine.endpoint.to_string();
     let memory = ws.grading_memory(&endpoint);
@@ -930,7 +1067,7 @@ async fn solution(
             "# Reference solution for {} (run in its folder)",
             ex.slug
         ));
-        out(&script);
+        out(&crate::safe_text::text(&script));
         return Ok(0);
     }
     let ws = ws.ok_or_else(|| {
@@ -938,7 +1075,8 @@ async fn solution(
     })?;
     let dir = ws.exercise_dir(&ex.slug);
     eprintln!("This runs in {}:\n", dir.display());
-    eprintln!("{script}");
+    // Shown inert; what runs is the script byte for byte.
+    eprintln!("{}", crate::safe_text::text(&script));
     if !confirm("Run it?", yes)? {
         eprintln!("Nothing was run.");
         return Ok(1);
@@ -990,14 +1128,25 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
             "The pack {} will run these scripts on your daemon:",
             pack.display()
         );
+        let shown = |script: &str| crate::safe_text::text(script.trim_end()).into_owned();
         for ex in &chosen {
             let solution = cat.solution(&ex.slug).unwrap_or_default();
-            eprintln!("--- {} solution:\n{}", ex.slug, solution.trim_end());
+            eprintln!("--- {} solution:\n{}", ex.slug, shown(&solution));
             for v in &ex.data.variants {
-                eprintln!("--- {} variant {}:\n{}", ex.slug, v.id, v.run.trim_end());
+                eprintln!("--- {} variant {}:\n{}", ex.slug, v.id, shown(&v.run));
             }
             for m in &ex.data.mistakes {
-                eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, m.run.trim_end());
+                eprintln!("--- {} mistake {}:\n{}", ex.slug, m.id, shown(&m.run));
+            }
+            let commands = ex.exec_commands();
+            if !commands.is_empty() {
+                eprintln!(
+                    "--- {} exec checks, run in containers at every grading:",
+                    ex.slug
+                );
+                for c in commands {
+                    eprintln!("  - {c}");
+                }
             }
         }
     }
@@ -1029,7 +1178,8 @@ async fn verify(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> C
         for v in report.exercises.iter().filter(|v| !v.ok()) {
             outln(&format!("\n{} {}:", mark(Status::Fail), v.exercise));
             for p in &v.problems {
-                outln(&format!("  - {p}"));
+                // Problems quote the scripts' output.
+                outln(&format!("  - {}", crate::safe_text::text(p)));
             }
         }
         if report.left_behind.is_empty() {

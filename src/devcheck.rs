@@ -34,14 +34,23 @@ pub struct Problem {
     pub file: PathBuf,
     /// 1-based; `None` when the problem is about the file as a whole (e.g. a missing file).
     pub line: Option<usize>,
+    /// A warning is shown, but does not make the data fail (e.g. an exec command that looks
+    /// like it writes).
+    pub warning: bool,
     pub message: String,
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let warning = if self.warning { "warning: " } else { "" };
         match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+            Some(line) => write!(
+                f,
+                "{}:{line}: {warning}{}",
+                self.file.display(),
+                self.message
+            ),
+            None => write!(f, "{}: {warning}{}", self.file.display(), self.message),
         }
     }
 }
@@ -58,6 +67,7 @@ pub fn check_embedded() -> Vec<Problem> {
         vec![Problem {
             file: PathBuf::from("exercises"),
             line: None,
+            warning: false,
             message: e,
         }]
     })
@@ -88,16 +98,23 @@ pub fn run(dir: Option<&Path>) -> Result<i32, String> {
         },
     };
     for p in &problems {
-        outln(&p.to_string());
+        // Messages quote the data (ids, names, the TOML parser's words): shown inert.
+        outln(&crate::safe_text::text(&p.to_string()));
     }
-    if problems.is_empty() {
-        outln(&format!("{what}: no problems found."));
+    let warnings = problems.iter().filter(|p| p.warning).count();
+    let errors = problems.len() - warnings;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let and_warnings = match warnings {
+        0 => String::new(),
+        n => format!(" ({})", plural(n, "warning")),
+    };
+    if errors == 0 {
+        outln(&format!("{what}: no problems found{and_warnings}."));
         Ok(0)
     } else {
         outln(&format!(
-            "{what}: {} problem{} found.",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
+            "{what}: {} found{and_warnings}.",
+            plural(errors, "problem")
         ));
         Ok(1)
     }
@@ -185,6 +202,7 @@ impl Source<'_> {
                         problems.push(Problem {
                             file: folder,
                             line: None,
+                            warning: false,
                             message: "no exercise.toml in this folder: the workbook skips it; \
                                       add one, or move the folder out"
                                 .to_string(),
@@ -201,6 +219,7 @@ impl Source<'_> {
                         Err(e) => problems.push(Problem {
                             file: toml_file,
                             line: None,
+                            warning: false,
                             message: format!("cannot read it: {e}"),
                         }),
                     }
@@ -228,12 +247,14 @@ impl Source<'_> {
                             None => problems.push(Problem {
                                 file: toml_file,
                                 line: None,
+                                warning: false,
                                 message: "is not UTF-8 text".to_string(),
                             }),
                         },
                         None => problems.push(Problem {
                             file: folder,
                             line: None,
+                            warning: false,
                             message: "no exercise.toml in this folder: the workbook skips it"
                                 .to_string(),
                         }),
@@ -332,6 +353,7 @@ fn check(source: &Source) -> Result<Vec<Problem>, String> {
         problems.push(Problem {
             file,
             line: None,
+            warning: false,
             message: "no exercises here: expected folders NN-slug/ holding an exercise.toml"
                 .to_string(),
         });
@@ -342,6 +364,7 @@ fn check(source: &Source) -> Result<Vec<Problem>, String> {
             problems.push(Problem {
                 file: input.folder.clone(),
                 line: None,
+                warning: false,
                 message,
             });
         } else if let Some(n) = exercise_number(&input.slug) {
@@ -349,6 +372,7 @@ fn check(source: &Source) -> Result<Vec<Problem>, String> {
                 problems.push(Problem {
                     file: input.folder.clone(),
                     line: None,
+                    warning: false,
                     message: format!(
                         "exercise number {n} is also used by `{first}`: `workbook check {n}` could only pick one; \
                          renumber one of them"
@@ -396,6 +420,7 @@ struct Loose {
     title: Option<Spanned<Value>>,
     lesson: Option<Spanned<Value>>,
     resources: Option<Spanned<Value>>,
+    setup: Option<Spanned<Value>>,
     #[serde(default)]
     steps: Vec<Spanned<LooseStep>>,
     #[serde(default)]
@@ -470,6 +495,16 @@ impl Lint<'_> {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),
             line: offset.map(|o| line_at(self.text, o)),
+            warning: false,
+            message,
+        });
+    }
+
+    fn warn_at_line(&mut self, line: usize, message: String) {
+        self.problems.push(Problem {
+            file: self.file.to_path_buf(),
+            line: Some(line),
+            warning: true,
             message,
         });
     }
@@ -478,6 +513,7 @@ impl Lint<'_> {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),
             line: Some(line),
+            warning: false,
             message,
         });
     }
@@ -539,6 +575,7 @@ fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
         lint.problems.push(Problem {
             file: input.toml_file.clone(),
             line,
+            warning: false,
             message,
         });
     }
@@ -759,13 +796,75 @@ fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
         }
     }
 
+    // Exec checks: only in the exercise's own containers, and commands that only read.
+    let names = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut own = names(
+        loose
+            .resources
+            .as_ref()
+            .and_then(|r| r.get_ref().get("containers")),
+    );
+    if let Some(list) = loose
+        .setup
+        .as_ref()
+        .and_then(|s| s.get_ref().get("containers"))
+        .and_then(Value::as_array)
+    {
+        own.extend(
+            list.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(str::to_string),
+        );
+    }
+    for step in &loose.steps {
+        let s = step.get_ref();
+        let name = match string(&s.id) {
+            Some((id, _)) => format!("step `{id}`"),
+            None => "a step".to_string(),
+        };
+        for check in &s.checks {
+            let c = check.get_ref();
+            if c.get("kind").and_then(Value::as_str) != Some("exec") {
+                continue;
+            }
+            if let Some(container) = c.get("container").and_then(Value::as_str) {
+                if !own.iter().any(|o| o == container) {
+                    lint.at_line(
+                        line_of_key(text, check.span(), "container"),
+                        format!(
+                            "{name}: `container = \"{container}\"` is not a container of this exercise: an exec \
+                             check runs only in a container the exercise declares ([resources].containers) or \
+                             sets up ([[setup.containers]]), or in a compose `service` of the exercise folder"
+                        ),
+                    );
+                }
+            }
+            let argv = names(c.get("command"));
+            if let Some(why) = crate::exercise::looks_like_write(&argv) {
+                lint.warn_at_line(
+                    line_of_key(text, check.span(), "command"),
+                    format!(
+                        "{name}: `command` looks like it writes ({why}): an exec check runs at every grading \
+                         (check, next, each watch re-grade), so it should only read"
+                    ),
+                );
+            }
+        }
+    }
+
     // The lesson and its step markers.
     if let Some((file, at)) = string(&loose.lesson) {
-        if !inside(file) {
-            lint.at(
-                Some(at),
-                format!("lesson `{file}` must be a file name under lessons/"),
-            );
+        if let Err(e) = crate::exercise::check_lesson_name(file) {
+            lint.at(Some(at), e);
         } else {
             let (path, lesson) = source.lesson(file);
             match lesson {
@@ -794,7 +893,7 @@ fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
     }
 
     // Whatever else the loader refuses (setup containers, resource paths...).
-    if lint.problems.is_empty() {
+    if lint.problems.iter().all(|p| p.warning) {
         if let Err(e) = Exercise::parse(&input.slug, text) {
             let prefix = format!("exercises/{}/exercise.toml: ", input.slug);
             let message = one_line(e.strip_prefix(&prefix).unwrap_or(&e));
@@ -806,6 +905,7 @@ fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
             lint.problems.push(Problem {
                 file: input.toml_file.clone(),
                 line,
+                warning: false,
                 message,
             });
         }
@@ -886,6 +986,7 @@ fn lint_markers(
         in_lesson.push(Problem {
             file: lesson.to_path_buf(),
             line: Some(line),
+            warning: false,
             message,
         })
     };
@@ -960,6 +1061,7 @@ fn lint_markers(
             in_lesson.push(Problem {
                 file: lesson.to_path_buf(),
                 line: Some(*line),
+                warning: false,
                 message: format!(
                     "the part of step `{id}` comes where the part of `{want}` should: keep the parts in \
                      the order of the steps (`workbook lesson` shows them in that order)"

@@ -95,9 +95,10 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// "while {doing}: {error chain}".
+/// "while {doing}: {error chain}", neutralised for the terminal (the daemon's message, and
+/// what a misbehaving endpoint sends, are not the workbook's text: see [`crate::safe_text`]).
 pub fn describe(doing: &str, e: &DockerError) -> String {
-    match e {
+    crate::safe_text::owned(match e {
         DockerError::DockerResponseServerError {
             status_code,
             message,
@@ -108,7 +109,7 @@ pub fn describe(doing: &str, e: &DockerError) -> String {
             format!("the Docker daemon did not answer in time while {doing}")
         }
         other => format!("error while {doing}: {}", chain(other)),
-    }
+    })
 }
 
 pub fn is_not_found(e: &DockerError) -> bool {

@@ -1,6 +1,10 @@
 //! An exercise's setup: resources the workbook creates when the learner enters the exercise,
 //! labelled `workbook.managed=true` and `workbook.exercise=SLUG` so cleanup can find them.
 //! Seed files are copied in through a helper container that is never started.
+//!
+//! The workbook never writes into a volume it did not create for the exercise: every setup
+//! volume is looked up first, and one that exists without those labels (the learner's own, or
+//! another exercise's) stops the setup before anything is created or copied.
 
 use std::collections::HashMap;
 
@@ -8,15 +12,126 @@ use bollard::models::{ContainerCreateBody, HostConfig, VolumeCreateRequest};
 use bollard::query_parameters::UploadToContainerOptionsBuilder;
 use bollard::Docker;
 
-use crate::engine::describe;
-use crate::exercise::{Exercise, SeedFile};
+use crate::catalog::Catalog;
+use crate::engine::{describe, is_not_found};
+use crate::exercise::{bounds, Exercise, SeedFile};
 use crate::images::TOOLS_IMAGE;
 use crate::{labels, probe};
 
-/// Creates the exercise's setup resources (volumes and their files). Idempotent.
-pub async fn apply(docker: &Docker, ex: &Exercise) -> Result<Vec<String>, String> {
-    let mut done = Vec::new();
+/// What a setup volume's name stands for on the daemon right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeState {
+    /// No volume of that name: the setup creates it.
+    Absent,
+    /// The one the workbook created for this exercise: the setup seeds it again.
+    Ours,
+    /// A volume the workbook did not create for this exercise: never touched.
+    NotOurs,
+}
+
+/// Whether a volume's labels say the workbook created it for exercise `slug`.
+pub fn is_ours(volume_labels: &HashMap<String, String>, slug: &str) -> bool {
+    volume_labels.get(labels::MANAGED).map(String::as_str) == Some("true")
+        && volume_labels.get(labels::EXERCISE).map(String::as_str) == Some(slug)
+}
+
+/// The state of each of the exercise's setup volumes, in order.
+pub async fn volume_states(docker: &Docker, ex: &Exercise) -> Result<Vec<VolumeState>, String> {
+    let mut out = Vec::new();
     for vol in &ex.data.setup.volumes {
+        out.push(match docker.inspect_volume(&vol.name).await {
+            Ok(v) if is_ours(&v.labels, &ex.slug) => VolumeState::Ours,
+            Ok(_) => VolumeState::NotOurs,
+            Err(e) if is_not_found(&e) => VolumeState::Absent,
+            Err(e) => return Err(describe(&format!("looking up volume {}", vol.name), &e)),
+        });
+    }
+    Ok(out)
+}
+
+/// Why the setup stopped at `name`, a volume the workbook did not create for `ex`, and the
+/// way out. `cat` tells whether another exercise has the learner create a volume of that name
+/// (exercise 01's `ml-data`, still there when exercise 07 seeds its own).
+pub fn not_ours_message(cat: &Catalog, ex: &Exercise, name: &str) -> String {
+    let earlier: Vec<String> = cat
+        .exercises()
+        .map(|all| {
+            all.iter()
+                .filter(|o| o.slug != ex.slug && o.data.resources.volumes.iter().any(|v| v == name))
+                .map(|o| o.slug.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let pack = cat
+        .pack_dir()
+        .map(|p| format!("--pack {} ", p.display()))
+        .unwrap_or_default();
+    let whose = match earlier.first() {
+        Some(other) => format!(
+            "it looks like the {name} you created yourself in exercise {other}: exercise {} starts \
+             from a {name} of its own, with its own files, and the workbook will not write into yours",
+            ex.slug
+        ),
+        None => format!(
+            "it may be yours, or another program's: it has no labels workbook.managed=true and \
+             workbook.exercise={}, and the workbook writes only into volumes it created for the exercise",
+            ex.slug
+        ),
+    };
+    let reset = if ex.all_resources().volumes.iter().any(|v| v == name) {
+        format!(
+            ", or run `workbook {pack}reset {}`, which lists what it removes (this volume too) and asks first",
+            ex.slug
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "the setup of {} stopped before creating anything: volume {name} already exists and was not \
+         made by the workbook for this exercise ({whose}). It was not touched.\n\
+         To go on: if it holds data you want, back it up first (`docker run --rm -v {name}:/data -v \"$PWD\":/backup \
+         workbook/tools tar czf /backup/{name}.tar.gz -C /data .`), then remove it (`docker volume rm {name}`) \
+         and run this command again{reset}.",
+        ex.slug
+    )
+}
+
+/// Creates the exercise's setup resources (volumes and their files). Idempotent for what it
+/// made itself; stops, touching nothing, at a volume of the same name that it did not make.
+pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<String>, String> {
+    // Every seed archive is built first, within the format's bounds: nothing fails, or takes
+    // memory, once a helper container exists.
+    let mut archives = Vec::new();
+    let mut total: u64 = 0;
+    for vol in &ex.data.setup.volumes {
+        let archive = if vol.files.is_empty() {
+            None
+        } else {
+            Some(seed_archive(&vol.files)?)
+        };
+        total += archive.as_ref().map_or(0, |a| a.len() as u64);
+        if total > 2 * bounds::SETUP_BYTES {
+            return Err(format!(
+                "the setup of {} seeds more than {} bytes",
+                ex.slug,
+                bounds::SETUP_BYTES
+            ));
+        }
+        archives.push(archive);
+    }
+    let states = volume_states(docker, ex).await?;
+    if let Some((vol, _)) = ex
+        .data
+        .setup
+        .volumes
+        .iter()
+        .zip(&states)
+        .find(|(_, s)| **s == VolumeState::NotOurs)
+    {
+        return Err(not_ours_message(cat, ex, &vol.name));
+    }
+    let mut done = Vec::new();
+    for (vol, archive) in ex.data.setup.volumes.iter().zip(archives) {
         let mut vol_labels: HashMap<String, String> = vol.labels.clone().into_iter().collect();
         vol_labels.insert(labels::MANAGED.into(), "true".into());
         vol_labels.insert(labels::EXERCISE.into(), ex.slug.clone());
@@ -25,12 +140,17 @@ pub async fn apply(docker: &Docker, ex: &Exercise) -> Result<Vec<String>, String
             labels: Some(vol_labels),
             ..Default::default()
         };
-        docker
+        let created = docker
             .create_volume(req)
             .await
             .map_err(|e| describe(&format!("creating volume {}", vol.name), &e))?;
-        if !vol.files.is_empty() {
-            seed(docker, &vol.name, &vol.files).await?;
+        // Creating a name that exists answers with the existing volume, labels unchanged: one
+        // made since the lookup above is not ours either.
+        if !is_ours(&created.labels, &ex.slug) {
+            return Err(not_ours_message(cat, ex, &vol.name));
+        }
+        if let Some(archive) = archive {
+            seed(docker, &vol.name, archive).await?;
         }
         done.push(format!("volume {} ({} files)", vol.name, vol.files.len()));
     }
@@ -66,23 +186,29 @@ pub async fn apply(docker: &Docker, ex: &Exercise) -> Result<Vec<String>, String
     Ok(done)
 }
 
-async fn seed(docker: &Docker, volume: &str, files: &[SeedFile]) -> Result<(), String> {
+/// Copies a seed archive into a volume through a helper that is never started. The helper is
+/// tracked from its creation, so it is removed on every path: success, an error, Ctrl-C.
+async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), String> {
     let host = HostConfig {
         binds: Some(vec![format!("{volume}:/seed")]),
         ..Default::default()
     };
     let body = probe::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
-    let id = docker
+    // Counted while in flight: a Ctrl-C before the answer comes looks for it again by this
+    // run's session label (see `probe::remove_live`).
+    let creating = probe::Creating::start();
+    let created = docker
         .create_container(
             None::<bollard::query_parameters::CreateContainerOptions>,
             body,
         )
-        .await
+        .await;
+    creating.answered();
+    let id = created
         .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?
         .id;
     probe::track(&id);
     let result = async {
-        let archive = seed_archive(files)?;
         let opts = UploadToContainerOptionsBuilder::default()
             .path("/seed")
             .build();
@@ -123,6 +249,14 @@ pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>, String> {
         }
         let bytes = match (&f.content, f.random_bytes) {
             (Some(text), _) => text.as_bytes().to_vec(),
+            // Bounded when the exercise loads; bounded here too, for any other caller.
+            (None, Some(n)) if n > bounds::RANDOM_BYTES => {
+                return Err(format!(
+                    "seed file {}: random_bytes = {n} is over the bound of {} bytes",
+                    f.path,
+                    bounds::RANDOM_BYTES
+                ))
+            }
             (None, Some(n)) => pseudo_random(&f.path, n),
             (None, None) => Vec::new(),
         };
@@ -161,4 +295,57 @@ fn pseudo_random(seed: &str, n: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_learners_ml_data_from_exercise_01_is_named_as_such_when_07_would_seed_it() {
+        let cat = Catalog::embedded().unwrap();
+        let ex = cat.find("07").unwrap();
+        assert!(ex.data.setup.volumes.iter().any(|v| v.name == "ml-data"));
+        let m = not_ours_message(&cat, ex, "ml-data");
+        assert!(
+            m.contains("volume ml-data already exists")
+                && m.contains("the ml-data you created yourself in exercise 01-named-volumes")
+                && m.contains("It was not touched")
+                && m.contains("docker volume rm ml-data")
+                && m.contains("workbook reset 07-backup-restore"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn labels_decide_whose_a_volume_is() {
+        let ours = HashMap::from([
+            (labels::MANAGED.to_string(), "true".to_string()),
+            (
+                labels::EXERCISE.to_string(),
+                "07-backup-restore".to_string(),
+            ),
+        ]);
+        assert!(is_ours(&ours, "07-backup-restore"));
+        // The workbook's, but for another exercise: not this one's to write into.
+        assert!(!is_ours(&ours, "06-volume-lifecycle"));
+        assert!(!is_ours(&HashMap::new(), "07-backup-restore"));
+        let mut forged = ours.clone();
+        forged.insert(labels::MANAGED.to_string(), "yes".to_string());
+        assert!(!is_ours(&forged, "07-backup-restore"));
+    }
+
+    #[test]
+    fn seed_archives_are_bounded_even_without_the_loader() {
+        let f = SeedFile {
+            path: "big".into(),
+            content: None,
+            random_bytes: Some(100_000_000_000_000),
+            mode: None,
+            uid: None,
+            gid: None,
+        };
+        let e = seed_archive(&[f]).unwrap_err();
+        assert!(e.contains("over the bound"), "{e}");
+    }
 }

@@ -9,7 +9,7 @@
 //! - [`workspace`] and [`progress`]: the learner's folder and the atomic progress state.
 //! - [`images`]: the lab images, built locally with no registry.
 //! - [`reset`] and [`lab_setup`]: what an exercise creates and what may be removed.
-//! - [`render`]: Markdown for the terminal.
+//! - [`render`]: Markdown for the terminal; [`safe_text`]: untrusted text made inert for it.
 
 pub mod archive;
 pub mod bench;
@@ -36,6 +36,7 @@ pub mod progress;
 pub mod render;
 pub mod report;
 pub mod reset;
+pub mod safe_text;
 pub mod scripts;
 pub mod snapshot;
 pub mod suggest;

@@ -47,18 +47,18 @@ static CREATING: AtomicUsize = AtomicUsize::new(0);
 static CUT_OFF: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts a creation as in flight while it lives; dropped before [`Creating::answered`],
-/// it counts the creation as cut off.
-struct Creating {
+/// it counts the creation as cut off. Every helper creation holds one (probes, seeders).
+pub(crate) struct Creating {
     answered: bool,
 }
 
 impl Creating {
-    fn start() -> Creating {
+    pub(crate) fn start() -> Creating {
         CREATING.fetch_add(1, Ordering::SeqCst);
         Creating { answered: false }
     }
 
-    fn answered(mut self) {
+    pub(crate) fn answered(mut self) {
         self.answered = true;
     }
 }

@@ -49,6 +49,10 @@ pub struct ExerciseProgress {
     /// The step `next` showed last, so the next grading can say why it is not done yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_shown: Option<String>,
+    /// For a pack: the digest of the exec commands the learner approved
+    /// ([`crate::exercise::Exercise::exec_digest`]); other commands are asked about again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_approved: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -224,9 +224,9 @@ impl Renderer {
 
     /// Appends inline text, styled word by word according to the open inline tags.
     fn text(&mut self, text: &str, code: bool) {
-        let clean = text
-            .replace(char::is_whitespace, " ")
-            .replace(char::is_control, "");
+        // Untrusted text (a pack's lesson): what a terminal would act on is shown as an
+        // escape before any styling of ours is added around it.
+        let clean = crate::safe_text::text(text).replace(char::is_whitespace, " ");
         for (_, plain) in &mut self.links {
             plain.push_str(&clean);
         }
@@ -295,7 +295,7 @@ impl Renderer {
         };
         let gutter = format!("  {} ", self.paint(Ansi::new().dim(), "│"));
         for line in text.lines() {
-            let mut line = line.replace('\t', "    ").replace(char::is_control, "");
+            let mut line = crate::safe_text::text(&line.replace('\t', "    ")).into_owned();
             if shell && line.starts_with("$ ") {
                 line = self.paint(Ansi::new().bold(), &line);
             }
@@ -598,6 +598,30 @@ mod tests {
         assert!(!out.contains("\n\n\n") && !out.ends_with("\n\n"));
         assert!(render(&md, &COLOR).contains('\x1b'));
         assert_eq!(render("", &PLAIN), "");
+    }
+
+    #[test]
+    fn escape_sequences_in_markdown_are_shown_not_acted_on() {
+        let md = "# T\x1b]0;owned\x07\n\nIntro \x1b[31mred\x1b[0m \u{202e}txt, `c\x1b[2K`.\n\n\
+                  ```sh\nls\x1b[1A\u{9b}2K\n```\n\n| a\x07 |\n|---|\n| b\x1b |\n";
+        for style in [PLAIN, COLOR] {
+            let out = render(md, &style);
+            let plain = console::strip_ansi_codes(&out);
+            assert!(plain.contains("T\\x1b]0;owned\\x07"), "{plain}");
+            assert!(
+                plain.contains("Intro \\x1b[31mred\\x1b[0m \\u{202e}txt"),
+                "{plain}"
+            );
+            assert!(plain.contains("c\\x1b[2K"), "{plain}");
+            assert!(plain.contains("ls\\x1b[1A\\u{9b}2K"), "{plain}");
+            assert!(
+                plain.contains("a\\x07") && plain.contains("b\\x1b"),
+                "{plain}"
+            );
+            // Only the renderer's own styling is left, when asked for.
+            assert!(crate::safe_text::is_inert(&plain), "{plain:?}");
+            assert_eq!(out.contains('\x1b'), style.color);
+        }
     }
 
     #[test]

@@ -118,7 +118,7 @@ async fn reset_to_start(
         return Err(format!("resetting {}: {}", ex.slug, problems.join("; ")));
     }
     if setup {
-        lab_setup::apply(docker, ex).await?;
+        lab_setup::apply(docker, cat, ex).await?;
     }
     Ok(())
 }

@@ -1025,8 +1025,8 @@ fn load_progress(ws: &Workspace) -> Result<Progress, String> {
     Ok(p)
 }
 
-/// Creates the exercise's setup resources the first time (as `check` does). A pack's setup is
-/// confirmed by `check`, never run unasked from here.
+/// Creates the exercise's setup resources the first time (as `check` does). A pack's setup and
+/// exec commands are confirmed by `check`, never run unasked from here.
 async fn ensure_setup(
     engine: &Engine,
     cat: &Catalog,
@@ -1035,6 +1035,23 @@ async fn ensure_setup(
 ) -> Result<(), String> {
     let _lock = ws.lock()?;
     let mut progress = load_progress(ws)?;
+    // A pack's exec commands are approved by `check`, never run unasked from here.
+    if let (Some(pack), Some(digest)) = (cat.pack_dir(), ex.exec_digest()) {
+        let approved = progress
+            .exercise(&ex.slug)
+            .and_then(|e| e.exec_approved.as_deref());
+        if approved != Some(digest.as_str()) {
+            return Err(format!(
+                "exercise {} of the pack {} runs commands in your containers when it is graded{}: \
+                 run `workbook --pack {} check {}` first (it shows them and asks), then watch again",
+                ex.slug,
+                pack.display(),
+                if approved.is_some() { ", and they changed since you approved them" } else { "" },
+                pack.display(),
+                ex.slug
+            ));
+        }
+    }
     if ex.data.setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
         return Ok(());
     }
@@ -1048,7 +1065,7 @@ async fn ensure_setup(
             ex.slug
         ));
     }
-    for line in lab_setup::apply(&engine.docker, ex).await? {
+    for line in lab_setup::apply(&engine.docker, cat, ex).await? {
         eprintln!("set up {line} for {}", ex.slug);
     }
     progress.exercise_mut(&ex.slug).setup_done = true;

@@ -165,6 +165,75 @@ mod tests {
     use crate::checks::Status;
     use crate::exec::ExecResult;
 
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_service_is_only_one_of_the_exercise_folders_project() {
+        // A container of compose service `api-1` of another folder's project is never the
+        // target: the exec does not run there (the command is not even looked up).
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "other-api-1", &inspect_json(&[], &[]));
+        snap.containers = Ok(vec![summary(
+            "other-api-1",
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", "api-1"),
+                ("com.docker.compose.project.working_dir", "/somewhere/else"),
+            ],
+        )]);
+        let target = Target::Service("api-1".into());
+        assert!(target.resolve(&snap).is_err());
+        let mut needs = Needs::default();
+        let c: ExecCheck = toml::from_str("service='api-1'\ncommand=['cat','/x']").unwrap();
+        c.needs(&mut needs);
+        let v = c.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail);
+        assert!(
+            v.message.contains("compose service `api-1`"),
+            "{}",
+            v.message
+        );
+        // The same service started from the exercise folder is.
+        let here = dir.path().to_string_lossy().into_owned();
+        snap.containers = Ok(vec![summary(
+            "x-api-1",
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", "api-1"),
+                ("com.docker.compose.project.working_dir", &here),
+            ],
+        )]);
+        assert!(target.resolve(&snap).is_ok());
+    }
+
+    #[test]
+    fn container_output_is_shown_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "api", &inspect_json(&[], &[]));
+        let cmd = argv(&["cat", "/x"]);
+        let c: ExecCheck =
+            toml::from_str("container='api'\ncommand=['cat','/x']\nstdout_contains='ok'").unwrap();
+        let printed = ExecResult {
+            exit_code: 0,
+            stdout: "out\x1b]0;owned\x07\x1b[2K\r\u{9b}\n".into(),
+            stderr: String::new(),
+        };
+        snap.execs
+            .insert((Target::Container("api".into()), cmd), Ok(printed));
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message
+                .contains("out\\x1b]0;owned\\x07\\x1b[2K\\r\\u{9b}"),
+            "{}",
+            v.message
+        );
+        assert!(crate::safe_text::is_inert(&v.message));
+    }
+
     #[test]
     fn exit_code_and_output_against_a_volume_file() {
         let dir = tempfile::tempdir().unwrap();

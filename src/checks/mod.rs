@@ -129,10 +129,13 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Every message goes through these constructors, and each neutralises what it is given
+    /// ([`crate::safe_text`]): messages quote names from exercise data, file contents from
+    /// volumes and the host, container output and daemon errors.
     pub fn pass(message: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Pass,
-            message: message.into(),
+            message: crate::safe_text::owned(message.into()),
         }
     }
 
@@ -142,13 +145,14 @@ impl Verdict {
         found: impl AsRef<str>,
         fix: impl AsRef<str>,
     ) -> Verdict {
+        let part = |s: &str| crate::safe_text::text(s).into_owned();
         Verdict {
             status: Status::Fail,
             message: format!(
                 "expected: {}\nfound:    {}\nfix:      {}",
-                expected.as_ref(),
-                found.as_ref(),
-                fix.as_ref()
+                part(expected.as_ref()),
+                part(found.as_ref()),
+                part(fix.as_ref())
             ),
         }
     }
@@ -157,7 +161,7 @@ impl Verdict {
     pub fn error(message: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Error,
-            message: message.into(),
+            message: crate::safe_text::owned(message.into()),
         }
     }
 
@@ -185,6 +189,30 @@ pub(crate) fn did_you_mean(suggestion: Option<&str>) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    #[test]
+    fn every_constructor_neutralises_its_text() {
+        let hostile = "v\x1b[2K\r\u{9b}\u{202e}\x07";
+        for v in [
+            Verdict::pass(hostile),
+            Verdict::fail(hostile, hostile, hostile),
+            Verdict::error(hostile.to_string()),
+        ] {
+            assert!(crate::safe_text::is_inert(&v.message), "{:?}", v.message);
+            assert!(
+                v.message.contains("v\\x1b[2K\\r\\u{9b}\\u{202e}\\x07"),
+                "{}",
+                v.message
+            );
+        }
+        // The layout of a failure keeps its own newlines.
+        assert_eq!(Verdict::fail("a", "b", "c").message.lines().count(), 3);
+    }
+}
 
 #[cfg(test)]
 mod engine_fixtures;

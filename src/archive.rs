@@ -5,9 +5,17 @@
 //! a [`Manifest`] (path -> [`Entry`], with a SHA-256 of every regular file). Every problem found
 //! is reported as a sentence for the learner; reading stops at the [`Limits`], so a gzip bomb or
 //! an endless stream costs at most `max_total_bytes` of decompression.
+//!
+//! The tar headers are read here, block by block, rather than by the `tar` crate's reader (its
+//! `Header` type parses the fields), so that nothing an entry declares is acted on before it is
+//! checked: a GNU long name or a pax header is measured before it is read into memory
+//! ([`MAX_NAME`]), a sparse file's real size is counted against the cap before any of it is
+//! expanded.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 use std::io::{self, Cursor, Read};
 use std::rc::Rc;
 
@@ -19,7 +27,8 @@ use sha2::{Digest, Sha256};
 pub struct Limits {
     /// Most tar entries read (extension headers such as pax or GNU long names excluded).
     pub max_entries: u64,
-    /// Most bytes read out of the decompressor: tar headers, file data and padding together.
+    /// Most bytes read out of the decompressor: tar headers, file data and padding together,
+    /// a sparse file counted at its real (expanded) size.
     pub max_total_bytes: u64,
 }
 
@@ -34,6 +43,19 @@ impl Default for Limits {
     }
 }
 
+/// Longest entry name or link target, in bytes: Linux's `PATH_MAX`. A longer GNU long name is
+/// refused before it is read.
+pub const MAX_NAME: usize = 4096;
+
+/// Largest pax extended header read (its records: long names, times, attributes, sparse maps).
+const MAX_PAX: u64 = 1 << 20;
+
+/// Most chunks in the map of one sparse file (16 bytes each in memory).
+const MAX_SPARSE_CHUNKS: usize = 1 << 20;
+
+/// A tar block.
+const BLOCK: u64 = 512;
+
 /// The kind of an archive entry. Devices, fifos and other special files are refused, never listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -41,7 +63,8 @@ pub enum EntryKind {
     File,
     /// A folder.
     Dir,
-    /// A symbolic link; `target` is the link text as stored (relative, resolving inside the root).
+    /// A symbolic link; `target` is the link text as stored (relative, resolving inside the
+    /// root).
     Symlink { target: String },
     /// A hard link to an earlier regular file; `target` is that file's normalised path.
     Hardlink { target: String },
@@ -54,7 +77,8 @@ pub struct Entry {
     pub path: String,
     /// What the entry is.
     pub kind: EntryKind,
-    /// Size in bytes of a regular file (for a hard link: of its target); 0 otherwise.
+    /// Size in bytes of a regular file (for a hard link: of its target; for a sparse file: its
+    /// real size); 0 otherwise.
     pub size: u64,
     /// Permission bits (`mode & 0o7777`).
     pub mode: u32,
@@ -131,16 +155,16 @@ pub fn compare(
 ) -> Vec<String> {
     let (en, an) = (expected_name, actual_name);
     let mut out = Sentences::default();
-    let mut gone = BTreeSet::new(); // folders already reported as a whole
+    let mut gone = PathSet::default(); // folders already reported as a whole
     for (path, want) in expected.iter().filter(|(p, _)| *p != ".") {
         let (s, kw) = (show(path), kind_word(&want.kind));
         let got = match actual.get(path) {
-            _ if under_any(path, &gone) => continue,
+            _ if gone.folder_of(path).is_some() => continue,
             Some(got) => got,
             // A folder whose contents are there too is implied by them; else one sentence.
             None if want.kind == EntryKind::Dir => {
                 if inside(actual, path).next().is_none() {
-                    gone.insert(path.as_str());
+                    gone.insert(path, ());
                     let (n, bytes) = sums(inside(expected, path));
                     let what = format!("folder {s} ({n} files, {})", fmt_bytes(bytes));
                     out.push(format!("{what} is in {en} but missing from {an}"));
@@ -179,15 +203,15 @@ pub fn compare(
             });
         }
     }
-    let mut extra = BTreeSet::new();
+    let mut extra = PathSet::default();
     for (path, got) in actual.iter().filter(|(p, _)| exact && *p != ".") {
-        if expected.contains_key(path) || under_any(path, &extra) {
+        if expected.contains_key(path) || extra.folder_of(path).is_some() {
             continue;
         }
         if got.kind == EntryKind::Dir && inside(expected, path).next().is_some() {
             continue;
         } else if got.kind == EntryKind::Dir {
-            extra.insert(path.as_str());
+            extra.insert(path, ());
         }
         let (kg, s) = (kind_word(&got.kind), show(path));
         out.push(format!("{kg} {s} is in {an} but not in {en}"));
@@ -215,11 +239,6 @@ fn inside<'a>(m: &'a Manifest, dir: &str) -> impl Iterator<Item = &'a Entry> + '
 
 fn under(path: &str, dir: &str) -> bool {
     path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-}
-
-fn under_any(path: &str, dirs: &BTreeSet<&str>) -> bool {
-    let mut folders = path.match_indices('/').map(|(i, _)| &path[..i]);
-    folders.any(|f| dirs.contains(f))
 }
 
 fn owner(e: &Entry) -> String {
@@ -264,6 +283,70 @@ impl Sentences {
     }
 }
 
+/// The Mersenne prime 2^61 - 1, modulus of [`PathSet`]'s hashes.
+const MERSENNE: u64 = (1 << 61) - 1;
+
+/// Normalised paths that answer "is this path, or one of its folders, in the set?" in time
+/// linear in the path's length, however deep it is: each prefix's hash extends the one before
+/// (a polynomial hash modulo 2^61 - 1 with a random base for each set, so no archive can aim at
+/// collisions), and a hit is confirmed by comparing the bytes. A map lookup for each folder
+/// would compare the whole prefix each time: quadratic in the depth.
+struct PathSet<T> {
+    base: u64,
+    map: HashMap<u64, Vec<(String, T)>>,
+}
+
+impl<T> Default for PathSet<T> {
+    fn default() -> Self {
+        let seed = RandomState::new().hash_one(0x5eed_u64);
+        PathSet {
+            base: seed % (MERSENNE - 1024) + 512,
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<T> PathSet<T> {
+    /// The hash `h` (of some prefix) extended by `bytes`; the empty path hashes to 0.
+    fn extend(&self, mut h: u64, bytes: &[u8]) -> u64 {
+        for b in bytes {
+            let x = u128::from(h) * u128::from(self.base);
+            let folded = (x as u64 & MERSENNE) + (x >> 61) as u64;
+            h = (folded % MERSENNE + u64::from(*b) + 1) % MERSENNE;
+        }
+        h
+    }
+
+    fn insert(&mut self, path: &str, value: T) {
+        let h = self.extend(0, path.as_bytes());
+        self.map
+            .entry(h)
+            .or_default()
+            .push((path.to_string(), value));
+    }
+
+    /// The value of `path`, whose hash is `h`.
+    fn get_hashed(&self, h: u64, path: &str) -> Option<&T> {
+        let bucket = self.map.get(&h)?;
+        bucket.iter().find(|(p, _)| p == path).map(|(_, v)| v)
+    }
+
+    /// The folder of `path` (a prefix ending before one of its `/`) that is in the set.
+    fn folder_of<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if self.map.is_empty() {
+            return None;
+        }
+        let mut h = 0;
+        for (i, b) in path.bytes().enumerate() {
+            if b == b'/' && self.get_hashed(h, &path[..i]).is_some() {
+                return Some(&path[..i]);
+            }
+            h = self.extend(h, &[b]);
+        }
+        None
+    }
+}
+
 /// What the byte meter saw of the stream under the tar reader.
 #[derive(Default)]
 struct Meter {
@@ -297,6 +380,324 @@ impl<R: Read> Read for Metered<R> {
         }
         result
     }
+}
+
+/// The tar stream, read in blocks, through the meter.
+struct Input<R> {
+    inner: Metered<R>,
+    buf: Vec<u8>,
+}
+
+/// The padding after `size` bytes of entry data, to the next block.
+fn padding(size: u64) -> u64 {
+    (BLOCK - size % BLOCK) % BLOCK
+}
+
+impl<R: Read> Input<R> {
+    /// The next block, or `None` where the stream ends cleanly.
+    fn block(&mut self) -> io::Result<Option<[u8; 512]>> {
+        let (mut block, mut got) = ([0u8; 512], 0);
+        while got < block.len() {
+            match self.inner.read(&mut block[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match got {
+            0 => Ok(None),
+            512 => Ok(Some(block)),
+            _ => Err(io::ErrorKind::UnexpectedEof.into()),
+        }
+    }
+
+    fn exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact(buf)
+    }
+
+    /// Reads `n` bytes and feeds them to `sink` (a hasher) if there is one.
+    fn pass(&mut self, n: u64, mut sink: Option<&mut Sha256>) -> io::Result<()> {
+        let mut left = n;
+        while left > 0 {
+            let want = usize::try_from(left).map_or(self.buf.len(), |l| l.min(self.buf.len()));
+            match self.inner.read(&mut self.buf[..want]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(got) => {
+                    if let Some(h) = sink.as_deref_mut() {
+                        h.update(&self.buf[..got]);
+                    }
+                    left -= got as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// What is left of the cap.
+    fn room(&self) -> u64 {
+        let m = self.inner.meter.borrow();
+        m.limit.saturating_sub(m.read)
+    }
+}
+
+/// An invalid-data error: the archive is corrupt.
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
+}
+
+/// The checksum of a header block, as tar computes it (the checksum field counted as spaces).
+fn check_sum(block: &[u8; 512], header: &tar::Header) -> io::Result<()> {
+    let fields = block[..148].iter().chain(&block[156..]);
+    let sum = fields.map(|b| u32::from(*b)).sum::<u32>() + 8 * 32;
+    match header.cksum()? == sum {
+        true => Ok(()),
+        false => Err(corrupt("archive header checksum mismatch")),
+    }
+}
+
+/// The pax records this reader acts on.
+#[derive(Default)]
+struct Pax<'a> {
+    path: Option<&'a [u8]>,
+    linkpath: Option<&'a [u8]>,
+    size: Option<u64>,
+    uid: Option<u64>,
+    gid: Option<u64>,
+    sparse: SparsePax<'a>,
+}
+
+/// The `GNU.sparse.*` records of a pax header (GNU tar's sparse formats 0.0, 0.1 and 1.0).
+#[derive(Default)]
+struct SparsePax<'a> {
+    major: Option<u64>,
+    name: Option<&'a [u8]>,
+    realsize: Option<u64>,
+    size: Option<u64>,
+    map: Option<&'a [u8]>,
+    offsets: Vec<u64>,
+    numbytes: Vec<u64>,
+}
+
+/// A decimal number of a pax record or sparse map.
+fn decimal(text: &[u8]) -> io::Result<u64> {
+    let digits = !text.is_empty() && text.len() <= 20 && text.iter().all(u8::is_ascii_digit);
+    let n = digits.then(|| std::str::from_utf8(text).ok()?.parse().ok());
+    n.flatten()
+        .ok_or_else(|| corrupt("a number in a pax header is malformed"))
+}
+
+/// Parses pax records, `LEN key=value\n`, each measured by its length (a value may hold a
+/// newline, so splitting at newlines would read another name than tar does). A malformed
+/// record is an error: the archive is corrupt.
+fn parse_pax(data: &[u8]) -> io::Result<Pax<'_>> {
+    let (mut pax, mut rest) = (Pax::default(), data);
+    let bad = || corrupt("a pax header record is malformed");
+    while rest.first().is_some_and(|b| *b != 0) {
+        let space = rest.iter().position(|b| *b == b' ').ok_or_else(bad)?;
+        let len = usize::try_from(decimal(&rest[..space])?).map_err(|_| bad())?;
+        if len <= space + 1 || len > rest.len() || rest[len - 1] != b'\n' {
+            return Err(bad());
+        }
+        let record = &rest[space + 1..len - 1];
+        rest = &rest[len..];
+        let eq = record.iter().position(|b| *b == b'=').ok_or_else(bad)?;
+        let (key, value) = (&record[..eq], &record[eq + 1..]);
+        let s = &mut pax.sparse;
+        match key {
+            b"path" => pax.path = Some(value),
+            b"linkpath" => pax.linkpath = Some(value),
+            b"size" => pax.size = Some(decimal(value)?),
+            b"uid" => pax.uid = Some(decimal(value)?),
+            b"gid" => pax.gid = Some(decimal(value)?),
+            b"GNU.sparse.major" => s.major = Some(decimal(value)?),
+            b"GNU.sparse.name" => s.name = Some(value),
+            b"GNU.sparse.realsize" => s.realsize = Some(decimal(value)?),
+            b"GNU.sparse.size" => s.size = Some(decimal(value)?),
+            b"GNU.sparse.map" => s.map = Some(value),
+            b"GNU.sparse.offset" => s.offsets.push(decimal(value)?),
+            b"GNU.sparse.numbytes" => s.numbytes.push(decimal(value)?),
+            _ => {}
+        }
+    }
+    Ok(pax)
+}
+
+/// A sparse file: its real size and, unless they are at the start of its data (format 1.0),
+/// the (offset, length) chunks of data stored, in order; the rest reads as zeros.
+struct Sparse {
+    real: u64,
+    chunks: Option<Vec<(u64, u64)>>,
+}
+
+/// The map of a GNU sparse (`S`) entry: in its header, then in the extension blocks after it.
+fn gnu_sparse<R: Read>(input: &mut Input<R>, header: &tar::Header) -> io::Result<Sparse> {
+    let gnu = header
+        .as_gnu()
+        .ok_or_else(|| corrupt("a sparse entry has no GNU header"))?;
+    let mut chunks = Vec::new();
+    let add = |chunks: &mut Vec<(u64, u64)>, slots: &[tar::GnuSparseHeader]| {
+        for slot in slots.iter().filter(|s| !s.is_empty()) {
+            chunks.push((slot.offset()?, slot.length()?));
+        }
+        io::Result::Ok(())
+    };
+    add(&mut chunks, &gnu.sparse)?;
+    let mut extended = gnu.is_extended();
+    while extended {
+        if chunks.len() > MAX_SPARSE_CHUNKS {
+            return Err(corrupt("a sparse map has more than a million chunks"));
+        }
+        let block = input.block()?.ok_or(io::ErrorKind::UnexpectedEof)?;
+        let mut ext = tar::GnuExtSparseHeader::new();
+        ext.as_mut_bytes().copy_from_slice(&block);
+        add(&mut chunks, ext.sparse())?;
+        extended = ext.is_extended();
+    }
+    Ok(Sparse {
+        real: gnu.real_size()?,
+        chunks: Some(chunks),
+    })
+}
+
+/// The sparse file that pax records describe, if they describe one.
+fn pax_sparse(s: &SparsePax<'_>) -> io::Result<Option<Sparse>> {
+    let missing = || corrupt("a pax sparse file has no real size");
+    let pairs = |numbers: Vec<u64>| {
+        let pairs: Vec<(u64, u64)> = numbers.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        numbers
+            .len()
+            .is_multiple_of(2)
+            .then_some(pairs)
+            .ok_or_else(|| corrupt("a pax sparse map is not made of pairs"))
+    };
+    let chunks = match s.major {
+        Some(1) => None,
+        Some(0) | None if s.map.is_some() => {
+            let text = s.map.unwrap_or_default();
+            let numbers = text.split(|b| *b == b',').map(decimal);
+            Some(pairs(numbers.collect::<io::Result<_>>()?)?)
+        }
+        Some(0) | None if !s.offsets.is_empty() || !s.numbytes.is_empty() => {
+            if s.offsets.len() != s.numbytes.len() {
+                return Err(corrupt("a pax sparse map is not made of pairs"));
+            }
+            Some(
+                s.offsets
+                    .iter()
+                    .copied()
+                    .zip(s.numbytes.iter().copied())
+                    .collect(),
+            )
+        }
+        Some(0) | None => return Ok(None),
+        Some(_) => {
+            return Err(corrupt(
+                "a pax sparse file has a format this reader does not know",
+            ))
+        }
+    };
+    let real = match chunks {
+        None => s.realsize,
+        Some(_) => s.size.or(s.realsize),
+    };
+    Ok(Some(Sparse {
+        real: real.ok_or_else(missing)?,
+        chunks,
+    }))
+}
+
+/// Reads the map that a 1.0 pax sparse file keeps at the start of its data (`size` bytes):
+/// decimal numbers, one a line (the count, then each chunk's offset and length), padded to a
+/// block. Returns the chunks and the bytes the map took.
+fn read_sparse_map<R: Read>(input: &mut Input<R>, size: u64) -> io::Result<(Vec<(u64, u64)>, u64)> {
+    let (mut block, mut at, mut taken) = ([0u8; 512], 512, 0u64);
+    let mut number = |input: &mut Input<R>| -> io::Result<u64> {
+        let mut text = Vec::new();
+        loop {
+            if at == block.len() {
+                if taken + BLOCK > size {
+                    return Err(corrupt("a sparse map is longer than its entry"));
+                }
+                input.exact(&mut block)?;
+                (at, taken) = (0, taken + BLOCK);
+            }
+            let b = block[at];
+            at += 1;
+            match b {
+                b'\n' => return decimal(&text),
+                _ if text.len() < 20 => text.push(b),
+                _ => return Err(corrupt("a sparse map holds a malformed number")),
+            }
+        }
+    };
+    let n = number(input)?;
+    if n > MAX_SPARSE_CHUNKS as u64 {
+        return Err(corrupt("a sparse map has more than a million chunks"));
+    }
+    let mut chunks = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        chunks.push((number(input)?, number(input)?));
+    }
+    Ok((chunks, taken))
+}
+
+/// Checks that `chunks` lay out `stored` bytes of data in a file of `real` bytes (in order, not
+/// overlapping, each starting on a block of the data as GNU tar writes them, ending at the real
+/// size); returns the bytes of holes.
+fn check_map(chunks: &[(u64, u64)], stored: u64, real: u64) -> io::Result<u64> {
+    let (mut end, mut used) = (0u64, 0u64);
+    for &(offset, length) in chunks {
+        if length != 0 && !used.is_multiple_of(BLOCK) {
+            return Err(corrupt(
+                "a chunk of a sparse file does not start on a block",
+            ));
+        } else if offset < end {
+            return Err(corrupt(
+                "the chunks of a sparse file are out of order or overlap",
+            ));
+        }
+        end = offset
+            .checked_add(length)
+            .ok_or_else(|| corrupt("a sparse chunk ends past 2^64"))?;
+        used = used.saturating_add(length);
+    }
+    if used != stored {
+        return Err(corrupt(
+            "the map of a sparse file does not match the data stored",
+        ));
+    } else if end != real {
+        return Err(corrupt(
+            "the map of a sparse file does not match its real size",
+        ));
+    }
+    Ok(real - used)
+}
+
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+/// Feeds `n` zero bytes (a hole of a sparse file) to `hasher`.
+fn hash_zeros(hasher: &mut Sha256, mut n: u64) {
+    while n > 0 {
+        let k = usize::try_from(n).map_or(ZEROS.len(), |n| n.min(ZEROS.len()));
+        hasher.update(&ZEROS[..k]);
+        n -= k as u64;
+    }
+}
+
+/// The part of `bytes` before the first NUL: how tar reads a name.
+fn until_nul(bytes: &[u8]) -> &[u8] {
+    bytes
+        .iter()
+        .position(|b| *b == 0)
+        .map_or(bytes, |i| &bytes[..i])
+}
+
+/// A name's bytes as a `String` (bytes that are not UTF-8 become U+FFFD).
+fn name_of(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).into_owned()
 }
 
 /// Path components, without empty and `.` ones.
@@ -375,10 +776,46 @@ fn special_problem(s: &str, ty: tar::EntryType) -> String {
     )
 }
 
+/// The sentence refusing a name longer than [`MAX_NAME`].
+fn name_too_long(what: &str, n: u64, kind: &str, at: &str) -> String {
+    format!(
+        "the archive holds a {what} of {n} bytes (a {kind}{at}): names on Linux are at most \
+         {MAX_NAME} bytes (PATH_MAX); the archive is corrupt or hostile, create it again with \
+         `tar czf`"
+    )
+}
+
 /// Why reading stopped early: the stream failed (with where: " after entry x"), or a sentence.
 enum Stop {
     Io(io::Error, String),
     Said(String),
+}
+
+/// What the extension headers before an entry said about it.
+#[derive(Default)]
+struct Pending {
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
+    pax: Option<Vec<u8>>,
+}
+
+impl Pending {
+    fn any(&self) -> bool {
+        self.long_name.is_some() || self.long_link.is_some() || self.pax.is_some()
+    }
+}
+
+/// The fields of one entry that [`Scan::check`] judges.
+struct Fields {
+    ty: tar::EntryType,
+    /// The name, before normalising.
+    raw: String,
+    link: String,
+    /// The size of a regular file (a sparse file's real size).
+    size: u64,
+    mode: io::Result<u32>,
+    uid: io::Result<u64>,
+    gid: io::Result<u64>,
 }
 
 /// State of one pass over a tar stream.
@@ -389,6 +826,8 @@ struct Scan<'a> {
     strip: Vec<&'a str>,
     count: u64,
     named: u64,
+    /// The symbolic links accepted so far.
+    links: PathSet<()>,
 }
 
 fn scan<R: Read>(
@@ -407,18 +846,18 @@ fn scan<R: Read>(
         strip,
         ..Scan::default()
     };
-    let inner = Metered {
-        inner: reader,
-        meter: Rc::clone(&meter),
+    let mut input = Input {
+        inner: Metered {
+            inner: reader,
+            meter: Rc::clone(&meter),
+        },
+        buf: vec![0; 64 << 10],
     };
-    let mut archive = tar::Archive::new(inner);
-    let outcome = st.read_entries(&mut archive, limits).and_then(|at| {
-        if st.count > 0 && meter.borrow().eof {
-            // The stream ended where a header should be: the end-of-archive blocks are missing.
-            return Err(Stop::Io(io::ErrorKind::UnexpectedEof.into(), at));
-        }
-        // Read the end padding too, so that gzip's length and checksum are verified.
-        let rest = io::copy(&mut archive.into_inner(), &mut io::sink());
+    let outcome = st.read_entries(&mut input, limits, gz).and_then(|_| {
+        // Read the end padding and whatever follows too, so that gzip's lengths and checksums
+        // are verified (a second archive after the end blocks is read through, not listed, as
+        // `tar xzf` does).
+        let rest = io::copy(&mut input.inner, &mut io::sink());
         rest.map_err(|e| Stop::Io(e, " after its last entry".to_string()))
     });
     let top = single_top_folder(&st.manifest).filter(|_| gz);
@@ -448,15 +887,37 @@ fn single_top_folder(m: &Manifest) -> Option<String> {
 }
 
 impl Scan<'_> {
-    /// Reads every entry; returns where the last one ended, for messages.
+    /// Reads every entry up to the end blocks; returns where the last one ended, for messages.
     fn read_entries<R: Read>(
         &mut self,
-        archive: &mut tar::Archive<R>,
+        input: &mut Input<R>,
         limits: &Limits,
+        gz: bool,
     ) -> Result<String, Stop> {
         let mut at = " before its first entry".to_string();
-        for item in archive.entries().map_err(|e| Stop::Io(e, at.clone()))? {
-            let mut entry = item.map_err(|e| Stop::Io(e, at.clone()))?;
+        let mut pending = Pending::default();
+        loop {
+            let Some(block) = input.block().map_err(|e| Stop::Io(e, at.clone()))? else {
+                // The stream ended where a header should be: the end blocks are missing.
+                if self.count > 0 || pending.any() {
+                    return Err(Stop::Io(io::ErrorKind::UnexpectedEof.into(), at));
+                }
+                return Ok(at);
+            };
+            if block.iter().all(|b| *b == 0) {
+                if pending.any() {
+                    let e = corrupt("extension headers describe an entry that is not there");
+                    return Err(Stop::Io(e, at));
+                }
+                return Ok(at);
+            }
+            let header = tar::Header::from_byte_slice(&block);
+            check_sum(&block, header).map_err(|e| Stop::Io(e, at.clone()))?;
+            let ty = header.entry_type();
+            if ty.is_gnu_longname() || ty.is_gnu_longlink() || ty.is_pax_local_extensions() {
+                self.extension(input, header, &mut pending, &at, limits, gz)?;
+                continue;
+            }
             self.count += 1;
             if self.count > limits.max_entries {
                 return Err(Stop::Said(format!(
@@ -465,83 +926,226 @@ impl Scan<'_> {
                     limits.max_entries
                 )));
             }
-            if entry.header().entry_type().is_pax_global_extensions() {
+            let pending = std::mem::take(&mut pending);
+            if ty.is_pax_global_extensions() {
+                let size = header.entry_size().map_err(|e| Stop::Io(e, at.clone()))?;
+                room(input, size, limits, gz)?;
+                let skipped = input.pass(size + padding(size), None);
+                skipped.map_err(|e| Stop::Io(e, at.clone()))?;
                 continue;
             }
             self.named += 1;
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let checked = match normalise(&raw, &self.strip) {
-                Ok(path) => self.check(&mut entry, &raw, path),
-                Err(problem) => Ok(Err(problem)),
-            };
-            match checked.map_err(|e| Stop::Io(e, format!(" in entry {}", show(&raw))))? {
-                Ok(e) => drop(self.manifest.insert(e.path.clone(), e)),
-                Err(problem) => self.problems.push(problem),
-            }
-            at = format!(" after entry {}", show(&raw));
+            at = self.entry(input, header, &pending, &at, limits, gz)?;
         }
-        Ok(at)
     }
 
-    /// The manifest entry for one tar entry, or the sentence refusing it; `Err` when the stream
-    /// itself failed.
-    fn check<R: Read>(
-        &self,
-        entry: &mut tar::Entry<'_, R>,
-        raw: &str,
-        path: String,
-    ) -> io::Result<Result<Entry, String>> {
-        let s = show(&path);
-        let (header, ty) = (entry.header(), entry.header().entry_type());
-        let (Ok(mode), Ok(uid), Ok(gid)) = (header.mode(), header.uid(), header.gid()) else {
-            let fix = "the archive is corrupt; create it again with `tar czf`";
-            return Ok(Err(format!(
-                "entry {s} has an unreadable mode or owner field: {fix}"
-            )));
+    /// Reads a GNU long name or link, or a pax header, into `pending`: measured first.
+    fn extension<R: Read>(
+        &mut self,
+        input: &mut Input<R>,
+        header: &tar::Header,
+        pending: &mut Pending,
+        at: &str,
+        limits: &Limits,
+        gz: bool,
+    ) -> Result<(), Stop> {
+        let ty = header.entry_type();
+        let io_at = |e: io::Error| Stop::Io(e, at.to_string());
+        let size = header.entry_size().map_err(io_at)?;
+        room(input, size, limits, gz)?;
+        let (slot, cap) = if ty.is_pax_local_extensions() {
+            if size > MAX_PAX {
+                return Err(Stop::Said(format!(
+                    "the archive holds a pax extended header of {}{at}: more than the {} the \
+                     workbook reads; the archive is corrupt or hostile, create it again with \
+                     `tar czf`",
+                    fmt_bytes(size),
+                    fmt_bytes(MAX_PAX)
+                )));
+            }
+            (&mut pending.pax, MAX_PAX)
+        } else if ty.is_gnu_longname() {
+            (&mut pending.long_name, MAX_NAME as u64 + 1)
+        } else {
+            (&mut pending.long_link, MAX_NAME as u64 + 1)
         };
-        let link = entry.link_name_bytes().unwrap_or_default();
-        let link = String::from_utf8_lossy(&link).into_owned();
+        if size > cap {
+            let (what, kind) = match ty.is_gnu_longname() {
+                true => ("name", "GNU long name"),
+                false => ("link target", "GNU long link"),
+            };
+            return Err(Stop::Said(name_too_long(what, size, kind, at)));
+        }
+        if slot.is_some() {
+            return Err(io_at(corrupt(
+                "two extension headers of one kind describe one entry",
+            )));
+        }
+        let mut data = vec![0; size as usize];
+        input.exact(&mut data).map_err(io_at)?;
+        input.pass(padding(size), None).map_err(io_at)?;
+        *slot = Some(data);
+        Ok(())
+    }
+
+    /// Reads one entry (its data too) into the manifest or the problems; returns where it
+    /// ended, for messages.
+    fn entry<R: Read>(
+        &mut self,
+        input: &mut Input<R>,
+        header: &tar::Header,
+        pending: &Pending,
+        at: &str,
+        limits: &Limits,
+        gz: bool,
+    ) -> Result<String, Stop> {
+        let io_at = |e: io::Error| Stop::Io(e, at.to_string());
+        let pax = match pending.pax.as_deref() {
+            Some(data) => parse_pax(data).map_err(io_at)?,
+            None => Pax::default(),
+        };
+        let ty = header.entry_type();
+        let size = match pax.size {
+            Some(size) => size,
+            None => header.entry_size().map_err(io_at)?,
+        };
+        let sparse_pax = pax_sparse(&pax.sparse).map_err(io_at)?;
+        let header_name = header.path_bytes();
+        let (name, kind) = match (&sparse_pax, pax.sparse.name) {
+            (Some(_), Some(name)) => (name, "pax sparse name"),
+            _ => match (pending.long_name.as_deref(), pax.path) {
+                (Some(long), _) => (long, "GNU long name"),
+                (None, Some(path)) => (path, "pax path"),
+                (None, None) => (&header_name[..], "tar header"),
+            },
+        };
+        let header_link = header.link_name_bytes().unwrap_or_default();
+        let link = match (pending.long_link.as_deref(), pax.linkpath) {
+            (Some(long), _) => long,
+            (None, Some(path)) => path,
+            (None, None) => &header_link[..],
+        };
+        let (name, link) = (until_nul(name), until_nul(link));
+        if name.len() > MAX_NAME {
+            return Err(Stop::Said(name_too_long(
+                "name",
+                name.len() as u64,
+                kind,
+                at,
+            )));
+        } else if link.len() > MAX_NAME {
+            let n = link.len() as u64;
+            return Err(Stop::Said(name_too_long(
+                "link target",
+                n,
+                "pax linkpath",
+                at,
+            )));
+        }
+        let raw = name_of(name);
+        let in_entry = format!(" in entry {}", show(&raw));
+        let io_in = |e: io::Error| Stop::Io(e, in_entry.clone());
+        let sparse = match ty.is_gnu_sparse() {
+            true => Some(gnu_sparse(input, header).map_err(io_in)?),
+            false => sparse_pax.filter(|_| ty.is_file() || ty.is_contiguous()),
+        };
+        room(input, size, limits, gz)?;
+        if let Some(sp) = sparse.as_ref().filter(|sp| sp.real > input.room()) {
+            let name = normalise(&raw, &self.strip).unwrap_or_else(|_| raw.clone());
+            return Err(Stop::Said(format!(
+                "entry {} is a sparse file of {} (its real size, though it takes {} in the \
+                 archive): the archive would hold more than the {} the workbook reads from an \
+                 archive; refusing to read further; check that it is a backup of the right volume",
+                show(&name),
+                fmt_bytes(sp.real),
+                fmt_bytes(size),
+                fmt_bytes(limits.max_total_bytes)
+            )));
+        }
+        let uid = pax.uid.map_or_else(|| header.uid(), Ok);
+        let gid = pax.gid.map_or_else(|| header.gid(), Ok);
+        let real = sparse.as_ref().map_or(size, |sp| sp.real);
+        let fields = Fields {
+            ty,
+            raw,
+            link: name_of(link),
+            size: real,
+            mode: header.mode(),
+            uid,
+            gid,
+        };
+        let verdict = match normalise(&fields.raw, &self.strip) {
+            Ok(path) => self.check(&fields, path),
+            Err(problem) => Err(problem),
+        };
+        match verdict {
+            Ok(mut e) if e.kind == EntryKind::File => {
+                let digest = digest(input, size, sparse).map_err(io_in)?;
+                e.digest = Some(digest);
+                drop(self.manifest.insert(e.path.clone(), e));
+            }
+            Ok(e) => {
+                input.pass(size + padding(size), None).map_err(io_in)?;
+                if let EntryKind::Symlink { .. } = &e.kind {
+                    self.links.insert(&e.path, ());
+                }
+                drop(self.manifest.insert(e.path.clone(), e));
+            }
+            Err(problem) => {
+                input.pass(size + padding(size), None).map_err(io_in)?;
+                self.problems.push(problem);
+            }
+        }
+        Ok(format!(" after entry {}", show(&fields.raw)))
+    }
+
+    /// The manifest entry for one tar entry (a regular file's digest not taken yet), or the
+    /// sentence refusing it.
+    fn check(&self, f: &Fields, path: String) -> Result<Entry, String> {
+        let (s, ty) = (show(&path), f.ty);
+        let (Ok(mode), Ok(uid), Ok(gid)) = (&f.mode, &f.uid, &f.gid) else {
+            let fix = "the archive is corrupt; create it again with `tar czf`";
+            return Err(format!(
+                "entry {s} has an unreadable mode or owner field: {fix}"
+            ));
+        };
         let (mut size, mut digest) = (0, None);
-        let kind = if ty.is_dir() || (ty.is_file() && raw.ends_with('/')) {
+        let kind = if ty.is_dir() || (ty.is_file() && f.raw.ends_with('/')) {
             EntryKind::Dir
         } else if ty.is_file() || ty.is_contiguous() || ty.is_gnu_sparse() {
-            let (n, d) = hash(entry)?;
-            (size, digest) = (n, Some(d));
+            size = f.size;
             EntryKind::File
         } else if ty.is_symlink() {
-            if let Some(problem) = link_problem(&path, &link) {
-                return Ok(Err(problem));
+            if let Some(problem) = link_problem(&path, &f.link) {
+                return Err(problem);
             }
-            EntryKind::Symlink { target: link }
+            EntryKind::Symlink {
+                target: f.link.clone(),
+            }
         } else if ty.is_hard_link() {
-            let earlier = normalise(&link, &self.strip).ok();
+            let earlier = normalise(&f.link, &self.strip).ok();
             let target = earlier.and_then(|t| self.manifest.get(&t));
             let Some(target) = target.filter(|t| t.digest.is_some()) else {
-                return Ok(Err(format!(
+                return Err(format!(
                     "hard link {s} points to {}, which is not an earlier file of the archive: the \
                      archive is corrupt or hostile; create it again with `tar czf`",
-                    show(&link)
-                )));
+                    show(&f.link)
+                ));
             };
             (size, digest) = (target.size, target.digest);
             let target = target.path.clone();
             EntryKind::Hardlink { target }
         } else {
-            return Ok(Err(special_problem(&s, ty)));
+            return Err(special_problem(&s, ty));
         };
-        let is_link = |p: &&str| {
-            let entry = self.manifest.get(*p);
-            entry.is_some_and(|e| matches!(e.kind, EntryKind::Symlink { .. }))
-        };
-        let mut folders = path.match_indices('/').map(|(i, _)| &path[..i]);
-        let problem = if let Some(link) = folders.find(is_link) {
+        let problem = if let Some(link) = self.links.folder_of(&path) {
             format!(
                 "entry {s} lies inside symbolic link {}: restoring it would write through the \
                  link; the archive is corrupt or hostile, create it again with `tar czf`",
                 show(link)
             )
         } else if path == "." && kind != EntryKind::Dir {
-            let raw = show(raw);
+            let raw = show(&f.raw);
             format!(
                 "entry {raw} stands for the volume root but is not a folder: use tar -C /data ."
             )
@@ -552,34 +1156,59 @@ impl Scan<'_> {
             )
         } else {
             let mode = mode & 0o7777;
-            return Ok(Ok(Entry {
+            return Ok(Entry {
                 path,
                 kind,
                 size,
                 mode,
-                uid,
-                gid,
+                uid: *uid,
+                gid: *gid,
                 digest,
-            }));
+            });
         };
-        Ok(Err(problem))
+        Err(problem)
     }
 }
 
-/// SHA-256 and length of an entry's data; a short read means the stream ended early.
-fn hash<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<(u64, [u8; 32])> {
-    let (expected, mut hasher) = (entry.size(), Sha256::new());
-    let (mut buf, mut total) = (vec![0u8; 64 * 1024], 0u64);
-    loop {
-        match entry.read(&mut buf)? {
-            0 if total == expected => return Ok((total, hasher.finalize().into())),
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            n => {
-                hasher.update(&buf[..n]);
-                total += n as u64;
-            }
-        }
+/// Refuses, before reading them, `size` bytes of data (and their padding) that would pass the
+/// cap.
+fn room<R: Read>(input: &Input<R>, size: u64, limits: &Limits, gz: bool) -> Result<(), Stop> {
+    match size.saturating_add(padding(size)) > input.room() {
+        true => Err(Stop::Said(too_large(limits, gz))),
+        false => Ok(()),
     }
+}
+
+/// SHA-256 of a regular file's data (`size` bytes in the archive, then its padding); a sparse
+/// file's holes read as zeros, their bytes counted against the cap first.
+fn digest<R: Read>(
+    input: &mut Input<R>,
+    size: u64,
+    sparse: Option<Sparse>,
+) -> io::Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    let Some(sparse) = sparse else {
+        input.pass(size, Some(&mut hasher))?;
+        input.pass(padding(size), None)?;
+        return Ok(hasher.finalize().into());
+    };
+    let (chunks, map_bytes) = match sparse.chunks {
+        Some(chunks) => (chunks, 0),
+        None => read_sparse_map(input, size)?,
+    };
+    let holes = check_map(&chunks, size - map_bytes, sparse.real)?;
+    {
+        let mut m = input.inner.meter.borrow_mut();
+        m.limit = m.limit.saturating_sub(holes);
+    }
+    let mut end = 0;
+    for (offset, length) in chunks {
+        hash_zeros(&mut hasher, offset - end);
+        input.pass(length, Some(&mut hasher))?;
+        end = offset + length;
+    }
+    input.pass(padding(size), None)?;
+    Ok(hasher.finalize().into())
 }
 
 fn truncated(gz: bool, at: &str) -> String {
@@ -590,15 +1219,19 @@ fn truncated(gz: bool, at: &str) -> String {
     )
 }
 
-/// Turns a failed read into a sentence, using what the meter saw below the tar reader.
-fn stream_problem(m: &Meter, err: &io::Error, limits: &Limits, gz: bool, at: &str) -> String {
+fn too_large(limits: &Limits, gz: bool) -> String {
     let max = fmt_bytes(limits.max_total_bytes);
     let after = if gz { " after decompression" } else { "" };
+    format!(
+        "the archive is larger than {max}{after}: refusing to read further; check that it is a \
+         backup of the right volume"
+    )
+}
+
+/// Turns a failed read into a sentence, using what the meter saw below the tar reader.
+fn stream_problem(m: &Meter, err: &io::Error, limits: &Limits, gz: bool, at: &str) -> String {
     match &m.inner_error {
-        _ if m.capped => format!(
-            "the archive is larger than {max}{after}: refusing to read further; check that it is \
-             a backup of the right volume"
-        ),
+        _ if m.capped => too_large(limits, gz),
         Some((io::ErrorKind::UnexpectedEof, _)) => truncated(gz, at),
         Some((_, msg)) if gz => format!(
             "the gzip data is corrupt{at} ({msg}): the file was damaged; create the backup again \
@@ -643,7 +1276,7 @@ fn show(name: &str) -> String {
 
 /// Bytes for people: `512 bytes`, `10 MiB`, `1.5 GiB`.
 fn fmt_bytes(n: u64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let (mut value, mut unit) = (n as f64, 0);
     while value >= 1024.0 && unit + 1 < units.len() {
         (value, unit) = (value / 1024.0, unit + 1);
@@ -1244,5 +1877,352 @@ mod tests {
         assert_eq!(fmt_bytes(1536), "1.5 KiB");
         assert_eq!(fmt_bytes(2 * 1024 * MIB), "2 GiB");
         assert_eq!(show("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+    }
+
+    // ---- Hostile archives: links through links, sparse files, long names, odd names, gzip.
+
+    /// Runs `f` on a thread and waits at most `secs` for it: a hang fails the test instead of
+    /// hanging the suite (the thread is left behind).
+    fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || drop(tx.send(f())));
+        let wait = std::time::Duration::from_secs(secs);
+        rx.recv_timeout(wait)
+            .unwrap_or_else(|_| panic!("did not end within {secs} s"))
+    }
+
+    /// A GNU sparse ('S') header for `name`: `chunks` (offset, length) of `real` bytes, the first
+    /// four in the header and the rest in extension headers, which are returned after it.
+    fn sparse_headers(name: &[u8], chunks: &[(u64, u64)], real: u64) -> Vec<u8> {
+        let stored: u64 = chunks.iter().map(|c| c.1).sum();
+        let mut h = header(name, EntryType::GNUSparse, stored);
+        let gnu = h.as_gnu_mut().unwrap();
+        for (slot, (off, len)) in gnu.sparse.iter_mut().zip(chunks) {
+            slot.set_offset(*off);
+            slot.set_length(*len);
+        }
+        gnu.set_real_size(real);
+        gnu.set_is_extended(chunks.len() > 4);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        let rest: Vec<&[(u64, u64)]> = chunks.get(4..).unwrap_or(&[]).chunks(21).collect();
+        for (i, group) in rest.iter().enumerate() {
+            let mut ext = tar::GnuExtSparseHeader::new();
+            for (slot, (off, len)) in ext.sparse_mut().iter_mut().zip(group.iter()) {
+                slot.set_offset(*off);
+                slot.set_length(*len);
+            }
+            ext.set_is_extended(i + 1 < rest.len());
+            out.extend_from_slice(ext.as_bytes());
+        }
+        out
+    }
+
+    fn padded(mut v: Vec<u8>) -> Vec<u8> {
+        v.resize(v.len().div_ceil(512) * 512, 0);
+        v
+    }
+
+    /// A tar of raw pieces (headers and padded data) after a root entry, with its end blocks.
+    fn raw_tar(pieces: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = header(b"./", EntryType::Directory, 0).as_bytes().to_vec();
+        pieces.iter().for_each(|p| out.extend_from_slice(p));
+        out.extend_from_slice(&[0u8; 1024]);
+        out
+    }
+
+    /// A pax record `LEN key=value\n`, the length counting its own digits.
+    fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+        let body = [b" ", key.as_bytes(), b"=", value, b"\n"].concat();
+        let mut len = body.len() + 1;
+        while format!("{len}").len() + body.len() != len {
+            len += 1;
+        }
+        [format!("{len}").into_bytes(), body].concat()
+    }
+
+    /// A POSIX (ustar) header, as `tar --format=posix` writes around pax records (GNU tar
+    /// reads a pax sparse map only after a ustar header, not after a GNU one).
+    fn ustar(name: &[u8], ty: EntryType, size: u64) -> Vec<u8> {
+        let mut h = Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_entry_type(ty);
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h.set_mtime(0);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    }
+
+    fn pax_header(records: &[(&str, &[u8])]) -> Vec<u8> {
+        let data: Vec<u8> = records.iter().flat_map(|(k, v)| pax_record(k, v)).collect();
+        let h = ustar(b"./PaxHeaders/x", EntryType::XHeader, data.len() as u64);
+        [h, padded(data)].concat()
+    }
+
+    /// Chunks of a sparse test file: four whole blocks, one short chunk, the end: 10 000 bytes.
+    const CHUNKS: [(u64, u64); 6] = [
+        (0, 512),
+        (1024, 512),
+        (2048, 512),
+        (3072, 512),
+        (8192, 300),
+        (10_000, 0),
+    ];
+
+    fn sparse_data() -> (Vec<u8>, Vec<u8>) {
+        let mut real = vec![0u8; 10_000];
+        let mut stored = Vec::new();
+        for (i, (off, len)) in CHUNKS.iter().enumerate() {
+            let bytes = vec![b'a' + i as u8; *len as usize];
+            real[*off as usize..(*off + *len) as usize].copy_from_slice(&bytes);
+            stored.extend_from_slice(&bytes);
+        }
+        (real, stored)
+    }
+
+    fn assert_holds_the_sparse_file(m: &Manifest, real: &[u8]) {
+        let e = &m["hole.bin"];
+        assert_eq!(e.kind, EntryKind::File);
+        assert_eq!(e.size, 10_000);
+        assert_eq!(e.digest, Some(Sha256::digest(real).into()));
+        assert_eq!(m.len(), 2, "{:?}", m.keys().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn gnu_sparse_files_are_read_as_their_real_bytes() {
+        let (real, stored) = sparse_data();
+        let tar = raw_tar(&[
+            sparse_headers(b"./hole.bin", &CHUNKS, 10_000),
+            padded(stored),
+        ]);
+        let m = read_backup(&gz(&tar)[..], &Limits::default()).unwrap();
+        assert_holds_the_sparse_file(&m, &real);
+    }
+
+    #[test]
+    fn pax_sparse_files_are_read_as_their_real_bytes() {
+        let (real, stored) = sparse_data();
+        let map: Vec<String> = CHUNKS
+            .iter()
+            .flat_map(|(o, l)| [o.to_string(), l.to_string()])
+            .collect();
+        let n = CHUNKS.len().to_string();
+        let data_header = |name: &[u8], size: usize| ustar(name, EntryType::Regular, size as u64);
+        // 1.0: the map at the start of the data, one number a line, padded to a block.
+        let text = format!("{n}\n{}\n", map.join("\n"));
+        let data = [padded(text.into_bytes()), stored.clone()].concat();
+        let v10 = raw_tar(&[
+            pax_header(&[
+                ("GNU.sparse.major", b"1"),
+                ("GNU.sparse.minor", b"0"),
+                ("GNU.sparse.name", b"./hole.bin"),
+                ("GNU.sparse.realsize", b"10000"),
+            ]),
+            data_header(b"./GNUSparseFile.7/hole.bin", data.len()),
+            padded(data),
+        ]);
+        // 0.1: the map in one record.
+        let v01 = raw_tar(&[
+            pax_header(&[
+                ("GNU.sparse.size", b"10000"),
+                ("GNU.sparse.numblocks", n.as_bytes()),
+                ("GNU.sparse.name", b"./hole.bin"),
+                ("GNU.sparse.map", map.join(",").as_bytes()),
+            ]),
+            data_header(b"./GNUSparseFile.7/hole.bin", stored.len()),
+            padded(stored.clone()),
+        ]);
+        // 0.0: one offset and one numbytes record a chunk.
+        let mut records: Vec<(&str, Vec<u8>)> = vec![
+            ("GNU.sparse.size", b"10000".to_vec()),
+            ("GNU.sparse.numblocks", n.clone().into_bytes()),
+        ];
+        for (o, l) in CHUNKS {
+            records.push(("GNU.sparse.offset", o.to_string().into_bytes()));
+            records.push(("GNU.sparse.numbytes", l.to_string().into_bytes()));
+        }
+        let records: Vec<(&str, &[u8])> = records.iter().map(|(k, v)| (*k, &v[..])).collect();
+        let v00 = raw_tar(&[
+            pax_header(&records),
+            data_header(b"./hole.bin", stored.len()),
+            padded(stored),
+        ]);
+        for tar in [v10, v01, v00] {
+            let m = read_backup(&gz(&tar)[..], &Limits::default()).unwrap();
+            assert_holds_the_sparse_file(&m, &real);
+        }
+    }
+
+    #[test]
+    fn a_sparse_file_counts_its_real_size_and_is_refused_at_once() {
+        for real in [8 << 30, 1u64 << 62] {
+            let tar = raw_tar(&[sparse_headers(b"./big.bin", &[(real, 0)], real)]);
+            let p = within(20, move || read_backup(&gz(&tar)[..], &Limits::default())).unwrap_err();
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(
+                p[0].starts_with("entry big.bin is a sparse file of ")
+                    && p[0].contains("more than the 2 GiB the workbook reads from an archive"),
+                "{p:?}"
+            );
+        }
+        let tar = raw_tar(&[
+            pax_header(&[
+                ("GNU.sparse.major", b"1"),
+                ("GNU.sparse.minor", b"0"),
+                ("GNU.sparse.name", b"./big.bin"),
+                ("GNU.sparse.realsize", b"4611686018427387904"),
+            ]),
+            ustar(b"./GNUSparseFile.1/big.bin", EntryType::Regular, 512),
+            padded(b"1\n4611686018427387904\n0\n".to_vec()),
+        ]);
+        let p = within(20, move || read_backup(&gz(&tar)[..], &Limits::default())).unwrap_err();
+        assert!(
+            p[0].starts_with("entry big.bin is a sparse file of 4 EiB"),
+            "{p:?}"
+        );
+        // Real sizes add up: two of 600 KiB in a 1 MiB cap.
+        let limits = Limits {
+            max_total_bytes: MIB,
+            ..Limits::default()
+        };
+        let one = |name: &[u8]| sparse_headers(name, &[(600 << 10, 0)], 600 << 10);
+        let tar = raw_tar(&[one(b"./a.bin"), one(b"./b.bin")]);
+        let p = read_backup(&gz(&tar)[..], &limits).unwrap_err();
+        assert!(
+            p[0].starts_with("entry b.bin is a sparse file of 600 KiB"),
+            "{p:?}"
+        );
+        let tar = raw_tar(&[one(b"./a.bin")]);
+        let m = read_backup(&gz(&tar)[..], &limits).unwrap();
+        assert_eq!(m["a.bin"].size, 600 << 10);
+    }
+
+    #[test]
+    fn corrupt_sparse_maps_are_refused() {
+        let bad = [
+            // Out of order.
+            (vec![(1024, 512), (0, 512)], 2048),
+            // Overlapping.
+            (vec![(0, 1024), (512, 512)], 2048),
+            // Ends before the real size.
+            (vec![(0, 512)], 2048),
+            // A chunk past the real size.
+            (vec![(0, 512), (4096, 512)], 2048),
+        ];
+        for (chunks, real) in bad {
+            let stored: u64 = chunks.iter().map(|c| c.1).sum();
+            let tar = raw_tar(&[
+                sparse_headers(b"./s.bin", &chunks, real),
+                vec![b'x'; stored as usize],
+            ]);
+            let p = read_backup(&gz(&tar)[..], &Limits::default()).unwrap_err();
+            assert!(
+                p[0].starts_with("the tar data is corrupt in entry ./s.bin"),
+                "{chunks:?}: {p:?}"
+            );
+        }
+    }
+
+    /// A GNU long name ('L') or link ('K') entry of `n` bytes.
+    fn long_entry(ty: EntryType, name: &[u8]) -> Vec<u8> {
+        let data = [name, b"\0"].concat();
+        let h = header(b"././@LongLink", ty, data.len() as u64);
+        [h.as_bytes().to_vec(), padded(data)].concat()
+    }
+
+    #[test]
+    fn long_names_are_capped_before_they_are_read() {
+        let huge: Vec<u8> = b"a/".iter().copied().cycle().take(8 << 20).collect();
+        for ty in [EntryType::GNULongName, EntryType::GNULongLink] {
+            let tar = raw_tar(&[
+                long_entry(ty, &huge),
+                header(b"./x", EntryType::Symlink, 0).as_bytes().to_vec(),
+            ]);
+            let mut input = Cursor::new(&tar[..]);
+            let p = read_tar(&mut input, None, &Limits::default()).unwrap_err();
+            assert_eq!(p.len(), 1, "{p:?}");
+            let (what, kind) = match ty == EntryType::GNULongName {
+                true => ("name", "GNU long name"),
+                false => ("link target", "GNU long link"),
+            };
+            assert!(
+                p[0].starts_with(&format!("the archive holds a {what} of 8388609 bytes (a {kind} after entry ./): names on Linux are at most 4096 bytes (PATH_MAX)")),
+                "{p:?}"
+            );
+            assert!(
+                input.position() < 64 << 10,
+                "read {} bytes",
+                input.position()
+            );
+        }
+        // In a pax header: the path record is longer than 4096 bytes.
+        let long: Vec<u8> = vec![b'p'; 5000];
+        let tar = raw_tar(&[
+            pax_header(&[("path", &long)]),
+            header(b"./short", EntryType::Regular, 0)
+                .as_bytes()
+                .to_vec(),
+        ]);
+        let p = read_tar(&tar[..], None, &Limits::default()).unwrap_err();
+        assert!(p[0].contains("a name of 5000 bytes (a pax path"), "{p:?}");
+        // A pax header bigger than 1 MiB is refused before it is read.
+        let h = header(b"./PaxHeaders/x", EntryType::XHeader, 64 << 20);
+        let tar = raw_tar(&[h.as_bytes().to_vec(), vec![b'9'; 2 << 20]]);
+        let mut input = Cursor::new(&tar[..]);
+        let p = read_tar(&mut input, None, &Limits::default()).unwrap_err();
+        assert!(
+            p[0].starts_with("the archive holds a pax extended header of 64 MiB"),
+            "{p:?}"
+        );
+        assert!(
+            input.position() < 64 << 10,
+            "read {} bytes",
+            input.position()
+        );
+        // 4096 bytes is fine.
+        let name = format!("{}/{}", "d".repeat(2000), "f".repeat(2095));
+        assert_eq!(name.len(), 4096);
+        let tar = raw_tar(&[
+            long_entry(EntryType::GNULongName, name.as_bytes()),
+            header(b"./x", EntryType::Regular, 0).as_bytes().to_vec(),
+        ]);
+        let m = read_tar(&tar[..], None, &Limits::default()).unwrap();
+        assert!(m.contains_key(&name));
+    }
+
+    #[test]
+    fn long_names_with_a_common_prefix_end_quickly() {
+        let mut pieces = Vec::new();
+        for last in ["x", "y"] {
+            let name = format!("{}{last}", "d/".repeat(1 << 20));
+            pieces.push(long_entry(EntryType::GNULongName, name.as_bytes()));
+            pieces.push(
+                header(b"placeholder", EntryType::Regular, 0)
+                    .as_bytes()
+                    .to_vec(),
+            );
+        }
+        let tar = raw_tar(&pieces);
+        let p = within(20, move || read_backup(&gz(&tar)[..], &Limits::default())).unwrap_err();
+        assert!(
+            p[0].contains("names on Linux are at most 4096 bytes"),
+            "{p:?}"
+        );
+        // Deep names within the cap: many, all through the same folders.
+        let deep = "d/".repeat(2000);
+        let t = tar_of(|b| {
+            dir(b, "./");
+            link(b, "./d/d/link", EntryType::Symlink, "..");
+            for i in 0..500 {
+                let mut h = header(b"", EntryType::Regular, 1);
+                b.append_data(&mut h, format!("{deep}{i}"), &b"x"[..])
+                    .unwrap();
+            }
+        });
+        let m = within(20, move || read_tar(&t[..], None, &Limits::default())).unwrap();
+        assert_eq!(m.len(), 502);
     }
 }

@@ -10,8 +10,8 @@
 //! `Header` type parses the fields), so that nothing an entry declares is acted on before it is
 //! checked: a GNU long name or a pax header is measured before it is read into memory
 //! ([`MAX_NAME`]), a sparse file's real size is counted against the cap before any of it is
-//! expanded. Symbolic links are resolved through the other links of the archive, as the
-//! kernel will resolve them once it is restored.
+//! expanded, and names stay bytes (see [`Entry::path`]). Symbolic links are resolved through
+//! the other links of the archive, as the kernel will resolve them once it is restored.
 
 use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
@@ -68,7 +68,7 @@ pub enum EntryKind {
     /// A folder.
     Dir,
     /// A symbolic link; `target` is the link text as stored (relative, resolving inside the
-    /// root, also through the archive's other links).
+    /// root, also through the archive's other links), in the form of [`Entry::path`].
     Symlink { target: String },
     /// A hard link to an earlier regular file; `target` is that file's normalised path.
     Hardlink { target: String },
@@ -78,6 +78,10 @@ pub enum EntryKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Normalised path: relative, no leading `./`, no trailing `/`; the root itself is `.`.
+    ///
+    /// Names are bytes: a name that is not UTF-8 (a Latin-1 `caf\xe9.txt`) keeps each byte
+    /// that is not UTF-8 as a NUL and two hex digits. No real name holds a NUL, so two names
+    /// are equal here exactly when their bytes are; messages show such a byte as `\xe9`.
     pub path: String,
     /// What the entry is.
     pub kind: EntryKind,
@@ -730,9 +734,18 @@ fn until_nul(bytes: &[u8]) -> &[u8] {
         .map_or(bytes, |i| &bytes[..i])
 }
 
-/// A name's bytes as a `String` (bytes that are not UTF-8 become U+FFFD).
+/// A name's bytes as the `String` of [`Entry::path`]: valid UTF-8 as it is, each other byte as
+/// NUL and two hex digits.
 fn name_of(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).into_owned()
+    let mut out = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push('\0');
+            out.push_str(&format!("{b:02x}"));
+        }
+    }
+    out
 }
 
 /// Path components, without empty and `.` ones.
@@ -844,7 +857,7 @@ impl Pending {
 /// The fields of one entry that [`Scan::check`] judges.
 struct Fields {
     ty: tar::EntryType,
-    /// The name, before normalising.
+    /// The name in the form of [`Entry::path`], before normalising.
     raw: String,
     link: String,
     /// The size of a regular file (a sparse file's real size).
@@ -1424,16 +1437,25 @@ fn describe_start(head: &[u8]) -> String {
     }
 }
 
-/// A name fit for a message: control characters escaped, very long names shortened.
+/// A name fit for a message: control characters escaped, a byte that is not UTF-8 (stored as
+/// NUL and two hex digits, see [`Entry::path`]) as `\xe9`, very long names shortened.
 fn show(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars().take(300) {
-        match c.is_control() {
-            true => out.extend(c.escape_default()),
-            false => out.push(c),
+    let (mut out, mut chars, mut n) = (String::new(), name.chars(), 0);
+    while let Some(c) = chars.next() {
+        if n == 300 {
+            out.push('…');
+            break;
+        }
+        n += 1;
+        match c {
+            '\0' => {
+                out.push_str("\\x");
+                out.extend(chars.by_ref().take(2));
+            }
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
         }
     }
-    out.extend(name.chars().nth(300).map(|_| '…'));
     out
 }
 
@@ -2560,5 +2582,48 @@ mod tests {
         });
         let m = within(20, move || read_tar(&t[..], None, &Limits::default())).unwrap();
         assert_eq!(m.len(), 502);
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_compared_as_bytes() {
+        // Latin-1 names, as `tar czf` stores them from a folder written on an old system.
+        let m = backup(|b| {
+            dir(b, "./");
+            file(b, "./caf\u{e9}.txt", b"utf-8");
+            b.append(&header(b"./caf\xe9.txt", EntryType::Regular, 1), &b"1"[..])
+                .unwrap();
+            b.append(&header(b"./caf\xe8.txt", EntryType::Regular, 1), &b"2"[..])
+                .unwrap();
+        })
+        .unwrap();
+        assert_eq!(m.len(), 4, "{:?}", m.keys().collect::<Vec<_>>());
+        assert!(m.contains_key("café.txt"));
+        let p = problems(|b| {
+            b.append(&header(b"/abs/caf\xe9", EntryType::Regular, 0), io::empty())
+                .unwrap();
+        });
+        assert!(p[0].starts_with("entry /abs/caf\\xe9 is absolute"), "{p:?}");
+        let one = |name: &[u8]| {
+            let t = tar_of(|b| {
+                b.append(&header(name, EntryType::Regular, 1), &b"1"[..])
+                    .unwrap()
+            });
+            read_tar(&t[..], None, &Limits::default()).unwrap()
+        };
+        let d = compare(
+            &one(b"caf\xe9.txt"),
+            V,
+            &one(b"caf\xe8.txt"),
+            A,
+            true,
+            false,
+        );
+        assert_eq!(
+            d,
+            [
+                "file caf\\xe9.txt is in volume ml-data but missing from ml-data-backup.tar.gz",
+                "file caf\\xe8.txt is in ml-data-backup.tar.gz but not in volume ml-data",
+            ]
+        );
     }
 }

@@ -17,10 +17,10 @@ use std::cell::RefCell;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::rc::Rc;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
 /// Caps on what one archive may hold, counted after decompression.
@@ -112,7 +112,9 @@ const EMPTY: &str = "the archive is empty: it holds no files or folders; check t
 ///
 /// Besides the checks of [`read_tar`], this refuses input that is not gzip, and an archive whose
 /// entries all sit under one top-level folder (`data/...`) with no root entry: that holds the
-/// folder, not its contents.
+/// folder, not its contents. The gzip members are read as one stream, as `gzip -d` (and so
+/// `tar xzf`) reads them; zeros after the last member are padding; anything else after it is
+/// refused as trailing data.
 pub fn read_backup<R: Read>(mut reader: R, limits: &Limits) -> Result<Manifest, Vec<String>> {
     let mut head = Vec::with_capacity(512);
     if let Err(e) = reader.by_ref().take(512).read_to_end(&mut head) {
@@ -128,7 +130,8 @@ pub fn read_backup<R: Read>(mut reader: R, limits: &Limits) -> Result<Manifest, 
             "the file is not gzip-compressed (it starts with {start}): create it with `tar czf`"
         )
     } else {
-        let gz = MultiGzDecoder::new(Cursor::new(head).chain(reader));
+        let input = BufReader::with_capacity(32 << 10, Cursor::new(head).chain(reader));
+        let gz = Members::new(input, limits.max_total_bytes);
         return scan(gz, None, limits, true);
     };
     Err(vec![problem])
@@ -393,6 +396,7 @@ struct Meter {
     limit: u64,
     eof: bool,
     capped: bool,
+    trailing: bool,
     inner_error: Option<(io::ErrorKind, String)>,
 }
 
@@ -411,13 +415,89 @@ impl<R: Read> Read for Metered<R> {
         match &result {
             Ok(0) => m.eof |= want > 0,
             Ok(n) => m.read += *n as u64,
-            Err(e) => m.inner_error = Some((e.kind(), e.to_string())),
+            Err(e) => {
+                m.trailing |= e.get_ref().is_some_and(|e| e.is::<TrailingData>());
+                m.inner_error = Some((e.kind(), e.to_string()));
+            }
         }
         m.capped |= m.read > m.limit;
         if m.capped {
             return Err(io::Error::other("size limit reached"));
         }
         result
+    }
+}
+
+/// Bytes after the last gzip member that are neither another member nor zero padding.
+#[derive(Debug)]
+struct TrailingData;
+
+impl std::fmt::Display for TrailingData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("trailing data after the gzip stream")
+    }
+}
+
+impl std::error::Error for TrailingData {}
+
+/// The members of a gzip file as one stream, as `gzip -d` reads them (`cat a.gz b.gz`, or a
+/// compressor writing several members): after a member comes another one, the end, or zero
+/// padding to the end (at most `padding` bytes: gzip ignores it, and so does `tar xzf`);
+/// anything else is [`TrailingData`], on which `tar xzf` fails.
+struct Members<R> {
+    gz: Option<GzDecoder<R>>,
+    padding: u64,
+}
+
+impl<R: BufRead> Members<R> {
+    fn new(input: R, padding: u64) -> Self {
+        Members {
+            gz: Some(GzDecoder::new(input)),
+            padding,
+        }
+    }
+
+    fn after_member(&mut self, mut input: R) -> io::Result<()> {
+        let next = match input.fill_buf()? {
+            [] => None,
+            [0x1f] | [0x1f, 0x8b, ..] => Some(true),
+            [0, ..] => Some(false),
+            _ => return Err(io::Error::new(io::ErrorKind::InvalidData, TrailingData)),
+        };
+        match next {
+            None => Ok(()),
+            Some(true) => {
+                self.gz = Some(GzDecoder::new(input));
+                Ok(())
+            }
+            Some(false) => loop {
+                let chunk = input.fill_buf()?;
+                let n = chunk.len();
+                if n == 0 {
+                    return Ok(());
+                }
+                if chunk.iter().any(|b| *b != 0) || n as u64 > self.padding {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, TrailingData));
+                }
+                self.padding -= n as u64;
+                input.consume(n);
+            },
+        }
+    }
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(gz) = self.gz.as_mut() {
+            let n = gz.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            if let Some(done) = self.gz.take() {
+                self.after_member(done.into_inner())?;
+            }
+        }
+        Ok(0)
     }
 }
 
@@ -1408,6 +1488,11 @@ fn too_large(limits: &Limits, gz: bool) -> String {
 fn stream_problem(m: &Meter, err: &io::Error, limits: &Limits, gz: bool, at: &str) -> String {
     match &m.inner_error {
         _ if m.capped => too_large(limits, gz),
+        _ if m.trailing => "the archive has trailing data after the gzip stream: what follows \
+                            the compressed data is neither another gzip member nor zero padding, \
+                            so the file was appended to or damaged (`tar xzf` stops with an error \
+                            there); create the backup again with `tar czf`"
+            .to_string(),
         Some((io::ErrorKind::UnexpectedEof, _)) => truncated(gz, at),
         Some((_, msg)) if gz => format!(
             "the gzip data is corrupt{at} ({msg}): the file was damaged; create the backup again \
@@ -2624,6 +2709,47 @@ mod tests {
                 "file caf\\xe9.txt is in volume ml-data but missing from ml-data-backup.tar.gz",
                 "file caf\\xe8.txt is in ml-data-backup.tar.gz but not in volume ml-data",
             ]
+        );
+    }
+
+    #[test]
+    fn what_follows_the_gzip_stream() {
+        let data = gz(&good_tar());
+        // Zeros after the last member (a copy padded to a block size): accepted, like gzip.
+        let padded = [data.clone(), vec![0u8; 10_000]].concat();
+        assert!(read_backup(&padded[..], &Limits::default()).is_ok());
+        // Anything else: trailing data, not a truncation.
+        for tail in [&b"garbage\n"[..], b"\0\0\0\0x", b"\x1f\x00 not gzip"] {
+            let bad = [data.clone(), tail.to_vec()].concat();
+            let p = read_backup(&bad[..], &Limits::default()).unwrap_err();
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(
+                p[0].starts_with("the archive has trailing data after the gzip stream"),
+                "{tail:?}: {p:?}"
+            );
+        }
+        // One tar in two members (as split and cat, or some compressors, write it).
+        let tar = good_tar();
+        let two = [gz(&tar[..1500]), gz(&tar[1500..])].concat();
+        let m = read_backup(&two[..], &Limits::default()).unwrap();
+        assert_eq!(m.len(), 9);
+        // Two archives concatenated (cat a.tar.gz b.tar.gz): like GNU tar, the first one's
+        // end blocks end it; the second is read through (checksums verified) but not listed.
+        let other = gz(&tar_of(|b| {
+            dir(b, "./");
+            file(b, "./other.txt", b"o");
+        }));
+        let both = [data.clone(), other.clone()].concat();
+        let m = read_backup(&both[..], &Limits::default()).unwrap();
+        assert_eq!(m.len(), 9);
+        assert!(!m.contains_key("other.txt"));
+        let mut broken = [data, other].concat();
+        let at = broken.len() - 6;
+        broken[at] ^= 0xff;
+        let p = read_backup(&broken[..], &Limits::default()).unwrap_err();
+        assert!(
+            p[0].starts_with("the gzip data is corrupt after its last entry"),
+            "{p:?}"
         );
     }
 }

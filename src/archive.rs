@@ -150,6 +150,36 @@ pub fn read_tar<R: Read>(
     scan(reader, strip_prefix, limits, false)
 }
 
+/// A note naming the setuid and setgid regular files of `m`, which a restore recreates with
+/// those bits (by root, as the helper containers run), or `None` when there are none:
+/// `note: bin/x is setuid root (mode 4755): a restore recreates it`.
+pub fn special_modes(m: &Manifest) -> Option<String> {
+    let files = m.values().filter(|e| e.kind == EntryKind::File);
+    let special: Vec<&Entry> = files.filter(|e| e.mode & 0o6000 != 0).collect();
+    let describe = |e: &Entry| {
+        let (mut bits, (uid, gid)) = (Vec::new(), (e.uid, e.gid));
+        let who = |id: u64, what: &str| match id {
+            0 => "root".to_string(),
+            _ => format!("to {what} {id}"),
+        };
+        if e.mode & 0o4000 != 0 {
+            bits.push(format!("setuid {}", who(uid, "user")));
+        }
+        if e.mode & 0o2000 != 0 {
+            bits.push(format!("setgid {}", who(gid, "group")));
+        }
+        let (s, mode) = (show(&e.path), e.mode);
+        format!("{s} is {} (mode {mode:04o})", bits.join(" and "))
+    };
+    let mut named: Vec<String> = special.iter().take(3).map(|e| describe(e)).collect();
+    let (n, them) = (
+        special.len(),
+        if special.len() == 1 { "it" } else { "them" },
+    );
+    named.extend((n > 3).then(|| format!("and {} more", n - 3)));
+    (n > 0).then(|| format!("note: {}: a restore recreates {them}", named.join(", ")))
+}
+
 /// Differences between what a volume holds and what an archive holds, as sentences.
 ///
 /// Empty when every file, folder and symbolic link of `expected` is in `actual` with the same
@@ -2751,5 +2781,30 @@ mod tests {
             p[0].starts_with("the gzip data is corrupt after its last entry"),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn setuid_and_setgid_files_are_named() {
+        let m = backup(|b| {
+            dir(b, "./");
+            let mut h = header(b"./bin/x", EntryType::Regular, 1);
+            h.set_mode(0o4755);
+            h.set_uid(0);
+            h.set_cksum();
+            b.append(&h, &b"x"[..]).unwrap();
+            let mut h = header(b"./bin/y", EntryType::Regular, 1);
+            h.set_mode(0o2755);
+            h.set_cksum();
+            b.append(&h, &b"y"[..]).unwrap();
+            file(b, "./plain", b"p");
+        })
+        .unwrap();
+        assert_eq!(
+            special_modes(&m).as_deref(),
+            Some(
+                "note: bin/x is setuid root (mode 4755), bin/y is setgid to group 1000 (mode 2755): a restore recreates them"
+            )
+        );
+        assert_eq!(special_modes(&volume()), None);
     }
 }

@@ -125,7 +125,11 @@ impl Kind for BackupArchive {
                 );
             }
         }
-        Verdict::pass(format!("{path}: {files} files, {bytes} bytes, all safe"))
+        let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
+        let note = note.unwrap_or_default();
+        Verdict::pass(format!(
+            "{path}: {files} files, {bytes} bytes, all safe{note}"
+        ))
     }
 }
 
@@ -253,5 +257,42 @@ mod tests {
         assert!(m.contains("not gzip"), "{m}");
         std::fs::remove_file(dir.path().join("ml-data-backup.tar.gz")).unwrap();
         assert!(verdict(&snap, BACKUP).1.contains("does not exist"));
+    }
+
+    #[test]
+    fn setuid_files_are_noted_in_the_pass_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, mode, uid) in [("./bin/x", 0o4755, 0), ("./model.bin", 0o644, 1000)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(2);
+            h.set_mode(mode);
+            h.set_uid(uid);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_cksum();
+            b.append_data(&mut h, path, &b"xy"[..]).unwrap();
+        }
+        let archive = gz(&b.into_inner().unwrap());
+        let snap = snap_with(dir.path(), &archive, DATA);
+        let check = "kind='backup-archive'\npath='ml-data-backup.tar.gz'";
+        let (s, m) = verdict(&snap, check);
+        assert_eq!(s, Status::Pass, "{m}");
+        assert_eq!(
+            m,
+            "ml-data-backup.tar.gz: 2 files, 4 bytes, all safe; note: bin/x is setuid root (mode 4755): a restore recreates it"
+        );
+        let restored: &[(&str, &[u8])] = &[("bin/x", b"xy"), ("model.bin", b"xy")];
+        let snap = snap_with(dir.path(), &archive, restored);
+        let (s, m) = verdict(&snap, RESTORED);
+        assert_eq!(s, Status::Pass, "{m}");
+        assert_eq!(
+            m,
+            "ml-data holds the 2 files of ml-data-backup.tar.gz; note: bin/x is setuid root (mode 4755): a restore recreates it"
+        );
+        // Without one, the message is as before.
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        let (_, m) = verdict(&snap, check);
+        assert_eq!(m, "ml-data-backup.tar.gz: 2 files, 12 bytes, all safe");
     }
 }

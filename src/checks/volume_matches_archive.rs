@@ -84,7 +84,9 @@ impl Kind for VolumeMatchesArchive {
         let diffs = archive::compare(&manifest, path, tree, &vol, self.exact, false);
         if diffs.is_empty() {
             let (files, _) = archive::summary(&manifest);
-            return Verdict::pass(format!("{vol} holds the {files} files of {path}"));
+            let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
+            let note = note.unwrap_or_default();
+            return Verdict::pass(format!("{vol} holds the {files} files of {path}{note}"));
         }
         let n = diffs.len();
         let shown = super::listed(diffs, 5);

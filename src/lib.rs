@@ -25,6 +25,7 @@ pub mod engine;
 pub mod exec;
 pub mod exercise;
 pub mod grade;
+pub mod hostfile;
 pub mod images;
 pub mod lab_setup;
 pub mod labels;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::archive::{self, EntryKind, Limits};
+use crate::hostfile::{self, Refusal};
 use crate::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,9 +61,9 @@ impl Kind for BackupArchive {
             Some(r) => format!("{path}: a valid backup of volume {r}"),
             None => format!("{path}: a valid backup archive"),
         };
-        let file = match std::fs::File::open(snap.exercise_dir.join(path)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let file = match hostfile::open(&snap.exercise_dir, path) {
+            Ok(f) => f.file,
+            Err(Refusal::Missing) => {
                 return Verdict::fail(
                     expected,
                     format!("{path} does not exist in {}", snap.exercise_dir.display()),
@@ -70,7 +71,8 @@ impl Kind for BackupArchive {
                      `docker run --rm -v VOLUME:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/FILE -C /data .`",
                 )
             }
-            Err(e) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(Refusal::Io(e)) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(r) => return Verdict::fail(expected, r.found(path, &snap.exercise_dir), r.fix()),
         };
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
@@ -257,6 +259,56 @@ mod tests {
         assert!(m.contains("not gzip"), "{m}");
         std::fs::remove_file(dir.path().join("ml-data-backup.tar.gz")).unwrap();
         assert!(verdict(&snap, BACKUP).1.contains("does not exist"));
+    }
+
+    /// `check` on `snap` on a thread, failing the test if it blocks.
+    fn verdict_soon(snap: &crate::snapshot::Snapshot, check: &str) -> (Status, String) {
+        let (snap, check) = (snap.clone(), check.to_string());
+        crate::hostfile::within_10s(move || verdict(&snap, &check))
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_fifo_instead_of_the_archive_ends_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        let archive = dir.path().join("ml-data-backup.tar.gz");
+        std::fs::remove_file(&archive).unwrap();
+        crate::hostfile::make_fifo(&archive);
+        for check in [BACKUP, RESTORED] {
+            let (s, m) = verdict_soon(&snap, check);
+            assert_eq!(s, Status::Fail, "{m}");
+            assert!(
+                m.contains("ml-data-backup.tar.gz is a named pipe (FIFO), not a regular file"),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_archive_linked_from_outside_the_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercise");
+        std::fs::create_dir(&ex).unwrap();
+        let snap = snap_with(&ex, &gz(&tar_of(DATA, "./")), DATA);
+        // A valid backup, but outside the exercise folder, reached through a link.
+        let outside = dir.path().join("elsewhere.tar.gz");
+        std::fs::rename(ex.join("ml-data-backup.tar.gz"), &outside).unwrap();
+        std::os::unix::fs::symlink(&outside, ex.join("ml-data-backup.tar.gz")).unwrap();
+        for check in [BACKUP, RESTORED] {
+            let (s, m) = verdict_soon(&snap, check);
+            assert_eq!(s, Status::Fail, "{m}");
+            assert!(
+                m.contains("ml-data-backup.tar.gz leads outside the exercise folder"),
+                "{m}"
+            );
+        }
+        // A link that stays inside the folder is fine.
+        std::fs::rename(&outside, ex.join("real.tar.gz")).unwrap();
+        std::fs::remove_file(ex.join("ml-data-backup.tar.gz")).unwrap();
+        std::os::unix::fs::symlink("real.tar.gz", ex.join("ml-data-backup.tar.gz")).unwrap();
+        assert_eq!(verdict(&snap, BACKUP).0, Status::Pass);
     }
 
     #[test]

@@ -1552,8 +1552,15 @@ fn describe_start(head: &[u8]) -> String {
     }
 }
 
-/// A name fit for a message: control characters escaped, a byte that is not UTF-8 (stored as
-/// NUL and two hex digits, see [`Entry::path`]) as `\xe9`, very long names shortened.
+/// A path of a [`Manifest`] (or a link target) fit for a message, as this module's own
+/// messages show it: control characters escaped, a byte that is not UTF-8 as `\xe9`, very
+/// long names shortened.
+pub fn display(name: &str) -> String {
+    show(name)
+}
+
+/// See [`display`]: a byte that is not UTF-8 is stored as NUL and two hex digits
+/// ([`Entry::path`]).
 fn show(name: &str) -> String {
     let (mut out, mut chars, mut n) = (String::new(), name.chars(), 0);
     while let Some(c) = chars.next() {

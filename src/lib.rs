@@ -26,6 +26,7 @@ pub mod exec;
 pub mod exercise;
 pub mod grade;
 pub mod history;
+pub mod hostfile;
 pub mod images;
 pub mod lab_setup;
 pub mod labels;

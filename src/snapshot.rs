@@ -434,8 +434,8 @@ fn earliest_history_moment(exercise_dir: &Path, needs: &Needs) -> Option<u64> {
     needs
         .histories
         .iter()
-        .filter_map(|(_, file)| std::fs::metadata(exercise_dir.join(file)).ok())
-        .filter_map(|m| m.modified().ok())
+        .filter_map(|(_, file)| crate::hostfile::open(exercise_dir, file).ok())
+        .filter_map(|f| f.metadata.modified().ok())
         .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())
         .min()

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::archive::{self, EntryKind, Limits};
+use crate::hostfile::{self, Refusal};
 use crate::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,9 +61,9 @@ impl Kind for BackupArchive {
             Some(r) => format!("{path}: a valid backup of volume {r}"),
             None => format!("{path}: a valid backup archive"),
         };
-        let file = match std::fs::File::open(snap.exercise_dir.join(path)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let file = match hostfile::open(&snap.exercise_dir, path) {
+            Ok(f) => f.file,
+            Err(Refusal::Missing) => {
                 return Verdict::fail(
                     expected,
                     format!("{path} does not exist in {}", snap.exercise_dir.display()),
@@ -70,7 +71,8 @@ impl Kind for BackupArchive {
                      `docker run --rm -v VOLUME:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/FILE -C /data .`",
                 )
             }
-            Err(e) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(Refusal::Io(e)) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(r) => return Verdict::fail(expected, r.found(path, &snap.exercise_dir), r.fix()),
         };
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
@@ -125,7 +127,11 @@ impl Kind for BackupArchive {
                 );
             }
         }
-        Verdict::pass(format!("{path}: {files} files, {bytes} bytes, all safe"))
+        let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
+        let note = note.unwrap_or_default();
+        Verdict::pass(format!(
+            "{path}: {files} files, {bytes} bytes, all safe{note}"
+        ))
     }
 }
 
@@ -253,5 +259,92 @@ mod tests {
         assert!(m.contains("not gzip"), "{m}");
         std::fs::remove_file(dir.path().join("ml-data-backup.tar.gz")).unwrap();
         assert!(verdict(&snap, BACKUP).1.contains("does not exist"));
+    }
+
+    /// `check` on `snap` on a thread, failing the test if it blocks.
+    fn verdict_soon(snap: &crate::snapshot::Snapshot, check: &str) -> (Status, String) {
+        let (snap, check) = (snap.clone(), check.to_string());
+        crate::hostfile::within_10s(move || verdict(&snap, &check))
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_fifo_instead_of_the_archive_ends_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        let archive = dir.path().join("ml-data-backup.tar.gz");
+        std::fs::remove_file(&archive).unwrap();
+        crate::hostfile::make_fifo(&archive);
+        for check in [BACKUP, RESTORED] {
+            let (s, m) = verdict_soon(&snap, check);
+            assert_eq!(s, Status::Fail, "{m}");
+            assert!(
+                m.contains("ml-data-backup.tar.gz is a named pipe (FIFO), not a regular file"),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_archive_linked_from_outside_the_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercise");
+        std::fs::create_dir(&ex).unwrap();
+        let snap = snap_with(&ex, &gz(&tar_of(DATA, "./")), DATA);
+        // A valid backup, but outside the exercise folder, reached through a link.
+        let outside = dir.path().join("elsewhere.tar.gz");
+        std::fs::rename(ex.join("ml-data-backup.tar.gz"), &outside).unwrap();
+        std::os::unix::fs::symlink(&outside, ex.join("ml-data-backup.tar.gz")).unwrap();
+        for check in [BACKUP, RESTORED] {
+            let (s, m) = verdict_soon(&snap, check);
+            assert_eq!(s, Status::Fail, "{m}");
+            assert!(
+                m.contains("ml-data-backup.tar.gz leads outside the exercise folder"),
+                "{m}"
+            );
+        }
+        // A link that stays inside the folder is fine.
+        std::fs::rename(&outside, ex.join("real.tar.gz")).unwrap();
+        std::fs::remove_file(ex.join("ml-data-backup.tar.gz")).unwrap();
+        std::os::unix::fs::symlink("real.tar.gz", ex.join("ml-data-backup.tar.gz")).unwrap();
+        assert_eq!(verdict(&snap, BACKUP).0, Status::Pass);
+    }
+
+    #[test]
+    fn setuid_files_are_noted_in_the_pass_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, mode, uid) in [("./bin/x", 0o4755, 0), ("./model.bin", 0o644, 1000)] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(2);
+            h.set_mode(mode);
+            h.set_uid(uid);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_cksum();
+            b.append_data(&mut h, path, &b"xy"[..]).unwrap();
+        }
+        let archive = gz(&b.into_inner().unwrap());
+        let snap = snap_with(dir.path(), &archive, DATA);
+        let check = "kind='backup-archive'\npath='ml-data-backup.tar.gz'";
+        let (s, m) = verdict(&snap, check);
+        assert_eq!(s, Status::Pass, "{m}");
+        assert_eq!(
+            m,
+            "ml-data-backup.tar.gz: 2 files, 4 bytes, all safe; note: bin/x is setuid root (mode 4755): a restore recreates it"
+        );
+        let restored: &[(&str, &[u8])] = &[("bin/x", b"xy"), ("model.bin", b"xy")];
+        let snap = snap_with(dir.path(), &archive, restored);
+        let (s, m) = verdict(&snap, RESTORED);
+        assert_eq!(s, Status::Pass, "{m}");
+        assert_eq!(
+            m,
+            "ml-data holds the 2 files of ml-data-backup.tar.gz; note: bin/x is setuid root (mode 4755): a restore recreates it"
+        );
+        // Without one, the message is as before.
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        let (_, m) = verdict(&snap, check);
+        assert_eq!(m, "ml-data-backup.tar.gz: 2 files, 12 bytes, all safe");
     }
 }

@@ -1,9 +1,12 @@
 //! `kind = "host-file"`: a file in the exercise folder on the host: exists, content, or content
 //! that holds a fact of a container (its hostname or id), proving it was written from inside.
 
+use std::io::Read;
+
 use serde::Deserialize;
 
 use super::{Kind, Target, Verdict};
+use crate::hostfile::{self, Refusal};
 use crate::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,9 +70,12 @@ impl Kind for HostFile {
     fn evaluate(&self, snap: &Snapshot) -> Verdict {
         let path = &self.path;
         let full = snap.exercise_dir.join(path);
-        let text = match std::fs::read(&full) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let mut bytes = Vec::new();
+        let read = hostfile::open(&snap.exercise_dir, path)
+            .and_then(|mut f| f.file.read_to_end(&mut bytes).map_err(Refusal::Io));
+        let text = match read {
+            Ok(_) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(Refusal::Missing) => {
                 if !self.exists {
                     return Verdict::pass(format!("{path} is absent"));
                 }
@@ -79,7 +85,24 @@ impl Kind for HostFile {
                     "create it as the task says",
                 );
             }
-            Err(e) => return Verdict::error(format!("cannot read {}: {e}", full.display())),
+            Err(Refusal::Io(e)) => {
+                return Verdict::error(format!("cannot read {}: {e}", full.display()))
+            }
+            // Something is there, but it is not a file of the folder that may be read.
+            Err(r) if !self.exists => {
+                return Verdict::fail(
+                    format!("no file {path}"),
+                    r.found(path, &snap.exercise_dir),
+                    format!("rm {path}"),
+                )
+            }
+            Err(r) => {
+                return Verdict::fail(
+                    format!("the file {path} in {}", snap.exercise_dir.display()),
+                    r.found(path, &snap.exercise_dir),
+                    r.fix(),
+                )
+            }
         };
         if !self.exists {
             return Verdict::fail(
@@ -180,5 +203,41 @@ mod tests {
     fn paths_must_stay_inside() {
         let check: HostFile = toml::from_str("path='../etc/passwd'").unwrap();
         assert!(check.validate().is_err());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_fifo_or_a_link_outside_the_folder_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercise");
+        std::fs::create_dir(&ex).unwrap();
+        std::fs::write(dir.path().join("secret"), "SECRET-CONTENT\n").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), ex.join("notes.txt")).unwrap();
+        crate::hostfile::make_fifo(&ex.join("pipe.txt"));
+        let snap = crate::snapshot::Snapshot::new(&ex);
+        let check: HostFile = toml::from_str("path='notes.txt'\ncontains='hello'").unwrap();
+        let v = check.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{}", v.message);
+        assert!(
+            v.message
+                .contains("notes.txt leads outside the exercise folder"),
+            "{}",
+            v.message
+        );
+        assert!(!v.message.contains("SECRET"), "{}", v.message);
+        let check: HostFile = toml::from_str("path='pipe.txt'\ncontains='hello'").unwrap();
+        let v = crate::hostfile::within_10s(move || check.evaluate(&snap));
+        assert_eq!(v.status, Status::Fail, "{}", v.message);
+        assert!(
+            v.message.contains("pipe.txt is a named pipe (FIFO)"),
+            "{}",
+            v.message
+        );
+        // `exists = false`: something is there, so it fails, still unread.
+        let snap = crate::snapshot::Snapshot::new(&ex);
+        let check: HostFile = toml::from_str("path='notes.txt'\nexists=false").unwrap();
+        let v = check.evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{}", v.message);
+        assert!(!v.message.contains("SECRET"), "{}", v.message);
     }
 }

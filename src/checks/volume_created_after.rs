@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::history::Since;
+use crate::hostfile::Refusal;
 use crate::snapshot::{Needs, Snapshot};
 
 /// Clocks of the host (file times) and the daemon (event and volume times) may differ by this
@@ -76,17 +77,20 @@ impl Kind for VolumeCreatedAfter {
             "the drill: remove the containers that use it (`docker ps -a --filter volume={name}`), \
              `docker volume rm {name}`, create it again, then restore from {file}"
         );
-        let mtime = match std::fs::metadata(snap.exercise_dir.join(file)).and_then(|m| m.modified())
-        {
+        let opened = crate::hostfile::open(&snap.exercise_dir, file);
+        let mtime = match opened.and_then(|f| f.metadata.modified().map_err(Refusal::Io)) {
             Ok(t) => DateTime::<Utc>::from(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Refusal::Missing) => {
                 return Verdict::fail(
                     expected,
                     format!("{file} does not exist"),
                     format!("take the backup first: create {file}"),
                 )
             }
-            Err(e) => return Verdict::error(format!("cannot read the time of {file}: {e}")),
+            Err(Refusal::Io(e)) => {
+                return Verdict::error(format!("cannot read the time of {file}: {e}"))
+            }
+            Err(r) => return Verdict::fail(expected, r.found(file, &snap.exercise_dir), r.fix()),
         };
         if vol.labels.get(crate::labels::MANAGED).map(String::as_str) == Some("true") {
             return Verdict::fail(
@@ -323,5 +327,37 @@ mod tests {
             .evaluate(&snap)
             .message
             .contains("missing.tar.gz does not exist"));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_file_time_is_read_only_from_a_regular_file_of_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("exercise");
+        std::fs::create_dir(&ex).unwrap();
+        std::fs::write(dir.path().join("outside.tar.gz"), "x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("outside.tar.gz"), ex.join("linked.tar.gz"))
+            .unwrap();
+        crate::hostfile::make_fifo(&ex.join("pipe.tar.gz"));
+        let mut snap = crate::snapshot::Snapshot::new(&ex);
+        let mut vol = volume("ml-data", "local", &[], &[]);
+        vol.created_at = Some(Utc::now() + chrono::Duration::seconds(5));
+        snap.volumes = Ok(vec![vol]);
+        for (file, says) in [
+            (
+                "linked.tar.gz",
+                "linked.tar.gz leads outside the exercise folder",
+            ),
+            (
+                "pipe.tar.gz",
+                "pipe.tar.gz is a named pipe (FIFO), not a regular file",
+            ),
+        ] {
+            let c: VolumeCreatedAfter =
+                toml::from_str(&format!("volume='ml-data'\nhost_file='{file}'")).unwrap();
+            let v = c.evaluate(&snap);
+            assert_eq!(v.status, Status::Fail, "{v:?}");
+            assert!(v.message.contains(says), "{}", v.message);
+        }
     }
 }

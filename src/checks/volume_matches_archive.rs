@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::archive::{self, Limits};
+use crate::hostfile::{self, Refusal};
 use crate::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -52,16 +53,17 @@ impl Kind for VolumeMatchesArchive {
             Ok(None) => return r.missing(snap, &expected),
             Ok(Some(v)) => v.name.clone(),
         };
-        let file = match std::fs::File::open(snap.exercise_dir.join(path)) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let file = match hostfile::open(&snap.exercise_dir, path) {
+            Ok(f) => f.file,
+            Err(Refusal::Missing) => {
                 return Verdict::fail(
                     expected,
                     format!("{path} does not exist"),
                     "take the backup first",
                 )
             }
-            Err(e) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(Refusal::Io(e)) => return Verdict::error(format!("cannot open {path}: {e}")),
+            Err(r) => return Verdict::fail(expected, r.found(path, &snap.exercise_dir), r.fix()),
         };
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
@@ -84,7 +86,9 @@ impl Kind for VolumeMatchesArchive {
         let diffs = archive::compare(&manifest, path, tree, &vol, self.exact, false);
         if diffs.is_empty() {
             let (files, _) = archive::summary(&manifest);
-            return Verdict::pass(format!("{vol} holds the {files} files of {path}"));
+            let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
+            let note = note.unwrap_or_default();
+            return Verdict::pass(format!("{vol} holds the {files} files of {path}{note}"));
         }
         let n = diffs.len();
         let shown = super::listed(diffs, 5);

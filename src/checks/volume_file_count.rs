@@ -75,9 +75,14 @@ impl Kind for VolumeFileCount {
             let all = tree.values().filter(|e| e.kind == EntryKind::File).count();
             format!("none (the volume {vol} holds {all} files)")
         } else {
-            let mut shown: Vec<&str> = matching.iter().take(8).copied().collect();
+            // Names that are not UTF-8 are kept as bytes in the listing: shown as `\xe9`.
+            let mut shown: Vec<String> = matching
+                .iter()
+                .take(8)
+                .map(|p| crate::archive::display(p))
+                .collect();
             if matching.len() > 8 {
-                shown.push("...");
+                shown.push("...".to_string());
             }
             format!("{n}: {}", shown.join(", "))
         };

@@ -10,6 +10,7 @@
 //! - [`images`]: the lab images, built locally with no registry.
 //! - [`reset`] and [`lab_setup`]: what an exercise creates and what may be removed.
 //! - [`render`]: Markdown for the terminal.
+//! - [`engine`] and [`transport`]: the daemon connection, every request bounded in time and size.
 
 pub mod archive;
 pub mod bench;
@@ -38,6 +39,7 @@ pub mod reset;
 pub mod scripts;
 pub mod snapshot;
 pub mod suggest;
+pub mod transport;
 pub mod verify;
 pub mod watch;
 pub mod workspace;

@@ -392,6 +392,26 @@ fn an_archive_sent_a_byte_every_30_s_is_an_error_in_time() {
 }
 
 #[test]
+fn an_archive_that_trickles_meets_the_read_deadline() {
+    // A byte every 0.5 s: never idle for the 3 s bound, never done either.
+    let bound = Duration::from_secs(25);
+    let (o, fake) = check_01_with(
+        "GET",
+        "/archive",
+        Misbehaviour::SlowTar(Duration::from_millis(500)),
+        bound,
+    );
+    assert_ended(&o, bound);
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(
+        o.output().contains("took more than 3 s to send"),
+        "{}",
+        o.output()
+    );
+    assert_probe_removed(&fake);
+}
+
+#[test]
 fn an_endless_archive_is_read_only_up_to_the_callers_limit() {
     let bound = Duration::from_secs(30);
     let (o, fake) = check_01_with("GET", "/archive", Misbehaviour::EndlessTar, bound);

@@ -35,6 +35,8 @@ pub enum Misbehaviour {
     EventsGarbage,
     /// An event stream of relevant container events, as fast as the client reads.
     EventsFlood,
+    /// An exec whose output is one frame that claims 4 GiB and never ends.
+    EndlessExecOutput,
 }
 
 /// Which requests a misbehaviour applies to: the method and a part of the path.
@@ -407,6 +409,23 @@ async fn answer(
                 respond(wr, "404 Not Found", "application/json", &body).await
             }
         }
+        ("POST", ["containers", _, "exec"]) => {
+            let body = json(serde_json::json!({ "Id": "e".repeat(64) }));
+            respond(wr, "201 Created", "application/json", &body).await
+        }
+        ("POST", ["exec", _, "start"]) => {
+            // Hijacked: one frame of stdout, then the end of the stream.
+            let mut out = upgrade_head().into_bytes();
+            out.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 3]);
+            out.extend_from_slice(b"ok\n");
+            let _ = wr.write_all(&out).await;
+            false
+        }
+        ("GET", ["exec", _, "json"]) => {
+            let body =
+                json(serde_json::json!({ "ExitCode": 0, "Running": false, "ID": "e".repeat(64) }));
+            respond(wr, "200 OK", "application/json", &body).await
+        }
         ("GET", ["events"]) => {
             // A quiet daemon: the stream stays open, with no event, until the client goes.
             let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -422,6 +441,13 @@ async fn answer(
             respond(wr, "404 Not Found", "application/json", &body).await
         }
     }
+}
+
+/// The head of an exec's answer: the connection becomes the process's output.
+fn upgrade_head() -> String {
+    "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n\
+     Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        .to_string()
 }
 
 /// The archive of `hello.txt` holding `data`.
@@ -526,6 +552,14 @@ async fn misbehave(how: Misbehaviour, rd: &mut OwnedReadHalf, wr: &mut OwnedWrit
                 while chunk(wr, b"{\"Type\": garbage}\n").await {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+            }
+        }
+        Misbehaviour::EndlessExecOutput => {
+            let mut head = upgrade_head().into_bytes();
+            head.extend_from_slice(&[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+            if wr.write_all(&head).await.is_ok() {
+                let blob = [b'y'; 65536];
+                while wr.write_all(&blob).await.is_ok() {}
             }
         }
         Misbehaviour::EventsFlood => {

@@ -37,6 +37,7 @@ pub mod render;
 pub mod report;
 pub mod reset;
 pub mod scripts;
+pub mod signals;
 pub mod snapshot;
 pub mod suggest;
 pub mod transport;

@@ -170,6 +170,13 @@ impl Run {
         self.child.id() as i32
     }
 
+    fn running(&self) -> bool {
+        Path::new(&format!("/proc/{}/stat", self.pid())).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+                .unwrap_or_default()
+                .contains(") Z ")
+    }
+
     /// Waits up to `bound` for the exit; kills it after that.
     fn wait(self, bound: Duration) -> Outcome {
         let from = self.started;
@@ -507,20 +514,15 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
     );
 }
 
-#[test]
-fn watch_under_an_event_flood_answers_keys() {
-    let _serial = serial();
-    let ws = workspace();
-    let fake = FakeEngine::start();
-    fake.unsolved();
-    fake.misbehave("GET", "/events", Misbehaviour::EventsFlood);
-    // `script` gives the watcher a terminal, so it reads keys; what we write goes to it.
+/// `workbook watch` on a terminal (`script` gives it one; what is written to `script` is typed
+/// at that terminal), against `fake`.
+fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
     let bin = assert_cmd::cargo::cargo_bin("workbook");
     let mut cmd = Command::new("script");
     cmd.args(["-q", "-e", "-c"])
         .arg(format!("{} watch", bin.display()))
         .arg("/dev/null")
-        .env("WORKBOOK_WORKSPACE", &ws.root)
+        .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", "3")
         .env("NO_COLOR", "1")
@@ -528,16 +530,31 @@ fn watch_under_an_event_flood_answers_keys() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut run = Run::start(cmd);
+    Run::start(cmd)
+}
+
+/// Types `keys` at the terminal of a [`watch_on_a_terminal`] run and waits for it to end.
+fn type_and_wait(mut run: Run, keys: &[u8]) -> Outcome {
+    let sent = Instant::now();
+    run.child.stdin.as_mut().unwrap().write_all(keys).unwrap();
+    run.wait_from(sent, Duration::from_secs(10))
+}
+
+#[test]
+fn watch_under_an_event_flood_answers_keys() {
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    fake.unsolved();
+    fake.misbehave("GET", "/events", Misbehaviour::EventsFlood);
+    let run = watch_on_a_terminal(&ws.root, &fake);
     assert!(
         wait_until(20, || fake.created() >= 5),
         "{}",
         fake.transcript()
     );
     std::thread::sleep(Duration::from_secs(1));
-    let sent = Instant::now();
-    run.child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
-    let o = run.wait_from(sent, Duration::from_secs(10));
+    let o = type_and_wait(run, b"q");
     assert_ended(&o, Duration::from_secs(10));
     assert_eq!(o.code, Some(0), "{}", o.output());
     assert!(
@@ -550,4 +567,198 @@ fn watch_under_an_event_flood_answers_keys() {
         "{:?}",
         fake.live_containers()
     );
+}
+
+// ---------------------------------------------------------------- 3. Ctrl-C during blocking work
+
+#[test]
+fn ctrl_c_ends_a_grading_stuck_reading_a_host_file() {
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    block_exercise_02(&ws.root);
+    let run = Run::start({
+        let mut c = workbook(&ws.root, &fake, 60);
+        c.args(["check", "02"]);
+        c
+    });
+    // The daemon's part is done once the containers were listed; then the checks are judged.
+    assert!(wait_until(20, || fake.saw("GET", "/containers/json")));
+    std::thread::sleep(Duration::from_millis(500));
+    let o = run.signal_and_wait(libc::SIGINT, Duration::from_secs(10));
+    assert_ended(&o, Duration::from_secs(10));
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(o.stderr.contains("interrupted"), "{}", o.output());
+    assert!(
+        o.elapsed < Duration::from_secs(1),
+        "took {:?} from SIGINT to exit",
+        o.elapsed
+    );
+}
+
+/// A named pipe where exercise 02 reads a file on the host: opening it blocks until a writer
+/// comes, so judging that step never ends.
+fn block_exercise_02(ws: &Path) {
+    let fifo = ws.join("02-bind-mounts/data/from-container.txt");
+    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+}
+
+#[test]
+fn ctrl_c_ends_a_command_waiting_for_the_workspace_lock() {
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    // Another workbook command holds the workspace: `check` waits up to 15 s for it.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ws.root.join(".workbook/lock"))
+        .or_else(|_| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(ws.root.join(".workbook/lock"))
+        })
+        .unwrap();
+    lock.lock().unwrap();
+    let run = Run::start({
+        let mut c = workbook(&ws.root, &fake, 60);
+        c.args(["check", "01"]);
+        c
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(run.running(), "it ended before the signal");
+    let o = run.signal_and_wait(libc::SIGINT, Duration::from_secs(30));
+    assert_ended(&o, Duration::from_secs(30));
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(o.stderr.contains("interrupted"), "{}", o.output());
+    assert!(
+        o.elapsed < Duration::from_secs(1),
+        "took {:?} from SIGINT to exit",
+        o.elapsed
+    );
+    drop(lock);
+}
+
+// ---------------------------------------------------------------- 4. SIGINT, SIGTERM, SIGHUP
+
+/// `args` against a fake whose archive answers stall after their headers; `signal` once the
+/// probe read has begun. Asserts the exit, the message and that the probe was deleted.
+fn signal_during_a_stalled_probe_read(args: &[&str], signal: i32, message: &str) {
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    fake.misbehave("GET", "/archive", Misbehaviour::HeadersThenStall);
+    // An unfinished exercise: `watch` watches on.
+    fake.unsolved();
+    let run = Run::start({
+        let mut c = workbook(&ws.root, &fake, 60);
+        c.args(args);
+        c
+    });
+    assert!(
+        wait_until(20, || fake.saw("GET", "/archive")),
+        "no probe read:\n{}",
+        fake.transcript()
+    );
+    assert_eq!(
+        fake.live_containers().len(),
+        1,
+        "the probe exists while it is read"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let o = run.signal_and_wait(signal, Duration::from_secs(10));
+    assert_ended(&o, Duration::from_secs(10));
+    assert_eq!(
+        o.signal, None,
+        "killed by the signal: nothing was cleaned up"
+    );
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(o.stderr.contains(message), "{}", o.output());
+    assert!(
+        o.elapsed < Duration::from_secs(2),
+        "took {:?} from the signal to exit",
+        o.elapsed
+    );
+    assert!(fake.saw("DELETE", "/containers/"), "{}", fake.transcript());
+    assert_probe_removed(&fake);
+}
+
+#[test]
+fn ctrl_c_during_a_stalled_probe_read_removes_the_probe() {
+    signal_during_a_stalled_probe_read(&["check", "01"], libc::SIGINT, "interrupted");
+}
+
+#[test]
+fn sigterm_during_a_stalled_probe_read_removes_the_probe() {
+    signal_during_a_stalled_probe_read(&["check", "01"], libc::SIGTERM, "terminated");
+}
+
+#[test]
+fn sighup_during_a_stalled_probe_read_removes_the_probe() {
+    signal_during_a_stalled_probe_read(&["check", "01"], libc::SIGHUP, "hung up");
+}
+
+#[test]
+fn sigterm_ends_watch_and_removes_its_probe() {
+    signal_during_a_stalled_probe_read(&["watch"], libc::SIGTERM, "terminated");
+}
+
+#[test]
+fn sighup_ends_watch_and_removes_its_probe() {
+    signal_during_a_stalled_probe_read(&["watch"], libc::SIGHUP, "hung up");
+}
+
+#[test]
+fn ctrl_c_typed_at_the_terminal_ends_watch_and_removes_its_probe() {
+    // Watch reads keys one at a time, with the terminal's signals kept: Ctrl-C is SIGINT.
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    fake.unsolved();
+    fake.misbehave("GET", "/archive", Misbehaviour::HeadersThenStall);
+    let run = watch_on_a_terminal(&ws.root, &fake);
+    assert!(
+        wait_until(20, || fake.saw("GET", "/archive")),
+        "{}",
+        fake.transcript()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let o = type_and_wait(run, b"\x03");
+    assert_ended(&o, Duration::from_secs(10));
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(o.output().contains("interrupted"), "{}", o.output());
+    assert!(o.elapsed < Duration::from_secs(2), "took {:?}", o.elapsed);
+    assert_probe_removed(&fake);
+}
+
+#[test]
+fn sighup_is_ignored_under_nohup() {
+    use std::os::unix::process::CommandExt;
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    fake.misbehave("GET", "/archive", Misbehaviour::HeadersThenStall);
+    let mut cmd = workbook(&ws.root, &fake, 60);
+    cmd.args(["check", "01"]);
+    // As `nohup` starts it.
+    // SAFETY: only changes a signal disposition between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let run = Run::start(cmd);
+    assert!(wait_until(20, || fake.saw("GET", "/archive")));
+    // SAFETY: signals our own child, which has not been reaped yet.
+    assert_eq!(unsafe { libc::kill(run.pid(), libc::SIGHUP) }, 0);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(run.running(), "SIGHUP ended it under nohup");
+    let o = run.signal_and_wait(libc::SIGTERM, Duration::from_secs(10));
+    assert_eq!(o.code, Some(2), "{}", o.output());
+    assert!(o.stderr.contains("terminated"), "{}", o.output());
+    assert_probe_removed(&fake);
 }

@@ -606,6 +606,31 @@ fn block_exercise_02(ws: &Path) {
 }
 
 #[test]
+fn watch_answers_keys_while_a_check_blocks_reading_a_host_file() {
+    let _serial = serial();
+    let ws = workspace();
+    let fake = FakeEngine::start();
+    block_exercise_02(&ws.root);
+    // Exercise 02 is the one watched.
+    let progress = ws.root.join(".workbook/progress.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
+    state["current"] = "02-bind-mounts".into();
+    std::fs::write(&progress, state.to_string()).unwrap();
+    let run = watch_on_a_terminal(&ws.root, &fake);
+    assert!(wait_until(20, || fake.saw("GET", "/containers/json")));
+    std::thread::sleep(Duration::from_millis(500));
+    let o = type_and_wait(run, b"q");
+    assert_ended(&o, Duration::from_secs(10));
+    assert_eq!(o.code, Some(0), "{}", o.output());
+    assert!(
+        o.elapsed < Duration::from_secs(1),
+        "took {:?} to answer q",
+        o.elapsed
+    );
+}
+
+#[test]
 fn ctrl_c_ends_a_command_waiting_for_the_workspace_lock() {
     let _serial = serial();
     let ws = workspace();

@@ -497,7 +497,17 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
         fake.transcript()
     );
     std::thread::sleep(Duration::from_secs(1));
+    // One connection per request, each closed with its answer: no descriptor piles up.
+    let open_fds = std::fs::read_dir(format!("/proc/{}/fd", run.pid()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let gradings = fake.created();
+    assert!(
+        open_fds < 64,
+        "{open_fds} open descriptors after {gradings} gradings"
+    );
     let o = run.signal_and_wait(libc::SIGINT, Duration::from_secs(10));
+    eprintln!("{gradings} gradings under the flood, {open_fds} open descriptors");
     assert_ended(&o, Duration::from_secs(10));
     assert_eq!(o.code, Some(2), "{}", o.output());
     assert!(o.stderr.contains("interrupted"), "{}", o.output());

@@ -175,37 +175,44 @@ pub enum DevCommand {
 }
 
 /// Runs the command line and returns the exit code.
+///
+/// SIGINT, SIGTERM and SIGHUP end any command (see [`crate::signals`]): its future is dropped,
+/// this process's helper containers are removed, and it exits 2; a command whose thread is
+/// blocked is ended by the signal thread. Judging runs off this thread ([`grade::grade`]), and
+/// the runtime is shut down without waiting for blocking work that never ends (a named pipe
+/// being read).
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Err(e) = crate::signals::install() {
+        crate::signals::report(&e);
+        return 2;
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            crate::signals::report(&format!("cannot start: {e}"));
             return 2;
         }
     };
     let outcome = rt.block_on(async {
         tokio::select! {
             r = run(cli) => r,
-            _ = tokio::signal::ctrl_c() => {
-                // Leave no helper container behind.
-                if let Ok(engine) = engine::connect().await {
-                    crate::probe::remove_live(&engine.docker).await;
-                    crate::bench::remove_live(&engine.docker).await;
-                }
-                Err("interrupted".to_string())
+            signal = crate::signals::shutdown_beside_command() => {
+                // The command's future is dropped by now; leave no helper container behind.
+                crate::signals::remove_helpers().await;
+                Err(signal.message().to_string())
             }
         }
     });
+    rt.shutdown_timeout(std::time::Duration::from_millis(10));
     match outcome {
         Ok(code) => code,
         Err(message) => {
             // Errors quote files, names and daemons: shown inert, whatever they hold.
-            let message = crate::safe_text::text(&message);
-            eprintln!("{} {message}", style("error:").red().bold());
+            crate::signals::report(&crate::safe_text::text(&message));
             2
         }
     }

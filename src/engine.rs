@@ -5,8 +5,11 @@ use bollard::errors::Error as DockerError;
 use bollard::{ClientVersion, Docker, API_DEFAULT_VERSION};
 
 use crate::endpoint::{self, Address, Endpoint};
+use crate::transport::{self, FaultKind, Transport};
 
 /// Every Engine API call is bounded by this (seconds); `WORKBOOK_DOCKER_TIMEOUT` overrides it.
+/// A short answer must come whole within it; a long transfer may not pause for longer (see
+/// [`crate::transport`] for each kind of request).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
 /// A client that reached the daemon, and where it points.
@@ -24,7 +27,8 @@ pub struct Engine {
     pub endpoint: Endpoint,
 }
 
-fn timeout_secs() -> u64 {
+/// The client timeout in seconds: `WORKBOOK_DOCKER_TIMEOUT`, else [`DEFAULT_TIMEOUT_SECS`].
+pub fn timeout_secs() -> u64 {
     std::env::var("WORKBOOK_DOCKER_TIMEOUT")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -34,7 +38,8 @@ fn timeout_secs() -> u64 {
 
 /// Connects to the daemon the docker CLI would use and makes sure it answers (`GET /_ping`,
 /// well under a millisecond), so that an unreachable, refusing or silent daemon is reported
-/// here, with its fix, before any grading starts.
+/// here, with its fix, before any grading starts. Requests go through [`Transport`], which
+/// bounds each one in time and size.
 pub async fn connect() -> Result<Engine, String> {
     connect_as(API_DEFAULT_VERSION).await
 }
@@ -43,13 +48,26 @@ pub async fn connect() -> Result<Engine, String> {
 pub async fn connect_as(version: &ClientVersion) -> Result<Engine, String> {
     let endpoint = endpoint::resolve(&endpoint::Env::from_process())?;
     let timeout = timeout_secs();
-    let docker = match &endpoint.address {
-        Address::Unix(path) => Docker::connect_with_unix(&path.to_string_lossy(), timeout, version),
-        Address::Tcp(host) => Docker::connect_with_http(&format!("tcp://{host}"), timeout, version),
-    }
+    let address = match &endpoint.address {
+        Address::Unix(path) => transport::Address::Unix(path.clone()),
+        Address::Tcp(host) => transport::Address::Tcp(host.clone()),
+    };
+    let transport = Transport::new(
+        address,
+        endpoint.to_string(),
+        std::time::Duration::from_secs(timeout),
+    );
+    let client_addr = transport.client_addr();
+    let docker = Docker::connect_with_custom_transport(
+        move |request| transport.request(request),
+        Some(client_addr),
+        timeout,
+        version,
+    )
     .map_err(|e| unreachable_message(&endpoint, &e))?;
-    // bollard bounds each request by `timeout`: a daemon that accepts and never answers comes
-    // back as RequestTimeoutError, which unreachable_message explains.
+    // Each request is bounded by `timeout` (bollard's, until the answer's head, and the
+    // transport's, to its end): a daemon that accepts and never answers comes back as
+    // RequestTimeoutError or the transport's NoAnswer, which unreachable_message explains.
     docker
         .ping()
         .await
@@ -58,7 +76,14 @@ pub async fn connect_as(version: &ClientVersion) -> Result<Engine, String> {
 }
 
 fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
-    if matches!(e, DockerError::RequestTimeoutError) {
+    let fault = transport::fault_of(e);
+    if let Some(f) = fault
+        .as_ref()
+        .filter(|f| !matches!(f.kind, FaultKind::NoAnswer { .. }))
+    {
+        return f.to_string();
+    }
+    if fault.is_some() || matches!(e, DockerError::RequestTimeoutError) {
         return format!(
             "the Docker daemon at {endpoint} did not answer within {} s. Is it overloaded or stuck? \
              Try `docker info`; restart Docker if that hangs too (WORKBOOK_DOCKER_TIMEOUT sets the wait).",
@@ -81,7 +106,8 @@ fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
     format!("cannot reach the Docker daemon at {endpoint}: {chain}.\n{fix}")
 }
 
-/// The whole error chain on one line: hyper hides the real cause in `source()`.
+/// The whole error chain on one line: hyper hides the real cause in `source()`, and a limit of
+/// the transport that ended the request is named even where bollard lost it.
 pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
@@ -92,12 +118,27 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = s.source();
     }
+    if let Some(fault) = transport::fault_in(e) {
+        let text = fault.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
     parts.join(": ")
 }
 
 /// "while {doing}: {error chain}", neutralised for the terminal (the daemon's message, and
-/// what a misbehaving endpoint sends, are not the workbook's text: see [`crate::safe_text`]).
+/// what a misbehaving endpoint sends, are not the workbook's text: see [`crate::safe_text`]);
+/// a limit of the transport that ended the request says which.
 pub fn describe(doing: &str, e: &DockerError) -> String {
+    if let Some(fault) = transport::fault_of(e) {
+        return crate::safe_text::owned(match fault.kind {
+            FaultKind::NoAnswer { .. } => {
+                format!("the Docker daemon did not answer in time while {doing}")
+            }
+            _ => format!("while {doing}: {fault}"),
+        });
+    }
     crate::safe_text::owned(match e {
         DockerError::DockerResponseServerError {
             status_code,

@@ -1,6 +1,8 @@
 //! Running a command inside a learner's running container, for checks that must ask the
 //! container itself (does the API serve the model?). Only read-only commands are declared by
-//! exercises; each run is bounded in time and output.
+//! exercises; each run is bounded in time (from the exec's creation to its exit code) and in
+//! output: [`OUTPUT_LIMIT`] of each stream is kept, and the transport ends an exec that prints
+//! more than [`crate::transport::EXEC_OUTPUT_LIMIT`] in all.
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use futures_util::StreamExt;
 
 use crate::engine::describe;
 
-/// How long a check command may run.
+/// How long a check command may take, from the exec's creation to its exit code.
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(15);
 /// Output kept per stream.
 const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -32,11 +34,11 @@ pub async fn run(docker: &Docker, id: &str, command: &[String]) -> Result<ExecRe
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let created = docker
-        .create_exec(id, config)
-        .await
-        .map_err(|e| describe(&format!("preparing `{shown}` in the container"), &e))?;
     let run = async {
+        let created = docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| describe(&format!("preparing `{shown}` in the container"), &e))?;
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         match docker

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::checks::{Status, Verdict};
+use crate::checks::{Check, Status, Verdict};
 use crate::exercise::Exercise;
 use crate::snapshot::{gather_with, Memory, Needs, Snapshot};
 
@@ -99,7 +99,19 @@ pub fn judge(ex: &Exercise, snap: &Snapshot) -> Report {
     }
 }
 
+/// Host files up to this size are read and scanned where the grading runs: a tenth of a second
+/// at most, even for a gzip archive that expands a thousand times (a learner's backups are a few
+/// KiB). A larger one, or one that is not a regular file (a named pipe, whose read may never
+/// end), is judged on a blocking thread.
+pub const INLINE_READ_LIMIT: u64 = 64 << 10;
+
 /// Grades an exercise on the daemon; `exercise_dir` is its folder in the workspace.
+///
+/// Judging is pure but for the checks that read files on the host (host files, backup
+/// archives). When one of those files could take long to read ([`judging_may_block`]), the
+/// judging runs on a blocking thread, so that it keeps no other work of this runtime waiting,
+/// the command's signal handling and watch's keys included. Otherwise it runs here: a thread
+/// would cost more than the judging (~0.4 ms of CPU).
 pub async fn grade(docker: &bollard::Docker, ex: &Exercise, exercise_dir: &Path) -> Report {
     grade_with(docker, ex, exercise_dir, &Memory::default()).await
 }
@@ -113,5 +125,97 @@ pub async fn grade_with(
     memory: &Memory,
 ) -> Report {
     let snap = gather_with(docker, exercise_dir, &needs(ex), memory).await;
-    judge(ex, &snap)
+    if !judging_may_block(ex, exercise_dir) {
+        return judge(ex, &snap);
+    }
+    let exercise = ex.clone();
+    match tokio::task::spawn_blocking(move || judge(&exercise, &snap)).await {
+        Ok(report) => report,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down, which ends this future too.
+        Err(e) => cancelled(ex, &e.to_string()),
+    }
+}
+
+/// Whether a check of `ex` reads a host file (relative to `dir`) that is larger than
+/// [`INLINE_READ_LIMIT`] or not a regular file. A file that does not exist is not read.
+pub fn judging_may_block(ex: &Exercise, dir: &Path) -> bool {
+    host_files(ex).any(|path| match std::fs::metadata(dir.join(path)) {
+        Ok(meta) => !meta.is_file() || meta.len() > INLINE_READ_LIMIT,
+        Err(_) => false,
+    })
+}
+
+/// The host files, relative to the exercise folder, that the checks of `ex` read.
+fn host_files(ex: &Exercise) -> impl Iterator<Item = &str> {
+    ex.steps()
+        .iter()
+        .flat_map(|s| &s.checks)
+        .filter_map(|c| match c {
+            Check::HostFile(c) => Some(c.path.as_str()),
+            Check::BackupArchive(c) => Some(c.path.as_str()),
+            Check::VolumeMatchesArchive(c) => Some(c.archive.as_str()),
+            _ => None,
+        })
+}
+
+/// Every step an error: the judging did not finish.
+fn cancelled(ex: &Exercise, why: &str) -> Report {
+    let steps: Vec<StepReport> = ex
+        .steps()
+        .iter()
+        .map(|step| StepReport {
+            id: step.id.clone(),
+            title: step.title.clone(),
+            status: Status::Error,
+            message: format!("the grading was stopped before it judged this step ({why})"),
+        })
+        .collect();
+    Report {
+        version: 1,
+        exercise: ex.slug.clone(),
+        status: Status::Error,
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judging_goes_off_thread_only_for_a_host_file_that_may_take_long() {
+        let cat = crate::catalog::Catalog::embedded().unwrap();
+        let reading: Vec<&str> = cat
+            .exercises()
+            .unwrap()
+            .iter()
+            .filter(|ex| host_files(ex).next().is_some())
+            .map(|ex| ex.slug.as_str())
+            .collect();
+        // A host file (02), backup archives (07, 11).
+        assert_eq!(
+            reading,
+            ["02-bind-mounts", "07-backup-restore", "11-capstone"]
+        );
+        let ex = cat.get("02-bind-mounts").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data/from-container.txt");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        // Absent, then small: read where the grading runs.
+        assert!(!judging_may_block(ex, dir.path()));
+        std::fs::write(&file, "laptop\n").unwrap();
+        assert!(!judging_may_block(ex, dir.path()));
+        // Larger than the limit, or not a regular file: off the runtime thread.
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(INLINE_READ_LIMIT + 1)
+            .unwrap();
+        assert!(judging_may_block(ex, dir.path()));
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        assert!(judging_may_block(ex, dir.path()));
+        // Exercise 03 reads no host file.
+        assert!(!judging_may_block(cat.get("03-tmpfs").unwrap(), dir.path()));
+    }
 }

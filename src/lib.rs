@@ -10,6 +10,7 @@
 //! - [`images`]: the lab images, built locally with no registry.
 //! - [`reset`] and [`lab_setup`]: what an exercise creates and what may be removed.
 //! - [`render`]: Markdown for the terminal; [`safe_text`]: untrusted text made inert for it.
+//! - [`engine`] and [`transport`]: the daemon connection, every request bounded in time and size.
 
 pub mod archive;
 pub mod bench;
@@ -39,8 +40,10 @@ pub mod report;
 pub mod reset;
 pub mod safe_text;
 pub mod scripts;
+pub mod signals;
 pub mod snapshot;
 pub mod suggest;
+pub mod transport;
 pub mod verify;
 pub mod watch;
 pub mod workspace;

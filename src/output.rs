@@ -94,6 +94,8 @@ fn through_pager(text: &str) -> bool {
         .stdin(std::process::Stdio::piped())
         .spawn();
     let Ok(mut child) = child else { return false };
+    // Ctrl-C while it shows the text is the pager's, not a reason to end this process under it.
+    let _hold = crate::signals::hold();
     if let Some(mut stdin) = child.stdin.take() {
         // A pager quit early closes the pipe: that is fine.
         let _ = stdin.write_all(text.as_bytes());

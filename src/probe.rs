@@ -620,7 +620,9 @@ fn probe_path(path: &str) -> String {
 }
 
 /// Up to `limit` bytes of the archive of `path` in the probe, and whether that is all of it;
-/// `None` when the path does not exist. `doing` names the read in messages.
+/// `None` when the path does not exist. `doing` names the read in messages. The read ends by
+/// its deadline ([`download_budget`]): a daemon that trickles its answer (a byte every few
+/// seconds, never silent long enough for the transport's idle bound) cannot hold it forever.
 async fn download(
     docker: &Docker,
     id: &str,
@@ -631,9 +633,24 @@ async fn download(
     let opts = DownloadFromContainerOptionsBuilder::default()
         .path(&probe_path(path))
         .build();
+    let budget = download_budget(limit);
+    let deadline = tokio::time::Instant::now() + budget;
     let mut stream = docker.download_from_container(id, Some(opts));
     let mut buf: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.next().await {
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(ReadError::Daemon(format!(
+                    "{doing}: the Docker daemon took more than {} s to send it ({} so far, and \
+                     not done). Is it overloaded? Try `docker info`, then the check again \
+                     (WORKBOOK_DOCKER_TIMEOUT sets the wait)",
+                    budget.as_secs(),
+                    crate::transport::size(buf.len() as u64)
+                )))
+            }
+        };
         match chunk {
             Ok(bytes) => {
                 buf.extend_from_slice(&bytes);
@@ -645,6 +662,16 @@ async fn download(
         }
     }
     Ok(Some((buf, true)))
+}
+
+/// The slowest the daemon may send an archive, beyond the client timeout.
+const MIN_ARCHIVE_RATE: f64 = (16 << 20) as f64;
+
+/// How long a read of up to `limit` bytes may take: the client timeout, plus `limit` at
+/// [`MIN_ARCHIVE_RATE`] (a second for 16 MiB; half a minute for the largest listing).
+fn download_budget(limit: usize) -> std::time::Duration {
+    std::time::Duration::from_secs(crate::engine::timeout_secs())
+        + std::time::Duration::from_secs_f64(limit as f64 / MIN_ARCHIVE_RATE)
 }
 
 /// Takes from an archive of the volume root the facts of the `wanted` paths it holds and,

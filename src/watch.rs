@@ -881,8 +881,8 @@ async fn watch(
     let mut files = s.watch_files(&file_tx);
     let mut poll = tokio::time::interval(POLL_EVERY);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let shutdown = crate::signals::shutdown();
+    tokio::pin!(shutdown);
 
     let mut sched = Scheduler::default();
     sched.started();
@@ -892,11 +892,11 @@ async fn watch(
     loop {
         let file_deadline = sched.deadline();
         tokio::select! {
-            _ = &mut ctrl_c => {
+            signal = &mut shutdown => {
                 drop(grading);
                 probe::remove_live(&engine.docker).await;
                 s.print_latency_summary();
-                return Err("interrupted".to_string());
+                return Err(signal.to_string());
             }
             report = async {
                 match grading.as_mut() {

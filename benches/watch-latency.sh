@@ -49,7 +49,7 @@ WATCH_PID=""
 
 cleanup() {
     local code=$?
-    [ -n "$WATCH_PID" ] && kill -INT "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null || true
+    [ -n "$WATCH_PID" ] && kill -TERM "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null || true
     docker rm -f "$EVENT_NAME" >/dev/null 2>&1 || true
     if [ -n "$WS" ]; then
         for ex in "${EXERCISES[@]}"; do
@@ -92,7 +92,7 @@ for ex in "${EXERCISES[@]}"; do
         sleep 0.4
     done
     sleep 1
-    kill -INT "$WATCH_PID"
+    kill -TERM "$WATCH_PID"
     wait "$WATCH_PID" 2>/dev/null || true
     WATCH_PID=""
     for e in "${EXERCISES[@]}"; do "$BIN" reset "$e" --yes >/dev/null 2>&1 || true; done

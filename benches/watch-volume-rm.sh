@@ -29,7 +29,7 @@ fi
 WS=$(mktemp -d)/ws
 WATCH_PID=""
 cleanup() {
-    [ -n "$WATCH_PID" ] && kill -INT "$WATCH_PID" 2>/dev/null || true
+    [ -n "$WATCH_PID" ] && kill -TERM "$WATCH_PID" 2>/dev/null || true
     WORKBOOK_WORKSPACE=$WS "$BIN" reset 07 --yes >/dev/null 2>&1 || true
     # The reset set 07 up again: remove what its setup made (labelled by the workbook).
     docker volume ls -q --filter label=workbook.managed=true --filter label=workbook.exercise=07-backup-restore |

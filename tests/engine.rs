@@ -6,6 +6,8 @@
 //! daemon is refused with "client version ... is too new", and this test fails: `connect` must
 //! then negotiate again.
 
+mod common;
+
 use bollard::ClientVersion;
 
 #[tokio::test]
@@ -46,16 +48,8 @@ async fn the_workbooks_own_helpers_are_not_graded() {
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     use workbook::checks::Status;
 
-    let engine = workbook::engine::connect().await.unwrap();
+    let engine = common::lab_engine().await;
     let docker = &engine.docker;
-    if !workbook::images::stale(docker).await.unwrap().is_empty() {
-        let opts = workbook::images::SetupOptions {
-            offline: true,
-            force: false,
-            quiet: true,
-        };
-        workbook::images::setup(docker, &opts).await.unwrap();
-    }
     let volume = format!("workbook-test-helpers-{}", std::process::id());
     docker
         .create_volume(VolumeCreateRequest {
@@ -136,16 +130,8 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     use std::time::Duration;
     use workbook::snapshot::Memory;
 
-    let engine = workbook::engine::connect().await.unwrap();
+    let engine = common::lab_engine().await;
     let docker = &engine.docker;
-    if !workbook::images::stale(docker).await.unwrap().is_empty() {
-        let opts = workbook::images::SetupOptions {
-            offline: true,
-            force: false,
-            quiet: true,
-        };
-        workbook::images::setup(docker, &opts).await.unwrap();
-    }
     let name = format!("workbook-test-exec-{}", std::process::id());
     let run = std::process::Command::new("docker")
         .args([

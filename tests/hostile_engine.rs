@@ -582,14 +582,14 @@ fn watch_under_an_event_flood_answers_keys() {
 // ---------------------------------------------------------------- 3. Ctrl-C during blocking work
 
 #[test]
-fn ctrl_c_ends_a_grading_stuck_reading_a_host_file() {
+fn ctrl_c_ends_a_grading_stuck_scanning_a_large_backup() {
     let _serial = serial();
     let ws = workspace();
     let fake = FakeEngine::start();
-    block_exercise_02(&ws.root);
+    block_exercise_07(&ws.root);
     let run = Run::start({
         let mut c = workbook(&ws.root, &fake, 60);
-        c.args(["check", "02"]);
+        c.args(["check", "07"]);
         c
     });
     // The daemon's part is done once the containers were listed; then the checks are judged.
@@ -606,27 +606,41 @@ fn ctrl_c_ends_a_grading_stuck_reading_a_host_file() {
     );
 }
 
-/// A named pipe where exercise 02 reads a file on the host: opening it blocks until a writer
-/// comes, so judging that step never ends.
-fn block_exercise_02(ws: &Path) {
-    let fifo = ws.join("02-bind-mounts/data/from-container.txt");
-    let c_path = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
-    // SAFETY: a valid C string; mkfifo only creates the file.
-    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+/// A large, valid backup where exercise 07 reads one (64 MiB of zeros in one file, about 64 KiB
+/// compressed): judging its step scans all of it, seconds in a debug build, on a blocking
+/// thread. (A named pipe no longer blocks anything: host files that are not regular files are
+/// refused before they are opened.) 07's setup is marked done: the fake has no setup to make.
+fn block_exercise_07(ws: &Path) {
+    let dir = ws.join("07-backup-restore");
+    let big = tempfile::tempdir().unwrap();
+    std::fs::File::create(big.path().join("big"))
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    let made = Command::new("tar")
+        .arg("czf")
+        .arg(dir.join("ml-data-backup.tar.gz"))
+        .arg("-C")
+        .arg(big.path())
+        .arg("big")
+        .status()
+        .unwrap();
+    assert!(made.success(), "tar czf");
+    let progress = ws.join(".workbook/progress.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
+    state["current"] = "07-backup-restore".into();
+    state["exercises"]["07-backup-restore"]["setup_done"] = true.into();
+    std::fs::write(&progress, state.to_string()).unwrap();
 }
 
 #[test]
-fn watch_answers_keys_while_a_check_blocks_reading_a_host_file() {
+fn watch_answers_keys_while_a_large_backup_is_scanned() {
     let _serial = serial();
     let ws = workspace();
     let fake = FakeEngine::start();
-    block_exercise_02(&ws.root);
-    // Exercise 02 is the one watched.
-    let progress = ws.root.join(".workbook/progress.json");
-    let mut state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
-    state["current"] = "02-bind-mounts".into();
-    std::fs::write(&progress, state.to_string()).unwrap();
+    // Exercise 07 is the one watched.
+    block_exercise_07(&ws.root);
     let run = watch_on_a_terminal(&ws.root, &fake);
     assert!(wait_until(20, || fake.saw("GET", "/containers/json")));
     std::thread::sleep(Duration::from_millis(500));

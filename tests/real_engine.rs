@@ -3,6 +3,8 @@
 //! download, the event stream, exec's switch of protocols, logs, `wait` and `DELETE`. It uses one
 //! container of its own (`wbtest-transport-PID`), removed at the end.
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,18 +18,8 @@ use futures_util::StreamExt;
 
 #[tokio::test]
 async fn every_kind_of_request_works_through_the_transport() {
-    let engine = workbook::engine::connect()
-        .await
-        .expect("the daemon answers");
+    let engine = common::lab_engine().await;
     let docker = &engine.docker;
-    if !workbook::images::stale(docker).await.unwrap().is_empty() {
-        let opts = workbook::images::SetupOptions {
-            offline: true,
-            force: false,
-            quiet: true,
-        };
-        workbook::images::setup(docker, &opts).await.unwrap();
-    }
     let name = format!("wbtest-transport-{}", std::process::id());
 
     // The event stream, from a second back (its request goes out at the first read): it must

@@ -206,6 +206,21 @@ impl Drop for Watcher {
     }
 }
 
+/// Exercise 03's first step, done: `scratch` running with a tmpfs at /tmp.
+fn run_scratch() {
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "scratch",
+        "--tmpfs",
+        "/tmp",
+        "workbook/tools",
+        "sleep",
+        "infinity",
+    ]);
+}
+
 fn progress(ws: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(ws.join(".workbook/progress.json")).unwrap())
         .unwrap()
@@ -220,17 +235,7 @@ fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
     w.wait_for("0/2 steps pass");
 
     // The solution, one command at a time: each one's events re-grade.
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        "scratch",
-        "--tmpfs",
-        "/tmp",
-        "workbook/tools",
-        "sleep",
-        "infinity",
-    ]);
+    run_scratch();
     w.wait_for("step 1 passed: scratch has a tmpfs at /tmp");
     docker(&[
         "run",
@@ -449,17 +454,7 @@ fn watch_waits_for_the_workspace_lock_to_record() {
         .unwrap();
     lock.lock().unwrap();
     let before = std::fs::read(lab.ws.join(".workbook/progress.json")).unwrap();
-    docker(&[
-        "run",
-        "-d",
-        "--name",
-        "scratch",
-        "--tmpfs",
-        "/tmp",
-        "workbook/tools",
-        "sleep",
-        "infinity",
-    ]);
+    run_scratch();
     w.wait_for("step 1 passed");
     w.settle(Duration::from_millis(1000));
     assert_eq!(

@@ -3,6 +3,8 @@
 //! must give an `error` verdict (exit 2), change no progress, and leave nothing behind that
 //! the next run does not remove.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -217,7 +219,8 @@ fn a_daemon_that_never_answers_times_out() {
 
 /// `workbook check 01` in `ws`, talking to the daemon through the proxy at `sock`.
 fn check_through(ws: &Path, sock: &Path) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"));
+    common::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["check", "01"])

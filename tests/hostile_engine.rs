@@ -4,6 +4,7 @@
 //! hanging, a message that names what happened, bounded memory (peak RSS), and no probe left
 //! (the fake records its DELETE). Nothing here touches the real Docker daemon.
 
+mod common;
 mod fake_engine;
 
 use std::io::{Read, Write};
@@ -48,7 +49,8 @@ fn workspace() -> Workspace {
 
 fn workbook(ws: &Path, fake: &FakeEngine, timeout_secs: u32) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    cmd.env("WORKBOOK_WORKSPACE", ws)
+    common::as_from_a_terminal(&mut cmd)
+        .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", timeout_secs.to_string())
         .env("NO_COLOR", "1")
@@ -529,7 +531,8 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
 fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
     let bin = assert_cmd::cargo::cargo_bin("workbook");
     let mut cmd = Command::new("script");
-    cmd.args(["-q", "-e", "-c"])
+    common::as_from_a_terminal(&mut cmd)
+        .args(["-q", "-e", "-c"])
         .arg(format!("{} watch", bin.display()))
         .arg("/dev/null")
         .env("WORKBOOK_WORKSPACE", ws)

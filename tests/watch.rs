@@ -4,6 +4,8 @@
 //! never notices), not performance. Each test resets its exercise before and after (removing
 //! only what the exercise declares, as `workbook reset` does).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +20,8 @@ const BOUND: Duration = Duration::from_secs(30);
 
 fn workbook(ws: &Path) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    cmd.env("WORKBOOK_WORKSPACE", ws)
+    common::as_from_a_terminal(&mut cmd)
+        .env("WORKBOOK_WORKSPACE", ws)
         .env("NO_COLOR", "1")
         .env_remove("WORKBOOK_WATCH_TIMINGS")
         .stdin(Stdio::null());

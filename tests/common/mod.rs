@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests (`mod common;` in each that needs them).
+//! Helpers shared by the integration tests (`mod common;` in each that needs them; not every
+//! test file uses every helper).
+#![allow(dead_code)]
 
 /// The daemon the tests grade, with the lab images built (offline, from the host's busybox,
 /// when they are missing or stale).
@@ -18,4 +20,19 @@ pub async fn lab_engine() -> workbook::engine::Engine {
             .unwrap();
     }
     engine
+}
+
+/// `cmd` started as from an interactive terminal: SIGINT at its default disposition, whatever
+/// this test process inherited. A background job of a non-interactive shell starts with SIGINT
+/// ignored, and the workbook, as a well-behaved program does, keeps an ignored SIGINT ignored:
+/// tests that press Ctrl-C must not depend on how `cargo test` itself was started.
+pub fn as_from_a_terminal(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: `signal` is async-signal-safe; this runs in the child between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        })
+    }
 }

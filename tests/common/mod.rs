@@ -22,16 +22,20 @@ pub async fn lab_engine() -> workbook::engine::Engine {
     engine
 }
 
-/// `cmd` started as from an interactive terminal: SIGINT at its default disposition, whatever
-/// this test process inherited. A background job of a non-interactive shell starts with SIGINT
-/// ignored, and the workbook, as a well-behaved program does, keeps an ignored SIGINT ignored:
-/// tests that press Ctrl-C must not depend on how `cargo test` itself was started.
+/// `cmd` started as from an interactive terminal: SIGINT, SIGTERM and SIGHUP at their default
+/// dispositions, whatever this test process inherited. A background job of a non-interactive
+/// shell starts with SIGINT ignored, one under `nohup` with SIGHUP ignored, and the workbook, as
+/// a well-behaved program does, keeps an ignored signal ignored: tests that send signals must
+/// not depend on how `cargo test` itself was started. (A test that wants one ignored sets it in
+/// a `pre_exec` of its own, which runs after this one.)
 pub fn as_from_a_terminal(cmd: &mut std::process::Command) -> &mut std::process::Command {
     use std::os::unix::process::CommandExt;
     // SAFETY: `signal` is async-signal-safe; this runs in the child between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
             Ok(())
         })
     }

@@ -533,8 +533,11 @@ fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
     let mut cmd = Command::new("script");
     common::as_from_a_terminal(&mut cmd)
         .args(["-q", "-e", "-c"])
-        .arg(format!("{} watch", bin.display()))
+        // `exec`: a shell that waited on the workbook (dash does) would die of the Ctrl-C itself,
+        // and `script -e` would report the shell's death, not the workbook's exit.
+        .arg(format!("exec '{}' watch", bin.display()))
         .arg("/dev/null")
+        .env("SHELL", "/bin/sh")
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", "3")

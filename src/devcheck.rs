@@ -491,31 +491,26 @@ struct Lint<'a> {
 }
 
 impl Lint<'_> {
-    fn at(&mut self, offset: Option<usize>, message: String) {
+    fn push(&mut self, line: Option<usize>, warning: bool, message: String) {
         self.problems.push(Problem {
             file: self.file.to_path_buf(),
-            line: offset.map(|o| line_at(self.text, o)),
-            warning: false,
+            line,
+            warning,
             message,
         });
+    }
+
+    fn at(&mut self, offset: Option<usize>, message: String) {
+        let line = offset.map(|o| line_at(self.text, o));
+        self.push(line, false, message);
     }
 
     fn warn_at_line(&mut self, line: usize, message: String) {
-        self.problems.push(Problem {
-            file: self.file.to_path_buf(),
-            line: Some(line),
-            warning: true,
-            message,
-        });
+        self.push(Some(line), true, message);
     }
 
     fn at_line(&mut self, line: usize, message: String) {
-        self.problems.push(Problem {
-            file: self.file.to_path_buf(),
-            line: Some(line),
-            warning: false,
-            message,
-        });
+        self.push(Some(line), false, message);
     }
 }
 

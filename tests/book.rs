@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::prelude::*;
 use pulldown_cmark::{Event, Parser, TagEnd};
-use workbook::catalog::Catalog;
-use workbook::exercise::Exercise;
+use workbook::curriculum::catalog::Catalog;
+use workbook::curriculum::exercise::Exercise;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const LESSON: &str = "07-backup-restore";

@@ -81,7 +81,7 @@ fn doctor_json_on_the_real_daemon_leaves_nothing_behind() {
         .build()
         .unwrap();
     let engine = rt
-        .block_on(workbook::engine::connect())
+        .block_on(workbook::docker::engine::connect())
         .expect("this test needs a Docker daemon");
     let before = helpers(&rt, &engine.docker);
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ async fn requests_are_answered_whatever_the_client_api_version() {
         major_version: 1,
         minor_version: 99,
     };
-    let engine = workbook::engine::connect_as(&future)
+    let engine = workbook::docker::engine::connect_as(&future)
         .await
         .expect("the test daemon answers /_ping");
     // Read-only requests of the kinds grading makes: lists and an inspect that is a 404.
@@ -25,7 +25,7 @@ async fn requests_are_answered_whatever_the_client_api_version() {
         .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
         .await
         .expect("a client of API 1.99 may list volumes: bollard sends unversioned paths");
-    workbook::engine::all_containers(&engine.docker)
+    workbook::docker::engine::all_containers(&engine.docker)
         .await
         .expect("a client of API 1.99 may list containers: bollard sends unversioned paths");
     let missing = engine
@@ -34,7 +34,7 @@ async fn requests_are_answered_whatever_the_client_api_version() {
         .await
         .expect_err("no such volume");
     assert!(
-        workbook::engine::is_not_found(&missing),
+        workbook::docker::engine::is_not_found(&missing),
         "a missing volume is a 404, not a version refusal: {missing:?}"
     );
 }
@@ -58,7 +58,7 @@ async fn the_workbooks_own_helpers_are_not_graded() {
         })
         .await
         .unwrap();
-    let exercise = workbook::exercise::Exercise::parse(
+    let exercise = workbook::curriculum::exercise::Exercise::parse(
         "01-helpers",
         &format!(
             r#"
@@ -83,13 +83,15 @@ hint = "h"
     let dir = tempfile::tempdir().unwrap();
 
     // A never-started probe of the workbook, as another exercise's grading leaves it meanwhile.
-    let probe = workbook::probe::create(docker, &volume).await.unwrap();
-    let with_probe = workbook::grade::grade(docker, &exercise, dir.path()).await;
+    let probe = workbook::grading::probe::create(docker, &volume)
+        .await
+        .unwrap();
+    let with_probe = workbook::grading::grade::grade(docker, &exercise, dir.path()).await;
 
     // A container that is not the workbook's uses it too.
     let name = format!("workbook-test-user-{}", std::process::id());
     let body = ContainerCreateBody {
-        image: Some(workbook::images::TOOLS_IMAGE.to_string()),
+        image: Some(workbook::docker::images::TOOLS_IMAGE.to_string()),
         cmd: Some(vec!["true".to_string()]),
         host_config: Some(HostConfig {
             binds: Some(vec![format!("{volume}:/data")]),
@@ -104,10 +106,10 @@ hint = "h"
             body,
         )
         .await;
-    let with_user = workbook::grade::grade(docker, &exercise, dir.path()).await;
+    let with_user = workbook::grading::grade::grade(docker, &exercise, dir.path()).await;
 
     // Clean up before asserting.
-    workbook::probe::remove(docker, &probe).await;
+    workbook::docker::helpers::remove(docker, &probe).await;
     let force = RemoveContainerOptionsBuilder::default().force(true).build();
     let _ = docker.remove_container(&name, Some(force)).await;
     let _ = docker
@@ -128,7 +130,7 @@ hint = "h"
 #[tokio::test]
 async fn exec_checks_are_run_again_only_when_their_container_changed() {
     use std::time::Duration;
-    use workbook::snapshot::Memory;
+    use workbook::grading::gather::Memory;
 
     let engine = common::lab_engine().await;
     let docker = &engine.docker;
@@ -151,7 +153,7 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
          [[steps]]\nid = 's'\ntitle = 'x'\ntask = 't'\nhint = 'h'\n  [[steps.checks]]\n  kind = 'exec'\n  \
          container = '{name}'\n  command = ['cat', '/etc/hostname']\n"
     );
-    let ex = workbook::exercise::Exercise::parse("99-exec", &toml).unwrap();
+    let ex = workbook::curriculum::exercise::Exercise::parse("99-exec", &toml).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let execs = |since: i64| {
         let until = chrono::Utc::now().timestamp() + 1;
@@ -177,7 +179,7 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     let since = chrono::Utc::now().timestamp() - 1;
     let watch = Memory::reusing_execs(Duration::from_secs(30));
     for _ in 0..3 {
-        let r = workbook::grade::grade_with(docker, &ex, dir.path(), &watch).await;
+        let r = workbook::grading::grade::grade_with(docker, &ex, dir.path(), &watch).await;
         assert!(r.passed(), "{r:?}");
     }
     let reused = execs(since);
@@ -187,13 +189,13 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
         .output()
         .unwrap();
     assert!(restart.status.success(), "{restart:?}");
-    let r = workbook::grade::grade_with(docker, &ex, dir.path(), &watch).await;
+    let r = workbook::grading::grade::grade_with(docker, &ex, dir.path(), &watch).await;
     assert!(r.passed(), "{r:?}");
     let after_restart = execs(since);
     // Without reuse, as `check` grades: every grading runs it.
     let plain = Memory::default();
     for _ in 0..3 {
-        workbook::grade::grade_with(docker, &ex, dir.path(), &plain).await;
+        workbook::grading::grade::grade_with(docker, &ex, dir.path(), &plain).await;
     }
     let all = execs(since);
     let _ = std::process::Command::new("docker")

@@ -128,7 +128,7 @@ fn exercise_11_capstone() {
 #[test]
 fn every_exercise_has_a_contract_test() {
     let src = include_str!("exercises.rs");
-    for ex in workbook::catalog::exercises().unwrap() {
+    for ex in workbook::curriculum::catalog::exercises().unwrap() {
         assert!(
             src.contains(&format!("contract(\"{}\")", ex.slug)),
             "no contract test for {}",
@@ -320,7 +320,7 @@ impl ComposeBystander {
         let script = format!("docker compose {}", args.join(" "));
         std::process::Command::new("sh")
             .arg("-c")
-            .arg(workbook::scripts::with_prelude(&script))
+            .arg(workbook::lab::scripts::with_prelude(&script))
             .current_dir(self.dir.path().join("04-checkpoints"))
             .output()
             .map(|o| o.status.success())

@@ -17,11 +17,13 @@ async fn an_exec_that_never_stops_printing_is_cut_at_its_cap() {
         std::env::set_var("DOCKER_HOST", fake.docker_host());
         std::env::set_var("WORKBOOK_DOCKER_TIMEOUT", "5");
     }
-    let engine = workbook::engine::connect().await.expect("the fake answers");
+    let engine = workbook::docker::engine::connect()
+        .await
+        .expect("the fake answers");
     let cmd = ["cat", "/model.bin"].map(String::from);
 
     // A well-behaved exec first: the fake's answer is read as the daemon's would be.
-    let ok = workbook::exec::run(&engine.docker, "c0ffee", &cmd).await;
+    let ok = workbook::docker::exec::run(&engine.docker, "c0ffee", &cmd).await;
     assert_eq!(
         ok.map(|r| (r.exit_code, r.stdout)),
         Ok((0, "ok\n".to_string()))
@@ -29,7 +31,7 @@ async fn an_exec_that_never_stops_printing_is_cut_at_its_cap() {
 
     fake.misbehave("POST", "/start", Misbehaviour::EndlessExecOutput);
     let started = Instant::now();
-    let err = workbook::exec::run(&engine.docker, "c0ffee", &cmd)
+    let err = workbook::docker::exec::run(&engine.docker, "c0ffee", &cmd)
         .await
         .expect_err("an endless output is an error");
     let took = started.elapsed();

@@ -9,8 +9,8 @@ use std::io::Write;
 
 use proptest::prelude::*;
 use workbook::archive::{self, Limits};
-use workbook::exercise::Exercise;
-use workbook::render::{render, Style};
+use workbook::curriculum::exercise::Exercise;
+use workbook::ui::render::{render, Style};
 
 fn cases() -> ProptestConfig {
     let n = std::env::var("PROPTEST_CASES")

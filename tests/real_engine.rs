@@ -40,7 +40,7 @@ async fn every_kind_of_request_works_through_the_transport() {
     }));
 
     let body = ContainerCreateBody {
-        image: Some(workbook::images::TOOLS_IMAGE.to_string()),
+        image: Some(workbook::docker::images::TOOLS_IMAGE.to_string()),
         cmd: Some(
             ["sh", "-c", "echo out; echo err >&2; sleep 4; exit 7"]
                 .map(String::from)
@@ -88,7 +88,7 @@ async fn exercise(
 
     // Exec: the answer switches protocols and streams both outputs.
     let cmd = ["sh", "-c", "echo hello; echo oops >&2; exit 3"].map(String::from);
-    let r = workbook::exec::run(docker, id, &cmd).await?;
+    let r = workbook::docker::exec::run(docker, id, &cmd).await?;
     if (r.exit_code, r.stdout.as_str(), r.stderr.as_str()) != (3, "hello\n", "oops\n") {
         return Err(format!("exec: {r:?}"));
     }
@@ -120,7 +120,7 @@ async fn exercise(
     while let Some(chunk) = archive.next().await {
         tar.extend_from_slice(&chunk.map_err(|e| format!("archive: {e}"))?);
     }
-    let fact = workbook::probe::first_entry(&tar)?;
+    let fact = workbook::grading::probe::first_entry(&tar)?;
     if fact.size != stat.size as u64 {
         return Err(format!("archive: {fact:?} against {stat:?}"));
     }

@@ -76,7 +76,7 @@ fn check_schema(r: &Value, ws: &Path) {
     time(&r["generated_at"]);
     assert!(STATUSES.contains(&r["status"].as_str().unwrap()));
     let exercises = r["exercises"].as_array().unwrap();
-    let catalog = workbook::catalog::exercises().unwrap();
+    let catalog = workbook::curriculum::catalog::exercises().unwrap();
     assert_eq!(exercises.len(), catalog.len());
     let (mut steps_total, mut steps_passed, mut done, mut hints, mut failed) = (0, 0, 0, 0, 0);
     for (e, ex) in exercises.iter().zip(&catalog) {
@@ -182,7 +182,7 @@ fn fresh_workspace_is_all_pending() {
 fn hand_written_progress() {
     let dir = tempfile::tempdir().unwrap();
     let ws = init(dir.path());
-    let catalog = workbook::catalog::exercises().unwrap();
+    let catalog = workbook::curriculum::catalog::exercises().unwrap();
     let (one, two) = (&catalog[0], &catalog[1]);
     let mut one_steps = serde_json::Map::new();
     for (i, s) in one.steps().iter().enumerate() {

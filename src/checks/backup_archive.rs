@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::archive::{self, EntryKind, Limits};
-use crate::hostfile::{self, Refusal};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
+use crate::util::hostfile::{self, Refusal};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,9 +174,9 @@ mod tests {
         dir: &std::path::Path,
         archive: &[u8],
         volume_files: &[(&str, &[u8])],
-    ) -> crate::snapshot::Snapshot {
+    ) -> crate::checks::snapshot::Snapshot {
         std::fs::write(dir.join("ml-data-backup.tar.gz"), archive).unwrap();
-        let mut snap = crate::snapshot::Snapshot::new(dir);
+        let mut snap = crate::checks::snapshot::Snapshot::new(dir);
         snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
         let tree =
             archive::read_tar(&tar_of(volume_files, "./")[..], None, &Limits::default()).unwrap();
@@ -185,7 +185,7 @@ mod tests {
         snap
     }
 
-    fn verdict(snap: &crate::snapshot::Snapshot, check: &str) -> (Status, String) {
+    fn verdict(snap: &crate::checks::snapshot::Snapshot, check: &str) -> (Status, String) {
         let c: Check = toml::from_str(check).unwrap();
         c.validate().unwrap();
         let v = c.evaluate(snap);
@@ -262,9 +262,9 @@ mod tests {
     }
 
     /// `check` on `snap` on a thread, failing the test if it blocks.
-    fn verdict_soon(snap: &crate::snapshot::Snapshot, check: &str) -> (Status, String) {
+    fn verdict_soon(snap: &crate::checks::snapshot::Snapshot, check: &str) -> (Status, String) {
         let (snap, check) = (snap.clone(), check.to_string());
-        crate::hostfile::within_10s(move || verdict(&snap, &check))
+        crate::util::hostfile::within_10s(move || verdict(&snap, &check))
     }
 
     #[test]
@@ -274,7 +274,7 @@ mod tests {
         let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
         let archive = dir.path().join("ml-data-backup.tar.gz");
         std::fs::remove_file(&archive).unwrap();
-        crate::hostfile::make_fifo(&archive);
+        crate::util::hostfile::make_fifo(&archive);
         for check in [BACKUP, RESTORED] {
             let (s, m) = verdict_soon(&snap, check);
             assert_eq!(s, Status::Fail, "{m}");

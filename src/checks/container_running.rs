@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::{Kind, Target, Verdict};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +90,7 @@ mod tests {
     #[test]
     fn compose_service_found_by_labels_in_this_folder_only() {
         let dir = tempfile::tempdir().unwrap();
-        let mut snap = crate::snapshot::Snapshot::new(dir.path());
+        let mut snap = crate::checks::snapshot::Snapshot::new(dir.path());
         let here = dir.path().to_string_lossy().to_string();
         snap.containers = Ok(vec![
             summary(

@@ -6,7 +6,7 @@ use std::path::Path;
 use bollard::models::{ContainerInspectResponse, ContainerSummary, VolumeListResponse};
 
 use super::{Check, Status};
-use crate::snapshot::Snapshot;
+use crate::checks::snapshot::Snapshot;
 
 macro_rules! fixture {
     ($name:literal) => {

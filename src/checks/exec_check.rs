@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{Kind, Target, Verdict, VolumeRef};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::*;
     use crate::checks::Status;
-    use crate::exec::ExecResult;
+    use crate::docker::exec::ExecResult;
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
@@ -231,7 +231,7 @@ mod tests {
             "{}",
             v.message
         );
-        assert!(crate::safe_text::is_inert(&v.message));
+        assert!(crate::ui::safe_text::is_inert(&v.message));
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::path::Path;
 use bollard::models::{ContainerInspectResponse, ContainerSummary, Volume};
 use serde_json::{json, Value};
 
+use crate::checks::snapshot::{FileFact, FileKind, Snapshot};
 use crate::checks::VolumeRef;
-use crate::snapshot::{FileFact, FileKind, Snapshot};
 
 pub fn volume(
     name: &str,

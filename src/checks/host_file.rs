@@ -6,8 +6,8 @@ use std::io::Read;
 use serde::Deserialize;
 
 use super::{Kind, Target, Verdict};
-use crate::hostfile::{self, Refusal};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
+use crate::util::hostfile::{self, Refusal};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,8 +213,8 @@ mod tests {
         std::fs::create_dir(&ex).unwrap();
         std::fs::write(dir.path().join("secret"), "SECRET-CONTENT\n").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), ex.join("notes.txt")).unwrap();
-        crate::hostfile::make_fifo(&ex.join("pipe.txt"));
-        let snap = crate::snapshot::Snapshot::new(&ex);
+        crate::util::hostfile::make_fifo(&ex.join("pipe.txt"));
+        let snap = crate::checks::snapshot::Snapshot::new(&ex);
         let check: HostFile = toml::from_str("path='notes.txt'\ncontains='hello'").unwrap();
         let v = check.evaluate(&snap);
         assert_eq!(v.status, Status::Fail, "{}", v.message);
@@ -226,7 +226,7 @@ mod tests {
         );
         assert!(!v.message.contains("SECRET"), "{}", v.message);
         let check: HostFile = toml::from_str("path='pipe.txt'\ncontains='hello'").unwrap();
-        let v = crate::hostfile::within_10s(move || check.evaluate(&snap));
+        let v = crate::util::hostfile::within_10s(move || check.evaluate(&snap));
         assert_eq!(v.status, Status::Fail, "{}", v.message);
         assert!(
             v.message.contains("pipe.txt is a named pipe (FIFO)"),
@@ -234,7 +234,7 @@ mod tests {
             v.message
         );
         // `exists = false`: something is there, so it fails, still unread.
-        let snap = crate::snapshot::Snapshot::new(&ex);
+        let snap = crate::checks::snapshot::Snapshot::new(&ex);
         let check: HostFile = toml::from_str("path='notes.txt'\nexists=false").unwrap();
         let v = check.evaluate(&snap);
         assert_eq!(v.status, Status::Fail, "{}", v.message);

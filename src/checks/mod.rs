@@ -4,16 +4,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 mod backup_archive;
 mod container_running;
 mod container_user;
 mod exec_check;
+pub mod history;
 mod host_file;
 mod mount;
 pub mod mounts_view;
 pub mod size;
+pub mod snapshot;
 pub mod target;
 mod tmpfs;
 mod volume;
@@ -130,12 +132,12 @@ pub struct Verdict {
 
 impl Verdict {
     /// Every message goes through these constructors, and each neutralises what it is given
-    /// ([`crate::safe_text`]): messages quote names from exercise data, file contents from
+    /// ([`crate::ui::safe_text`]): messages quote names from exercise data, file contents from
     /// volumes and the host, container output and daemon errors.
     pub fn pass(message: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Pass,
-            message: crate::safe_text::owned(message.into()),
+            message: crate::ui::safe_text::owned(message.into()),
         }
     }
 
@@ -145,7 +147,7 @@ impl Verdict {
         found: impl AsRef<str>,
         fix: impl AsRef<str>,
     ) -> Verdict {
-        let part = |s: &str| crate::safe_text::text(s).into_owned();
+        let part = |s: &str| crate::ui::safe_text::text(s).into_owned();
         Verdict {
             status: Status::Fail,
             message: format!(
@@ -161,7 +163,7 @@ impl Verdict {
     pub fn error(message: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Error,
-            message: crate::safe_text::owned(message.into()),
+            message: crate::ui::safe_text::owned(message.into()),
         }
     }
 
@@ -202,7 +204,11 @@ mod verdict_tests {
             Verdict::fail(hostile, hostile, hostile),
             Verdict::error(hostile.to_string()),
         ] {
-            assert!(crate::safe_text::is_inert(&v.message), "{:?}", v.message);
+            assert!(
+                crate::ui::safe_text::is_inert(&v.message),
+                "{:?}",
+                v.message
+            );
             assert!(
                 v.message.contains("v\\x1b[2K\\r\\u{9b}\\u{202e}\\x07"),
                 "{}",

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::mounts_view::{self, MountView};
 use super::{Kind, Target, Verdict, VolumeRef};
-use crate::snapshot::{canonical, Needs, Snapshot};
+use crate::checks::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,7 +6,7 @@ use std::fmt;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 
-use crate::snapshot::Snapshot;
+use crate::checks::snapshot::Snapshot;
 
 use super::{did_you_mean, Verdict};
 
@@ -81,7 +81,7 @@ impl Target {
     fn missing(&self, all: &[ContainerSummary], snap: &Snapshot) -> Verdict {
         match self {
             Target::Container(name) => {
-                let suggestion = crate::suggest::closest(name, all.iter().flat_map(names));
+                let suggestion = crate::util::suggest::closest(name, all.iter().flat_map(names));
                 Verdict::fail(
                     format!("a container named {name}"),
                     format!("no container named {name}{}", did_you_mean(suggestion)),
@@ -105,7 +105,7 @@ impl Target {
                     format!(
                         "services {} but no `{svc}`{}",
                         here.join(", "),
-                        did_you_mean(crate::suggest::closest(svc, here.iter().copied()))
+                        did_you_mean(crate::util::suggest::closest(svc, here.iter().copied()))
                     )
                 };
                 Verdict::fail(

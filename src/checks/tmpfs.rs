@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::mounts_view;
 use super::size;
 use super::{Kind, Target, Verdict};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

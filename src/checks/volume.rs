@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
-use crate::snapshot::{canonical, Needs, Snapshot};
+use crate::checks::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -331,7 +331,7 @@ mod tests {
             .join("fast-ssd/ml-data")
             .to_string_lossy()
             .to_string();
-        let mut snap = crate::snapshot::Snapshot::new(dir.path());
+        let mut snap = crate::checks::snapshot::Snapshot::new(dir.path());
         snap.volumes = Ok(vec![
             volume(
                 "ramdisk",
@@ -402,7 +402,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ex = dir.path().join("04-checkpoints");
         std::fs::create_dir(&ex).unwrap();
-        let mut snap = crate::snapshot::Snapshot::new(&ex);
+        let mut snap = crate::checks::snapshot::Snapshot::new(&ex);
         snap.volumes = Ok(vec![
             volume(
                 "other_checkpoints",

@@ -7,7 +7,7 @@
 //! 1. the volume still carries the labels of the workbook's setup: never re-created (the
 //!    learner's `docker volume create` does not add them);
 //! 2. the daemon's event history (with what earlier gradings and `watch` saw of it, see
-//!    [`crate::history`]): a `destroy` of the volume after the file was written proves the drill;
+//!    [`crate::checks::history`]): a `destroy` of the volume after the file was written proves the drill;
 //!    a history that covers the whole time since then with no removal proves it was skipped;
 //! 3. when no history reaches back that far: `CreatedAt`, which is the volume's real creation
 //!    time on Docker Engine 23+ and Podman, and only a hint on older engines, where the verdict
@@ -17,9 +17,9 @@ use chrono::{DateTime, Local, Utc};
 use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
-use crate::history::Since;
-use crate::hostfile::Refusal;
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::history::Since;
+use crate::checks::snapshot::{Needs, Snapshot};
+use crate::util::hostfile::Refusal;
 
 /// Clocks of the host (file times) and the daemon (event and volume times) may differ by this
 /// much, and some engines keep volume times to the second.
@@ -77,7 +77,7 @@ impl Kind for VolumeCreatedAfter {
             "the drill: remove the containers that use it (`docker ps -a --filter volume={name}`), \
              `docker volume rm {name}`, create it again, then restore from {file}"
         );
-        let opened = crate::hostfile::open(&snap.exercise_dir, file);
+        let opened = crate::util::hostfile::open(&snap.exercise_dir, file);
         let mtime = match opened.and_then(|f| f.metadata.modified().map_err(Refusal::Io)) {
             Ok(t) => DateTime::<Utc>::from(t),
             Err(Refusal::Missing) => {
@@ -92,7 +92,12 @@ impl Kind for VolumeCreatedAfter {
             }
             Err(r) => return Verdict::fail(expected, r.found(file, &snap.exercise_dir), r.fix()),
         };
-        if vol.labels.get(crate::labels::MANAGED).map(String::as_str) == Some("true") {
+        if vol
+            .labels
+            .get(crate::docker::labels::MANAGED)
+            .map(String::as_str)
+            == Some("true")
+        {
             return Verdict::fail(
                 expected,
                 format!(
@@ -193,9 +198,9 @@ impl Kind for VolumeCreatedAfter {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::history::VolumeHistory;
+    use crate::checks::snapshot::EngineFacts;
     use crate::checks::Status;
-    use crate::history::VolumeHistory;
-    use crate::snapshot::EngineFacts;
 
     const S: i64 = 1_000_000_000;
 
@@ -220,7 +225,7 @@ mod tests {
         toml::from_str(&format!("volume='ml-data'\nhost_file='{file}'")).unwrap()
     }
 
-    fn engine(created_at_moves: bool) -> Option<crate::snapshot::Fetched<EngineFacts>> {
+    fn engine(created_at_moves: bool) -> Option<crate::checks::snapshot::Fetched<EngineFacts>> {
         Some(Ok(EngineFacts {
             name: if created_at_moves {
                 "Docker Engine 20.10.24"
@@ -316,7 +321,12 @@ mod tests {
     #[test]
     fn the_setup_labels_and_a_missing_backup_are_reported_first() {
         let (_d, mut snap, _) = drill(5);
-        let mut v = volume("ml-data", "local", &[(crate::labels::MANAGED, "true")], &[]);
+        let mut v = volume(
+            "ml-data",
+            "local",
+            &[(crate::docker::labels::MANAGED, "true")],
+            &[],
+        );
         v.created_at = Some(Utc::now() + chrono::Duration::seconds(5));
         snap.volumes = Ok(vec![v]);
         assert!(check("backup.tar.gz")
@@ -338,8 +348,8 @@ mod tests {
         std::fs::write(dir.path().join("outside.tar.gz"), "x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("outside.tar.gz"), ex.join("linked.tar.gz"))
             .unwrap();
-        crate::hostfile::make_fifo(&ex.join("pipe.tar.gz"));
-        let mut snap = crate::snapshot::Snapshot::new(&ex);
+        crate::util::hostfile::make_fifo(&ex.join("pipe.tar.gz"));
+        let mut snap = crate::checks::snapshot::Snapshot::new(&ex);
         let mut vol = volume("ml-data", "local", &[], &[]);
         vol.created_at = Some(Utc::now() + chrono::Duration::seconds(5));
         snap.volumes = Ok(vec![vol]);

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
-use crate::snapshot::{FileKind, Needs, Snapshot};
+use crate::checks::snapshot::{FileKind, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +48,7 @@ impl VolumeFile {
     }
 
     fn shown_path(&self) -> String {
-        if crate::snapshot::normalise_path(&self.path) == "." {
+        if crate::checks::snapshot::normalise_path(&self.path) == "." {
             "the root folder".to_string()
         } else {
             self.path.clone()

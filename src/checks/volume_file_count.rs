@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{Kind, Verdict, VolumeRef};
 use crate::archive::EntryKind;
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

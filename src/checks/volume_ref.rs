@@ -10,7 +10,7 @@ use bollard::models::Volume;
 
 use super::target::{COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use super::{did_you_mean, Verdict};
-use crate::snapshot::Snapshot;
+use crate::checks::snapshot::Snapshot;
 
 pub const COMPOSE_VOLUME: &str = "com.docker.compose.volume";
 
@@ -94,7 +94,7 @@ impl VolumeRef {
         match self {
             VolumeRef::Named(n) => Verdict::fail(
                 expected,
-                format!("no volume named {n}{}", did_you_mean(crate::suggest::closest(n, snap.volume_names()))),
+                format!("no volume named {n}{}", did_you_mean(crate::util::suggest::closest(n, snap.volume_names()))),
                 format!("docker volume create{flags} {n}"),
             ),
             VolumeRef::Compose(key) => Verdict::fail(

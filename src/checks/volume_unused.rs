@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::target::names;
 use super::{Kind, Verdict, VolumeRef};
-use crate::snapshot::{Needs, Snapshot};
+use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,648 @@
+//! The lab images, built locally through the Engine API's build endpoint from in-memory
+//! contexts, so the workbook works with no registry:
+//! - `workbook/tools`: busybox (sh, tar, chown, ...) for helper and probe containers;
+//! - `workbook/ml-training`: a toy trainer that checkpoints every epoch and resumes;
+//! - `workbook/ml-api`: serves a models folder over HTTP, fine on a read-only mount.
+//!
+//! The base is a pulled `busybox` when a registry answers, otherwise a static busybox binary
+//! from the host (Debian: `apt-get install busybox-static`). Images carry a digest of their
+//! recipe, so `setup` rebuilds only what changed.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, RemoveImageOptions,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+use crate::docker::engine::{describe, is_not_found};
+use crate::docker::labels;
+
+pub const TOOLS_IMAGE: &str = "workbook/tools:latest";
+pub const TRAINING_IMAGE: &str = "workbook/ml-training:latest";
+pub const API_IMAGE: &str = "workbook/ml-api:latest";
+/// Every lab image, in build order.
+pub const ALL: [&str; 3] = [TOOLS_IMAGE, TRAINING_IMAGE, API_IMAGE];
+
+/// The image pulled when a registry answers.
+pub const PULL_BASE: &str = "busybox:1.36";
+const PULL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bumped whenever a recipe changes in a way the digest would not see.
+const RECIPE_EPOCH: &str = "2";
+
+const TRAIN_SCRIPT: &str = include_str!("../../images/ml-train.sh");
+const SERVE_SCRIPT: &str = include_str!("../../images/ml-serve.sh");
+const VERSION_SCRIPT: &str = include_str!("../../images/model-version.sh");
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nlearner:x:1000:1000:learner:/home/learner:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const GROUP: &str = "root:x:0:\nlearner:x:1000:\nnogroup:x:65534:\n";
+
+/// Applets linked when `busybox --list` cannot be asked.
+const FALLBACK_APPLETS: &[&str] = &[
+    "sh",
+    "ash",
+    "awk",
+    "basename",
+    "cat",
+    "chgrp",
+    "chmod",
+    "chown",
+    "cp",
+    "cut",
+    "date",
+    "dd",
+    "df",
+    "dirname",
+    "du",
+    "echo",
+    "env",
+    "false",
+    "find",
+    "grep",
+    "gunzip",
+    "gzip",
+    "head",
+    "hostname",
+    "httpd",
+    "id",
+    "kill",
+    "ln",
+    "ls",
+    "md5sum",
+    "mkdir",
+    "mv",
+    "printf",
+    "ps",
+    "pwd",
+    "readlink",
+    "rm",
+    "rmdir",
+    "sed",
+    "seq",
+    "sha256sum",
+    "sleep",
+    "sort",
+    "stat",
+    "sync",
+    "tail",
+    "tar",
+    "tee",
+    "test",
+    "touch",
+    "tr",
+    "true",
+    "uname",
+    "wc",
+    "wget",
+    "whoami",
+    "xargs",
+    "zcat",
+    "[",
+];
+
+/// Where the base came from, for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Pulled(String),
+    HostBusybox(PathBuf),
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Base::Pulled(img) => write!(f, "pulled {img} from the registry"),
+            Base::HostBusybox(p) => write!(
+                f,
+                "no registry answered: assembled from the static busybox at {}",
+                p.display()
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SetupOptions {
+    /// Never try a registry.
+    pub offline: bool,
+    /// Rebuild even when up to date.
+    pub force: bool,
+    /// Show progress on stderr.
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    UpToDate,
+    Built { seconds: f64, base: Option<String> },
+}
+
+/// What `setup` did, image by image.
+#[derive(Debug, Clone)]
+pub struct SetupReport {
+    pub base: Option<Base>,
+    pub images: Vec<(String, Outcome)>,
+}
+
+struct Recipe {
+    tag: &'static str,
+    dockerfile: String,
+    files: Vec<(String, Vec<u8>, u32)>,
+    digest: String,
+}
+
+/// Lab images that are missing or out of date (cheap: one inspect per image).
+pub async fn stale(docker: &Docker) -> Result<Vec<&'static str>, String> {
+    let mut out = Vec::new();
+    for tag in ALL {
+        let want = recipe_digest(tag);
+        if current_digest(docker, tag).await?.as_deref() != Some(want.as_str()) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+async fn current_digest(docker: &Docker, tag: &str) -> Result<Option<String>, String> {
+    match docker.inspect_image(tag).await {
+        Ok(img) => Ok(img
+            .config
+            .and_then(|c| c.labels)
+            .and_then(|l| l.get(labels::RECIPE).cloned())),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(describe(&format!("inspecting image {tag}"), &e)),
+    }
+}
+
+/// Builds what is missing or stale (everything with `force`).
+pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport, String> {
+    let mut report = SetupReport {
+        base: None,
+        images: Vec::new(),
+    };
+    let stale = if opts.force {
+        ALL.to_vec()
+    } else {
+        stale(docker).await?
+    };
+    for tag in ALL {
+        if !stale.contains(&tag) {
+            report.images.push((tag.to_string(), Outcome::UpToDate));
+            say(opts, &format!("✓ {tag} is up to date"));
+        }
+    }
+    if stale.is_empty() {
+        return Ok(report);
+    }
+    // A stale base means its dependants are rebuilt on top of it.
+    let to_build: Vec<&str> = if stale.contains(&TOOLS_IMAGE) {
+        ALL.to_vec()
+    } else {
+        stale
+    };
+    report
+        .images
+        .retain(|(t, _)| !to_build.contains(&t.as_str()));
+    for tag in to_build {
+        let recipe = if tag == TOOLS_IMAGE {
+            let base = choose_base(docker, opts).await?;
+            say(opts, &format!("base image: {base}"));
+            let r = tools_recipe(&base)?;
+            report.base = Some(base);
+            r
+        } else {
+            recipe_for(tag)
+        };
+        let started = Instant::now();
+        build(docker, &recipe, opts).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        say(opts, &format!("✓ built {tag} in {seconds:.1} s"));
+        report.images.push((
+            tag.to_string(),
+            Outcome::Built {
+                seconds,
+                base: report.base.as_ref().map(|b| b.to_string()),
+            },
+        ));
+    }
+    Ok(report)
+}
+
+fn say(opts: &SetupOptions, line: &str) {
+    if !opts.quiet {
+        eprintln!("{line}");
+    }
+}
+
+async fn choose_base(docker: &Docker, opts: &SetupOptions) -> Result<Base, String> {
+    if !opts.offline {
+        let pb = spinner(opts, &format!("trying to pull {PULL_BASE}..."));
+        let pulled = tokio::time::timeout(PULL_TIMEOUT, pull(docker, PULL_BASE)).await;
+        pb.finish_and_clear();
+        match pulled {
+            Ok(Ok(())) => return Ok(Base::Pulled(PULL_BASE.to_string())),
+            Ok(Err(e)) => say(opts, &format!("no registry: {}", first_line(&e))),
+            Err(_) => say(
+                opts,
+                &format!(
+                    "no registry: pulling {PULL_BASE} took over {} s",
+                    PULL_TIMEOUT.as_secs()
+                ),
+            ),
+        }
+    }
+    host_busybox().map(Base::HostBusybox)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+async fn pull(docker: &Docker, image: &str) -> Result<(), String> {
+    let opts = CreateImageOptionsBuilder::default()
+        .from_image(image)
+        .build();
+    let mut stream = docker.create_image(Some(opts), None, None);
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| describe(&format!("pulling {image}"), &e))?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(err);
+        }
+    }
+    Ok(())
+}
+
+/// A static busybox on the host: `WORKBOOK_BUSYBOX`, `/bin/busybox` or `/usr/bin/busybox`.
+pub fn host_busybox() -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Ok(p) = std::env::var("WORKBOOK_BUSYBOX") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.extend(["/bin/busybox", "/usr/bin/busybox"].map(PathBuf::from));
+    let mut problems = Vec::new();
+    for path in candidates {
+        match is_static_elf(&path) {
+            Ok(true) => return Ok(path),
+            Ok(false) => problems.push(format!("{} is dynamically linked", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+    let found = if problems.is_empty() {
+        "no busybox was found".to_string()
+    } else {
+        problems.join("; ")
+    };
+    Err(format!(
+        "no registry answered and no static busybox is on this machine to build the lab images from ({found}).\n\
+         Install one: `sudo apt-get install busybox-static` (Debian/Ubuntu), or set WORKBOOK_BUSYBOX to a \
+         static busybox binary, or load images saved on another machine"
+    ))
+}
+
+/// True for an ELF executable without a program interpreter (PT_INTERP).
+fn is_static_elf(path: &Path) -> std::io::Result<bool> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)?;
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an ELF executable");
+    if head.len() < 64 || &head[..4] != b"\x7fELF" || head[5] != 1 {
+        return Err(bad());
+    }
+    let is64 = head[4] == 2;
+    let u16_at = |o: usize| u16::from_le_bytes([head[o], head[o + 1]]) as usize;
+    let u32_at =
+        |o: usize| u32::from_le_bytes(head[o..o + 4].try_into().unwrap_or([0; 4])) as usize;
+    let (phoff, phentsize, phnum) = if is64 {
+        (u32_at(0x20), u16_at(0x36), u16_at(0x38))
+    } else {
+        (u32_at(0x1c), u16_at(0x2a), u16_at(0x2c))
+    };
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        if at + 4 > head.len() {
+            return Err(bad());
+        }
+        if u32_at(at) == 3 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `busybox --list` from the host binary, or a fixed list.
+fn applets(busybox: &Path) -> Vec<String> {
+    std::process::Command::new(busybox)
+        .arg("--list")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty() && !l.contains('/'))
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| FALLBACK_APPLETS.iter().map(|s| s.to_string()).collect())
+}
+
+/// The root file system layer: users, folders and, offline, busybox with its applet links.
+fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>, String> {
+    let mut b = tar::Builder::new(Vec::new());
+    let err = |e: std::io::Error| format!("assembling the lab image: {e}");
+    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(uid);
+        h.set_size(0);
+        h.set_cksum();
+        b.append_data(&mut h, path, std::io::empty())
+    };
+    for (path, mode, uid) in [
+        ("bin", 0o755, 0),
+        ("etc", 0o755, 0),
+        ("root", 0o700, 0),
+        ("tmp", 0o1777, 0),
+        ("home", 0o755, 0),
+        ("home/learner", 0o755, 1000),
+        ("usr", 0o755, 0),
+        ("usr/bin", 0o755, 0),
+        ("usr/local", 0o755, 0),
+        ("usr/local/bin", 0o755, 0),
+    ] {
+        dir(&mut b, path, mode, uid).map_err(err)?;
+    }
+    for (path, text) in [("etc/passwd", PASSWD), ("etc/group", GROUP)] {
+        let mut h = file_header(text.len() as u64, 0o644);
+        b.append_data(&mut h, path, text.as_bytes()).map_err(err)?;
+    }
+    if let Some(bb) = busybox {
+        let bytes = std::fs::read(bb).map_err(|e| format!("reading {}: {e}", bb.display()))?;
+        let mut h = file_header(bytes.len() as u64, 0o755);
+        b.append_data(&mut h, "bin/busybox", &bytes[..])
+            .map_err(err)?;
+        for applet in applets(bb) {
+            if applet == "busybox" {
+                continue;
+            }
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            b.append_link(&mut h, format!("bin/{applet}"), "/bin/busybox")
+                .map_err(err)?;
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        b.append_link(&mut h, "usr/bin/env", "/bin/busybox")
+            .map_err(err)?;
+    }
+    b.into_inner().map_err(err)
+}
+
+fn file_header(size: u64, mode: u32) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    h
+}
+
+const ENV_PATH: &str = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n";
+
+fn dockerfile(tag: &str) -> String {
+    match tag {
+        TOOLS_IMAGE => format!("ADD rootfs.tar /\n{ENV_PATH}CMD [\"sh\"]\n"),
+        TRAINING_IMAGE => format!(
+            "FROM {TOOLS_IMAGE}\nCOPY ml-train.sh /usr/local/bin/ml-train\nWORKDIR /workspace\nCMD [\"/usr/local/bin/ml-train\"]\n"
+        ),
+        _ => format!(
+            "FROM {TOOLS_IMAGE}\nCOPY ml-serve.sh /usr/local/bin/ml-serve\nCOPY model-version.sh /usr/local/bin/model-version\nWORKDIR /app\nEXPOSE 8080\nCMD [\"/usr/local/bin/ml-serve\"]\n"
+        ),
+    }
+}
+
+/// A stable digest (FNV-1a, 64 bit) of an image's recipe; the base does not change it.
+fn recipe_digest(tag: &str) -> String {
+    let mut text = format!(
+        "{RECIPE_EPOCH}\n{tag}\n{}\n{PASSWD}{GROUP}",
+        dockerfile(tag)
+    );
+    match tag {
+        TOOLS_IMAGE => {}
+        TRAINING_IMAGE => text.push_str(TRAIN_SCRIPT),
+        _ => {
+            text.push_str(SERVE_SCRIPT);
+            text.push_str(VERSION_SCRIPT);
+        }
+    }
+    if tag != TOOLS_IMAGE {
+        text.push_str(&recipe_digest(TOOLS_IMAGE));
+    }
+    let mut h: u64 = 0xcbf29ce484222325;
+    for byte in text.bytes() {
+        h ^= byte as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+fn tools_recipe(base: &Base) -> Result<Recipe, String> {
+    let (from, busybox) = match base {
+        Base::Pulled(img) => (img.clone(), None),
+        Base::HostBusybox(p) => ("scratch".to_string(), Some(p.as_path())),
+    };
+    Ok(Recipe {
+        tag: TOOLS_IMAGE,
+        dockerfile: format!("FROM {from}\n{}", dockerfile(TOOLS_IMAGE)),
+        files: vec![("rootfs.tar".to_string(), rootfs(busybox)?, 0o644)],
+        digest: recipe_digest(TOOLS_IMAGE),
+    })
+}
+
+fn recipe_for(tag: &'static str) -> Recipe {
+    let files = match tag {
+        TRAINING_IMAGE => vec![(
+            "ml-train.sh".to_string(),
+            TRAIN_SCRIPT.as_bytes().to_vec(),
+            0o755,
+        )],
+        _ => vec![
+            (
+                "ml-serve.sh".to_string(),
+                SERVE_SCRIPT.as_bytes().to_vec(),
+                0o755,
+            ),
+            (
+                "model-version.sh".to_string(),
+                VERSION_SCRIPT.as_bytes().to_vec(),
+                0o755,
+            ),
+        ],
+    };
+    Recipe {
+        tag,
+        dockerfile: dockerfile(tag),
+        files,
+        digest: recipe_digest(tag),
+    }
+}
+
+fn context(recipe: &Recipe) -> Result<Vec<u8>, String> {
+    let mut b = tar::Builder::new(Vec::new());
+    let err = |e: std::io::Error| format!("assembling the build context: {e}");
+    let mut h = file_header(recipe.dockerfile.len() as u64, 0o644);
+    b.append_data(&mut h, "Dockerfile", recipe.dockerfile.as_bytes())
+        .map_err(err)?;
+    for (name, bytes, mode) in &recipe.files {
+        let mut h = file_header(bytes.len() as u64, *mode);
+        b.append_data(&mut h, name, &bytes[..]).map_err(err)?;
+    }
+    b.into_inner().map_err(err)
+}
+
+fn spinner(opts: &SetupOptions, msg: &str) -> indicatif::ProgressBar {
+    let pb = if opts.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb.set_message(msg.to_string());
+    pb
+}
+
+async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<(), String> {
+    let previous = docker
+        .inspect_image(recipe.tag)
+        .await
+        .ok()
+        .and_then(|i| i.id);
+    let labels = HashMap::from([
+        (labels::LAB_IMAGE.to_string(), "true".to_string()),
+        (labels::RECIPE.to_string(), recipe.digest.clone()),
+    ]);
+    let options = BuildImageOptionsBuilder::default()
+        .t(recipe.tag)
+        .rm(true)
+        .forcerm(true)
+        .networkmode("none")
+        .labels(&labels)
+        .build();
+    let body = bollard::body_full(bytes::Bytes::from(context(recipe)?));
+    let pb = spinner(opts, &format!("building {}", recipe.tag));
+    let mut stream = docker.build_image(options, None, Some(body));
+    let mut log = Vec::new();
+    while let Some(item) = stream.next().await {
+        let info = match item {
+            Ok(i) => i,
+            Err(e) => {
+                pb.finish_and_clear();
+                return Err(describe(&format!("building {}", recipe.tag), &e));
+            }
+        };
+        if let Some(line) = info
+            .stream
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            pb.set_message(format!("building {}: {line}", recipe.tag));
+            log.push(line.to_string());
+        }
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            pb.finish_and_clear();
+            return Err(format!(
+                "building {} failed: {err}\nbuild output:\n{}",
+                recipe.tag,
+                log.join("\n")
+            ));
+        }
+    }
+    pb.finish_and_clear();
+    // The old image lost its tag: remove it when nothing else uses it (errors are harmless).
+    if let Some(old) = previous {
+        if docker
+            .inspect_image(recipe.tag)
+            .await
+            .ok()
+            .and_then(|i| i.id)
+            .as_deref()
+            != Some(old.as_str())
+        {
+            let _ = docker
+                .remove_image(&old, None::<RemoveImageOptions>, None)
+                .await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_stable_and_distinct() {
+        assert_eq!(recipe_digest(TOOLS_IMAGE), recipe_digest(TOOLS_IMAGE));
+        assert_ne!(recipe_digest(TOOLS_IMAGE), recipe_digest(TRAINING_IMAGE));
+        assert_ne!(recipe_digest(TRAINING_IMAGE), recipe_digest(API_IMAGE));
+    }
+
+    #[test]
+    fn static_elf_detection() {
+        assert!(is_static_elf(Path::new("/nonexistent/busybox")).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("script");
+        std::fs::write(&f, "#!/bin/sh\necho hi\n").unwrap();
+        assert!(is_static_elf(&f).is_err());
+        // The test runner itself is dynamically linked on glibc targets.
+        if let Ok(me) = std::env::current_exe() {
+            if cfg!(all(target_os = "linux", target_env = "gnu")) {
+                assert_eq!(is_static_elf(&me).ok(), Some(false));
+            }
+        }
+    }
+
+    #[test]
+    fn offline_rootfs_links_applets_to_busybox() {
+        let Ok(bb) = host_busybox() else { return };
+        let tar_bytes = rootfs(Some(&bb)).unwrap();
+        let mut a = tar::Archive::new(&tar_bytes[..]);
+        let names: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        for want in [
+            "bin/busybox",
+            "bin/sh",
+            "bin/tar",
+            "bin/chown",
+            "etc/passwd",
+            "tmp",
+        ] {
+            assert!(
+                names.iter().any(|n| n.trim_end_matches('/') == want),
+                "{want} missing"
+            );
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Gathering: the facts an exercise's checks need, read from the daemon with as few Engine API
+//! calls as it can (one volume list, one container list, one inspect per targeted container, one
+//! probe per volume whose files are read, all concurrent), into a [`Snapshot`] the checks judge.
+//! [`Memory`] is what the gradings of one session share. Nothing here creates, starts or changes a
+//! learner's resource.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::models::Volume;
+use bollard::Docker;
+use futures_util::future::join_all;
+
+use crate::checks::history::{self, VolumeHistory};
+use crate::checks::snapshot::{EngineFacts, Fetched, Needs, Snapshot};
+use crate::checks::VolumeRef;
+use crate::docker::engine::{all_containers, all_volumes, describe};
+use crate::docker::exec;
+use crate::grading::probe;
+
+/// What the gradings of one session share (one `watch`, or one command): the volume history
+/// gathered so far, and the results of recent exec checks.
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// Volume removals known so far; each grading that reads the daemon's event history adds
+    /// to it, and `watch` adds what its event stream sees.
+    pub history: Mutex<VolumeHistory>,
+    /// Exec results are reused for this long while their container is unchanged (same id,
+    /// same start); `None` runs every exec check at every grading.
+    pub exec_reuse: Option<Duration>,
+    execs: Mutex<HashMap<(String, Vec<String>), CachedExec>>,
+    /// Volumes the last grading read through a probe that named them (driver options), which
+    /// the daemon counts as using the volume while it exists.
+    named_probes: Mutex<std::collections::HashSet<String>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedExec {
+    started_at: Option<String>,
+    at: Instant,
+    result: exec::ExecResult,
+}
+
+/// How far back the event history is asked for, before the earliest moment that matters: the
+/// history must hold an event older than that moment to prove what happened after it.
+const HISTORY_LEAD_SECS: u64 = 3600;
+/// The most events one history read takes (Docker keeps 256; Podman keeps everything).
+const HISTORY_MAX_EVENTS: usize = 50_000;
+/// How long one history read may take.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Memory {
+    /// A memory that reuses exec results for `reuse` (what `watch` uses).
+    pub fn reusing_execs(reuse: Duration) -> Memory {
+        Memory {
+            exec_reuse: Some(reuse),
+            ..Memory::default()
+        }
+    }
+
+    /// A memory that starts from a stored history.
+    pub fn with_history(history: VolumeHistory) -> Memory {
+        Memory {
+            history: Mutex::new(history),
+            ..Memory::default()
+        }
+    }
+
+    /// Volumes the last grading read through a probe that named them.
+    pub fn named_probes(&self) -> std::collections::HashSet<String> {
+        self.named_probes
+            .lock()
+            .map(|n| n.clone())
+            .unwrap_or_default()
+    }
+
+    /// The history known now.
+    pub fn history(&self) -> VolumeHistory {
+        self.history.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// Runs `command` in container `id`, or reuses a result of it young enough, from a
+    /// container that has not been restarted since.
+    async fn exec(
+        &self,
+        docker: &Docker,
+        id: &str,
+        command: &[String],
+    ) -> Fetched<exec::ExecResult> {
+        let key = (id.to_string(), command.to_vec());
+        let started_at = || async {
+            docker
+                .inspect_container(
+                    id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
+                .await
+                .ok()
+                .and_then(|c| c.state.and_then(|s| s.started_at))
+        };
+        let Some(reuse) = self.exec_reuse else {
+            return exec::run(docker, id, command).await;
+        };
+        let cached = self.execs.lock().ok().and_then(|c| c.get(&key).cloned());
+        let started = started_at().await;
+        if let Some(c) = cached {
+            if c.at.elapsed() < reuse && c.started_at == started && started.is_some() {
+                return Ok(c.result);
+            }
+        }
+        let result = exec::run(docker, id, command).await;
+        if let (Ok(r), Ok(mut cache)) = (&result, self.execs.lock()) {
+            cache.retain(|_, c| c.at.elapsed() < reuse);
+            cache.insert(
+                key,
+                CachedExec {
+                    started_at: started,
+                    at: Instant::now(),
+                    result: r.clone(),
+                },
+            );
+        }
+        result
+    }
+}
+
+/// The earliest time (unix seconds) one of `needs`' history files was written, if any exists.
+fn earliest_history_moment(exercise_dir: &Path, needs: &Needs) -> Option<u64> {
+    needs
+        .histories
+        .iter()
+        .filter_map(|(_, file)| crate::util::hostfile::open(exercise_dir, file).ok())
+        .filter_map(|f| f.metadata.modified().ok())
+        .filter_map(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .min()
+}
+
+/// The daemon's event history from `since` (unix seconds) to `until` (unix nanoseconds):
+/// every volume removal in it, and the stretch of time it covers.
+async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeHistory, String> {
+    use futures_util::StreamExt;
+    let opts = bollard::query_parameters::EventsOptions {
+        since: Some(since.to_string()),
+        until: Some((until / 1_000_000_000 + 1).to_string()),
+        filters: None,
+    };
+    let mut stream = docker.events(Some(opts));
+    let mut reader = history::Reader::default();
+    let read = async {
+        let mut n = 0;
+        while let Some(ev) = stream.next().await {
+            let ev = ev.map_err(|e| describe("reading the daemon's event history", &e))?;
+            reader.push(&ev);
+            n += 1;
+            if n >= HISTORY_MAX_EVENTS {
+                return Ok::<bool, String>(false);
+            }
+        }
+        Ok(true)
+    };
+    let complete = tokio::time::timeout(HISTORY_TIMEOUT, read)
+        .await
+        .map_err(|_| {
+            format!(
+                "the daemon's event history took over {} s to read",
+                HISTORY_TIMEOUT.as_secs()
+            )
+        })??;
+    Ok(reader.finish(complete.then_some(until)))
+}
+
+/// The engine's name and how it keeps volume times.
+async fn engine_facts(docker: &Docker) -> Fetched<EngineFacts> {
+    docker
+        .version()
+        .await
+        .map(|v| EngineFacts::from_version(&v))
+        .map_err(|e| describe("asking the daemon for its version", &e))
+}
+
+/// Reads everything `needs` asks for. Daemon failures become `Err` facts (graded as `error`).
+pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snapshot {
+    gather_with(docker, exercise_dir, needs, &Memory::default()).await
+}
+
+/// [`gather`], sharing `memory` with the other gradings of the session.
+pub async fn gather_with(
+    docker: &Docker,
+    exercise_dir: &Path,
+    needs: &Needs,
+    memory: &Memory,
+) -> Snapshot {
+    let mut snap = Snapshot::new(exercise_dir);
+    let moment = earliest_history_moment(exercise_dir, needs);
+    let graded_at = snap.graded_at;
+    let history = async {
+        match moment {
+            Some(m) => {
+                let since = m.saturating_sub(HISTORY_LEAD_SECS);
+                let (h, facts) =
+                    tokio::join!(read_history(docker, since, graded_at), engine_facts(docker));
+                Some((h, facts))
+            }
+            None => None,
+        }
+    };
+    let (volumes, containers, history) =
+        tokio::join!(all_volumes(docker), all_containers(docker), history);
+    if let Some((fetched, facts)) = history {
+        let mut known = memory.history.lock().map(|h| h.clone()).unwrap_or_default();
+        match fetched {
+            Ok(h) => {
+                known.merge(&h);
+                if let Ok(mut m) = memory.history.lock() {
+                    m.merge(&h);
+                }
+            }
+            Err(e) => snap.history_unread = Some(e),
+        }
+        snap.history = Some(known);
+        snap.engine = Some(facts);
+    }
+    snap.volumes = volumes;
+    // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
+    // a probe mounting a volume must not make `volume-unused` fail, in `check --all` or beside `watch`.
+    snap.containers = containers.map(|all| {
+        all.into_iter()
+            .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
+            .collect()
+    });
+
+    let ids: Vec<String> = needs
+        .inspect
+        .iter()
+        .filter_map(|t| t.resolve(&snap).ok())
+        .filter_map(|c| c.id.clone())
+        .collect();
+    let inspects = join_all(ids.iter().map(|id| async move {
+        let r = docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(|e| describe(&format!("inspecting container {id}"), &e));
+        (id.clone(), r)
+    }));
+
+    // Probe only volumes that exist: mounting a missing one would create it. One probe per
+    // volume serves every path and listing asked of it.
+    let mut per_volume: BTreeMap<String, (Vec<VolumeRef>, probe::Wanted, Volume)> = BTreeMap::new();
+    let mut trees = needs.trees.clone();
+    for (r, file) in &needs.trees_if_file {
+        if trees.contains(r) {
+            continue;
+        }
+        if exercise_dir.join(file).exists() {
+            trees.push(r.clone());
+        } else {
+            snap.unlisted.insert(r.clone(), file.clone());
+        }
+    }
+    let unlisted: Vec<VolumeRef> = snap.unlisted.keys().cloned().collect();
+    for r in unlisted.iter().filter(|r| trees.contains(r)) {
+        snap.unlisted.remove(r);
+    }
+    let refs: Vec<&VolumeRef> = needs
+        .files
+        .keys()
+        .chain(needs.stats.keys())
+        .chain(trees.iter())
+        .collect();
+    for r in refs {
+        if let Ok(Some(v)) = r.resolve(&snap) {
+            let (refs, wanted, _) = per_volume
+                .entry(v.name.clone())
+                .or_insert_with(|| (Vec::new(), probe::Wanted::default(), v.clone()));
+            if !refs.contains(r) {
+                refs.push(r.clone());
+            }
+            for p in needs.files.get(r).into_iter().flatten() {
+                if !wanted.full.contains(p) {
+                    wanted.full.push(p.clone());
+                }
+            }
+            for p in needs.stats.get(r).into_iter().flatten() {
+                if !wanted.stat.contains(p) {
+                    wanted.stat.push(p.clone());
+                }
+            }
+            wanted.tree |= trees.contains(r);
+        }
+    }
+    // A path read whole needs no stat.
+    for (_, wanted, _) in per_volume.values_mut() {
+        let full = wanted.full.clone();
+        wanted.stat.retain(|p| !full.contains(p));
+    }
+    let reads = join_all(
+        per_volume
+            .iter()
+            .map(|(name, (_, wanted, volume))| async move {
+                (name.clone(), probe::read(docker, volume, wanted).await)
+            }),
+    );
+    let execs = join_all(needs.execs.iter().map(|(target, cmd)| {
+        let found = target.resolve(&snap).ok().and_then(|c| c.id.clone());
+        async move {
+            let r = match found {
+                Some(id) => memory.exec(docker, &id, cmd).await,
+                None => Err(format!("{target} was not found")),
+            };
+            ((target.clone(), cmd.clone()), r)
+        }
+    }));
+    let (inspects, reads, execs) = tokio::join!(inspects, reads, execs);
+    snap.inspected.extend(inspects);
+    snap.execs.extend(execs);
+    if let Ok(mut named) = memory.named_probes.lock() {
+        *named = reads
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_ok_and(|r| r.named))
+            .map(|(name, _)| name.clone())
+            .collect();
+    }
+    for (name, result) in reads {
+        let (refs, wanted, _) = &per_volume[&name];
+        let paths: Vec<&String> = wanted.full.iter().chain(&wanted.stat).collect();
+        for r in refs {
+            match &result {
+                Ok(read) if read.unmountable.is_some() => {
+                    snap.unmountable
+                        .insert(r.clone(), read.unmountable.clone().unwrap_or_default());
+                }
+                Ok(read) => {
+                    for (path, fact) in &read.files {
+                        snap.files.insert((r.clone(), path.clone()), fact.clone());
+                    }
+                    if let Some(tree) = &read.tree {
+                        snap.trees.insert(r.clone(), tree.clone());
+                    }
+                }
+                Err(e) => {
+                    for path in &paths {
+                        snap.files
+                            .insert((r.clone(), (*path).clone()), Err(e.clone()));
+                    }
+                    snap.trees.insert(r.clone(), Err(e.clone()));
+                }
+            }
+        }
+    }
+    snap
+}

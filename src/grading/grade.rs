@@ -1,0 +1,222 @@
+//! Grading: gather the facts every step of an exercise needs, then judge each step.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::checks::snapshot::{Needs, Snapshot};
+use crate::checks::{Check, Status, Verdict};
+use crate::curriculum::exercise::Exercise;
+use crate::grading::gather::{gather_with, Memory};
+
+/// The verdict on one step: the first check that does not pass decides it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub message: String,
+}
+
+/// `{"version":1,"exercise":SLUG,"status":"pass|fail|error","steps":[...]}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub exercise: String,
+    pub status: Status,
+    pub steps: Vec<StepReport>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.status == Status::Pass
+    }
+
+    pub fn step(&self, id: &str) -> Option<&StepReport> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// 0 all pass, 1 some fail, 2 error.
+    pub fn exit_code(&self) -> i32 {
+        match self.status {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::Error => 2,
+        }
+    }
+}
+
+/// What every check of the exercise reads.
+pub fn needs(ex: &Exercise) -> Needs {
+    let mut needs = Needs::default();
+    for step in ex.steps() {
+        for check in &step.checks {
+            check.needs(&mut needs);
+        }
+    }
+    needs
+}
+
+/// Judges every step against a snapshot (pure: no daemon).
+pub fn judge(ex: &Exercise, snap: &Snapshot) -> Report {
+    let steps: Vec<StepReport> = ex
+        .steps()
+        .iter()
+        .map(|step| {
+            let verdicts: Vec<Verdict> = step.checks.iter().map(|c| c.evaluate(snap)).collect();
+            let decisive = verdicts
+                .iter()
+                .find(|v| !v.is_pass())
+                .cloned()
+                .unwrap_or_else(|| {
+                    Verdict::pass(
+                        verdicts
+                            .iter()
+                            .map(|v| v.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                });
+            StepReport {
+                id: step.id.clone(),
+                title: step.title.clone(),
+                status: decisive.status,
+                message: decisive.message,
+            }
+        })
+        .collect();
+    let status = if steps.iter().any(|s| s.status == Status::Error) {
+        Status::Error
+    } else if steps.iter().any(|s| s.status == Status::Fail) {
+        Status::Fail
+    } else {
+        Status::Pass
+    };
+    Report {
+        version: 1,
+        exercise: ex.slug.clone(),
+        status,
+        steps,
+    }
+}
+
+/// Host files up to this size are read and scanned where the grading runs: a tenth of a second
+/// at most, even for a gzip archive that expands a thousand times (a learner's backups are a few
+/// KiB). A larger one, or one that is not a regular file (a named pipe, whose read may never
+/// end), is judged on a blocking thread.
+pub const INLINE_READ_LIMIT: u64 = 64 << 10;
+
+/// Grades an exercise on the daemon; `exercise_dir` is its folder in the workspace.
+///
+/// Judging is pure but for the checks that read files on the host (host files, backup
+/// archives). When one of those files could take long to read ([`judging_may_block`]), the
+/// judging runs on a blocking thread, so that it keeps no other work of this runtime waiting,
+/// the command's signal handling and watch's keys included. Otherwise it runs here: a thread
+/// would cost more than the judging (~0.4 ms of CPU).
+pub async fn grade(docker: &bollard::Docker, ex: &Exercise, exercise_dir: &Path) -> Report {
+    grade_with(docker, ex, exercise_dir, &Memory::default()).await
+}
+
+/// [`grade`], sharing `memory` (the volume history known so far, recent exec results) with
+/// the other gradings of a session; what this grading learns is added to it.
+pub async fn grade_with(
+    docker: &bollard::Docker,
+    ex: &Exercise,
+    exercise_dir: &Path,
+    memory: &Memory,
+) -> Report {
+    let snap = gather_with(docker, exercise_dir, &needs(ex), memory).await;
+    if !judging_may_block(ex, exercise_dir) {
+        return judge(ex, &snap);
+    }
+    let exercise = ex.clone();
+    match tokio::task::spawn_blocking(move || judge(&exercise, &snap)).await {
+        Ok(report) => report,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down, which ends this future too.
+        Err(e) => cancelled(ex, &e.to_string()),
+    }
+}
+
+/// Whether a check of `ex` reads a host file (relative to `dir`) that is larger than
+/// [`INLINE_READ_LIMIT`] or not a regular file. A file that does not exist is not read.
+pub fn judging_may_block(ex: &Exercise, dir: &Path) -> bool {
+    host_files(ex).any(|path| match std::fs::metadata(dir.join(path)) {
+        Ok(meta) => !meta.is_file() || meta.len() > INLINE_READ_LIMIT,
+        Err(_) => false,
+    })
+}
+
+/// The host files, relative to the exercise folder, that the checks of `ex` read.
+fn host_files(ex: &Exercise) -> impl Iterator<Item = &str> {
+    ex.steps()
+        .iter()
+        .flat_map(|s| &s.checks)
+        .filter_map(|c| match c {
+            Check::HostFile(c) => Some(c.path.as_str()),
+            Check::BackupArchive(c) => Some(c.path.as_str()),
+            Check::VolumeMatchesArchive(c) => Some(c.archive.as_str()),
+            _ => None,
+        })
+}
+
+/// Every step an error: the judging did not finish.
+fn cancelled(ex: &Exercise, why: &str) -> Report {
+    let steps: Vec<StepReport> = ex
+        .steps()
+        .iter()
+        .map(|step| StepReport {
+            id: step.id.clone(),
+            title: step.title.clone(),
+            status: Status::Error,
+            message: format!("the grading was stopped before it judged this step ({why})"),
+        })
+        .collect();
+    Report {
+        version: 1,
+        exercise: ex.slug.clone(),
+        status: Status::Error,
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judging_goes_off_thread_only_for_a_host_file_that_may_take_long() {
+        let cat = crate::curriculum::catalog::Catalog::embedded().unwrap();
+        let reading: Vec<&str> = cat
+            .exercises()
+            .unwrap()
+            .iter()
+            .filter(|ex| host_files(ex).next().is_some())
+            .map(|ex| ex.slug.as_str())
+            .collect();
+        // A host file (02), backup archives (07, 11).
+        assert_eq!(
+            reading,
+            ["02-bind-mounts", "07-backup-restore", "11-capstone"]
+        );
+        let ex = cat.get("02-bind-mounts").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data/from-container.txt");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        // Absent, then small: read where the grading runs.
+        assert!(!judging_may_block(ex, dir.path()));
+        std::fs::write(&file, "laptop\n").unwrap();
+        assert!(!judging_may_block(ex, dir.path()));
+        // Larger than the limit, or not a regular file: off the runtime thread.
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(INLINE_READ_LIMIT + 1)
+            .unwrap();
+        assert!(judging_may_block(ex, dir.path()));
+        std::fs::remove_file(&file).unwrap();
+        std::fs::create_dir(&file).unwrap();
+        assert!(judging_may_block(ex, dir.path()));
+        // Exercise 03 reads no host file.
+        assert!(!judging_may_block(cat.get("03-tmpfs").unwrap(), dir.path()));
+    }
+}

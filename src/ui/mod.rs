@@ -1,0 +1,5 @@
+//! What reaches the terminal: output, Markdown rendering, untrusted text made inert.
+
+pub mod output;
+pub mod render;
+pub mod safe_text;

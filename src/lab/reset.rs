@@ -197,12 +197,16 @@ pub async fn plan(
 const SELF_REMOVAL_WAIT: Duration = Duration::from_secs(10);
 
 /// A container started with `docker run --rm` is removed by the engine a moment AFTER its
-/// command returned, so a volume it used can still be "in use" right then. Waits (up to
-/// [`SELF_REMOVAL_WAIT`]) until no stopped self-removing container uses `volume`; never waits
-/// for a running one, nor removes anything.
-pub async fn wait_for_self_removal(docker: &Docker, volume: &str) {
+/// command returned, so a volume it used can still be "in use" right then (and the container
+/// still listed). Waits (up to [`SELF_REMOVAL_WAIT`]) until no stopped self-removing container
+/// uses `volume` (any volume, or none, when `volume` is `None`); never waits for a running one,
+/// nor removes anything.
+pub async fn wait_for_self_removal(docker: &Docker, volume: Option<&str>) {
     let deadline = Instant::now() + SELF_REMOVAL_WAIT;
-    let filters = std::collections::HashMap::from([("volume", vec![volume.to_string()])]);
+    let mut filters = std::collections::HashMap::new();
+    if let Some(volume) = volume {
+        filters.insert("volume", vec![volume.to_string()]);
+    }
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
         .all(true)
         .filters(&filters)
@@ -270,7 +274,7 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
             if let Err(e) = crate::docker::helpers::remove_helpers_using(docker, name).await {
                 problems.push(e);
             }
-            wait_for_self_removal(docker, name).await;
+            wait_for_self_removal(docker, Some(name)).await;
         }
     }
     for item in items {

@@ -95,6 +95,8 @@ pub async fn verify(
         each(&v);
         verdicts.push(v);
     }
+    // A solution's last `docker run --rm` may still be on its way out: not left behind.
+    crate::lab::reset::wait_for_self_removal(docker, None).await;
     let after = inventory(docker).await?;
     let left_behind: Vec<String> = after.difference(&before).cloned().collect();
     Ok(VerifyReport {

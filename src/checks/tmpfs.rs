@@ -8,6 +8,7 @@ use super::mounts_view;
 use super::size;
 use super::{Judged, Kind, Target, Verdict};
 use crate::checks::snapshot::{Needs, Snapshot};
+use crate::ui::bytes;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,7 +40,7 @@ impl Kind for Tmpfs {
         let expected = match want {
             Some(b) => format!(
                 "a tmpfs at {dest} in {target}, limited to {}",
-                size::human(b)
+                bytes::exact(b)
             ),
             None => format!("a tmpfs at {dest} in {target}"),
         };
@@ -62,10 +63,10 @@ impl Kind for Tmpfs {
             return Ok(Verdict::pass(format!("tmpfs at {dest}")));
         };
         Ok(match (m.tmpfs_size, &m.tmpfs_size_text) {
-            (Some(got), _) if got == want => Verdict::pass(format!("tmpfs at {dest}, {}", size::human(got))),
+            (Some(got), _) if got == want => Verdict::pass(format!("tmpfs at {dest}, {}", bytes::exact(got))),
             (Some(got), _) => Verdict::fail(
                 expected,
-                format!("a tmpfs at {dest} limited to {}", size::human(got)),
+                format!("a tmpfs at {dest} limited to {}", bytes::exact(got)),
                 recreate,
             ),
             (None, Some(text)) => Verdict::fail(

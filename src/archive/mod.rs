@@ -207,7 +207,8 @@ pub fn compare(
                 if inside(actual, path).next().is_none() {
                     gone.insert(path, ());
                     let (n, bytes) = sums(inside(expected, path));
-                    let what = format!("folder {s} ({n} files, {})", fmt_bytes(bytes));
+                    let what =
+                        format!("folder {s} ({n} files, {})", crate::ui::bytes::human(bytes));
                     out.push(format!("{what} is in {en} but missing from {an}"));
                 }
                 continue;
@@ -218,7 +219,10 @@ pub fn compare(
             }
         };
         let kg = kind_word(&got.kind);
-        let (ws, gs) = (fmt_bytes(want.size), fmt_bytes(got.size));
+        let (ws, gs) = (
+            crate::ui::bytes::human(want.size),
+            crate::ui::bytes::human(got.size),
+        );
         let (wo, go) = (owner(want), owner(got));
         let (wm, gm) = (want.mode, got.mode);
         let says = match (&want.kind, &got.kind) {
@@ -1122,8 +1126,8 @@ impl Scan<'_> {
                     "the archive holds a pax extended header of {}{at}: more than the {} the \
                      workbook reads; the archive is corrupt or hostile, create it again with \
                      `tar czf`",
-                    fmt_bytes(size),
-                    fmt_bytes(MAX_PAX)
+                    crate::ui::bytes::human(size),
+                    crate::ui::bytes::human(MAX_PAX)
                 )));
             }
             (&mut pending.pax, MAX_PAX)
@@ -1220,9 +1224,9 @@ impl Scan<'_> {
                  archive): the archive would hold more than the {} the workbook reads from an \
                  archive; refusing to read further; check that it is a backup of the right volume",
                 show(&name),
-                fmt_bytes(sp.real),
-                fmt_bytes(size),
-                fmt_bytes(limits.max_total_bytes)
+                crate::ui::bytes::human(sp.real),
+                crate::ui::bytes::human(size),
+                crate::ui::bytes::human(limits.max_total_bytes)
             )));
         }
         let uid = pax.uid.map_or_else(|| header.uid(), Ok);
@@ -1506,7 +1510,7 @@ fn truncated(gz: bool, at: &str) -> String {
 }
 
 fn too_large(limits: &Limits, gz: bool) -> String {
-    let max = fmt_bytes(limits.max_total_bytes);
+    let max = crate::ui::bytes::human(limits.max_total_bytes);
     let after = if gz { " after decompression" } else { "" };
     format!(
         "the archive is larger than {max}{after}: refusing to read further; check that it is a \
@@ -1579,18 +1583,6 @@ fn show(name: &str) -> String {
         }
     }
     out
-}
-
-/// Bytes for people: `512 bytes`, `10 MiB`, `1.5 GiB`.
-fn fmt_bytes(n: u64) -> String {
-    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let (mut value, mut unit) = (n as f64, 0);
-    while value >= 1024.0 && unit + 1 < units.len() {
-        (value, unit) = (value / 1024.0, unit + 1);
-    }
-    let text = format!("{value:.1}");
-    let number = text.strip_suffix(".0").unwrap_or(&text);
-    format!("{number} {}", units[unit])
 }
 
 #[cfg(test)]
@@ -2180,9 +2172,9 @@ mod tests {
 
     #[test]
     fn names_and_sizes_for_people() {
-        assert_eq!(fmt_bytes(10 * MIB), "10 MiB");
-        assert_eq!(fmt_bytes(1536), "1.5 KiB");
-        assert_eq!(fmt_bytes(2 * 1024 * MIB), "2 GiB");
+        assert_eq!(crate::ui::bytes::human(10 * MIB), "10 MiB");
+        assert_eq!(crate::ui::bytes::human(1536), "1.5 KiB");
+        assert_eq!(crate::ui::bytes::human(2 * 1024 * MIB), "2 GiB");
         assert_eq!(show("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
     }
 

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::archive::{self, EntryKind, Limits};
 use crate::checks::snapshot::{Needs, Snapshot};
 use crate::util::hostfile::{self, Refusal};
@@ -55,44 +55,35 @@ impl Kind for BackupArchive {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+    fn judge(&self, snap: &Snapshot) -> Judged {
         let path = &self.path;
         let expected = match self.volume_ref() {
             Some(r) => format!("{path}: a valid backup of volume {r}"),
             None => format!("{path}: a valid backup archive"),
         };
-        let file = match hostfile::open(&snap.exercise_dir, path) {
-            Ok(f) => f.file,
-            Err(Refusal::Missing) => {
-                return Verdict::fail(
-                    expected,
-                    format!("{path} does not exist in {}", snap.exercise_dir.display()),
-                    "mount this folder into a helper container and write the archive there: \
-                     `docker run --rm -v VOLUME:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/FILE -C /data .`",
-                )
-            }
-            Err(Refusal::Io(e)) => return Verdict::error(format!("cannot open {path}: {e}")),
-            Err(r) => return Verdict::fail(expected, r.found(path, &snap.exercise_dir), r.fix()),
-        };
+        let missing = format!("{path} does not exist in {}", snap.exercise_dir.display());
+        let fix = "mount this folder into a helper container and write the archive there: \
+                   `docker run --rm -v VOLUME:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/FILE -C /data .`";
+        let file = open_archive(snap, path, &expected, (missing, fix))?;
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
             Ok(m) => m,
             Err(problems) => {
                 let shown = super::listed(problems, 5);
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     expected,
                     shown,
                     "make it again with `tar czf /backup/FILE -C /data .` in a helper container",
-                );
+                ));
             }
         };
         let (files, bytes) = archive::summary(&manifest);
         if files == 0 {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 expected,
                 format!("{path} holds no files"),
                 "back up a volume that holds data, with `-C /data .`",
-            );
+            ));
         }
         if let (Some(g), Some(min)) = (&self.glob, self.min_matching) {
             let pattern = glob::Pattern::new(g).ok();
@@ -104,34 +95,52 @@ impl Kind for BackupArchive {
                 })
                 .count() as u64;
             if n < min {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} to hold at least {min} files matching `{g}`"),
                     format!("it holds {n} (of {files} files)"),
                     "back up the right volume, after it has the data",
-                );
+                ));
             }
         }
         if let Some(r) = self.volume_ref() {
-            let (vol, tree) = match r.tree(snap, &expected) {
-                Ok(found) => found,
-                Err(v) => return v,
-            };
+            let (vol, tree) = r.tree(snap, &expected)?;
             let diffs = archive::compare(tree, &vol, &manifest, path, false, false);
             if !diffs.is_empty() {
                 let n = diffs.len();
                 let shown = super::listed(diffs, 5);
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     expected,
                     format!("{n} difference{} from {vol}: {}", if n == 1 { "" } else { "s" }, shown),
                     format!("back up {vol} itself, its contents at the archive root: `-v {vol}:/data ... tar czf /backup/{path} -C /data .`"),
-                );
+                ));
             }
         }
         let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
         let note = note.unwrap_or_default();
-        Verdict::pass(format!(
+        Ok(Verdict::pass(format!(
             "{path}: {files} files, {bytes} bytes, all safe{note}"
-        ))
+        )))
+    }
+}
+
+/// The archive `path` of the exercise folder, opened; or the verdict: a fail saying `missing`
+/// (found, fix) when there is none, the refusal's own fail when it is not a regular file of the
+/// folder (a link out of it, a FIFO), an error when it cannot be opened.
+pub(super) fn open_archive(
+    snap: &Snapshot,
+    path: &str,
+    expected: &str,
+    missing: (String, &str),
+) -> Result<std::fs::File, Verdict> {
+    match hostfile::open(&snap.exercise_dir, path) {
+        Ok(f) => Ok(f.file),
+        Err(Refusal::Missing) => Err(Verdict::fail(expected, missing.0, missing.1)),
+        Err(Refusal::Io(e)) => Err(Verdict::error(format!("cannot open {path}: {e}"))),
+        Err(r) => Err(Verdict::fail(
+            expected,
+            r.found(path, &snap.exercise_dir),
+            r.fix(),
+        )),
     }
 }
 

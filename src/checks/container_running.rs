@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Target, Verdict};
+use super::{Judged, Kind, Target, Verdict};
 use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -12,34 +12,22 @@ pub struct ContainerRunning {
     pub service: Option<String>,
 }
 
-impl ContainerRunning {
-    fn target(&self) -> Result<Target, String> {
-        Target::from_keys(&self.container, &self.service)
-    }
-}
-
 impl Kind for ContainerRunning {
     fn validate(&self) -> Result<(), String> {
-        self.target().map(|_| ())
+        Target::from_keys(&self.container, &self.service).map(|_| ())
     }
 
     fn needs(&self, _needs: &mut Needs) {}
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let target = match self.target() {
-            Ok(t) => t,
-            Err(e) => return Verdict::error(e),
-        };
-        let c = match target.resolve(snap) {
-            Ok(c) => c,
-            Err(v) => return v,
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let target = Target::from_keys(&self.container, &self.service).map_err(Verdict::error)?;
+        let c = target.resolve(snap)?;
         let state = c
             .state
             .map(|s| s.to_string())
             .unwrap_or_else(|| "unknown".into());
         if state == "running" {
-            return Verdict::pass(format!("{target} is running"));
+            return Ok(Verdict::pass(format!("{target} is running")));
         }
         let name = super::target::names(c).next().unwrap_or("?").to_string();
         let fix = match (&target, state.as_str()) {
@@ -50,11 +38,11 @@ impl Kind for ContainerRunning {
             ),
             _ => format!("docker start {name}"),
         };
-        Verdict::fail(
+        Ok(Verdict::fail(
             format!("{target} running"),
             format!("it is {state} ({})", c.status.as_deref().unwrap_or("")),
             fix,
-        )
+        ))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Target, Verdict};
+use super::{Judged, Kind, Target, Verdict};
 use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -15,28 +15,17 @@ pub struct ContainerUser {
     pub gid: Option<u64>,
 }
 
-impl ContainerUser {
-    fn target(&self) -> Result<Target, String> {
-        Target::from_keys(&self.container, &self.service)
-    }
-}
-
 impl Kind for ContainerUser {
     fn validate(&self) -> Result<(), String> {
-        self.target().map(|_| ())
+        Target::from_keys(&self.container, &self.service).map(|_| ())
     }
 
     fn needs(&self, needs: &mut Needs) {
-        if let Ok(t) = self.target() {
-            needs.inspect(t);
-        }
+        Target::need_inspect(&self.container, &self.service, needs);
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let (target, info) = match Target::inspect_from_keys(&self.container, &self.service, snap) {
-            Ok(found) => found,
-            Err(v) => return v,
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let (target, info) = Target::inspect_from_keys(&self.container, &self.service, snap)?;
         let user = info
             .config
             .as_ref()
@@ -51,40 +40,48 @@ impl Kind for ContainerUser {
             "the user is fixed at creation: re-create it with `--user {want}` (compose: `user: \"{want}\"`)"
         );
         if user.is_empty() {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 expected,
                 "it runs as root (no --user was given, and the image sets none)",
                 fix,
-            );
+            ));
         }
         let mut parts = user.splitn(2, ':');
         let (u, g) = (parts.next().unwrap_or(""), parts.next());
         let Ok(uid) = u.parse::<u64>() else {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 expected,
                 format!("it runs as `{user}`, a name: the uid it maps to depends on the image's /etc/passwd"),
                 fix,
-            );
+            ));
         };
         if uid != self.uid {
-            return Verdict::fail(expected, format!("it runs as uid {uid}"), fix);
+            return Ok(Verdict::fail(
+                expected,
+                format!("it runs as uid {uid}"),
+                fix,
+            ));
         }
         if let Some(want_gid) = self.gid {
             match g.map(str::parse::<u64>) {
                 Some(Ok(gid)) if gid == want_gid => {}
                 Some(Ok(gid)) => {
-                    return Verdict::fail(expected, format!("it runs as {uid}:{gid}"), fix)
+                    return Ok(Verdict::fail(
+                        expected,
+                        format!("it runs as {uid}:{gid}"),
+                        fix,
+                    ))
                 }
                 _ => {
-                    return Verdict::fail(
+                    return Ok(Verdict::fail(
                         expected,
                         format!("it runs as `{user}` (the group is not given as a number)"),
                         fix,
-                    )
+                    ))
                 }
             }
         }
-        Verdict::pass(format!("{target} runs as {user}"))
+        Ok(Verdict::pass(format!("{target} runs as {user}")))
     }
 }
 

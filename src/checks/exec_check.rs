@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Target, Verdict, VolumeRef};
+use super::{Judged, Kind, Target, Verdict, VolumeRef};
 use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,61 +63,41 @@ impl Kind for ExecCheck {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let target = match self.target() {
-            Ok(t) => t,
-            Err(e) => return Verdict::error(e),
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let target = self.target().map_err(Verdict::error)?;
         let shown = self.command.join(" ");
-        let c = match target.resolve(snap) {
-            Ok(c) => c,
-            Err(v) => return v,
-        };
+        let c = target.resolve(snap)?;
         let state = c.state.map(|s| s.to_string()).unwrap_or_default();
         let name = super::target::names(c).next().unwrap_or("?").to_string();
         if state != "running" {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("`{shown}` to succeed in {target}"),
                 format!("{target} is {state}, so nothing can run in it"),
                 "start it (see `docker ps -a` and `docker logs`)",
-            );
+            ));
         }
         // What the command must print, read first: without it the command's failure says little.
         let expected_file = match &self.stdout_equals_file {
             None => None,
             Some(f) => {
-                let r = match f.volume_ref() {
-                    Ok(r) => r,
-                    Err(e) => return Verdict::error(e),
+                let r = f.volume_ref().map_err(Verdict::error)?;
+                r.existing(snap, &format!("{} in volume {r}", f.path))?;
+                let Some(fact) = snap.file(&r, &f.path)? else {
+                    return Ok(Verdict::fail(
+                        format!("{} in volume {r}", f.path),
+                        format!("{} does not exist in {r}", f.path),
+                        "publish it first (let the trainer finish, or write it into the volume)",
+                    ));
                 };
-                let want = match r.resolve(snap) {
-                    Err(v) => return v,
-                    Ok(None) => return r.missing(snap, &format!("{} in volume {r}", f.path)),
-                    Ok(Some(_)) => match snap.file(&r, &f.path) {
-                        Err(v) => return v,
-                        Ok(None) => {
-                            return Verdict::fail(
-                                format!("{} in volume {r}", f.path),
-                                format!("{} does not exist in {r}", f.path),
-                                "publish it first (let the trainer finish, or write it into the volume)",
-                            )
-                        }
-                        Ok(Some(fact)) => String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default())
-                            .trim()
-                            .to_string(),
-                    },
-                };
-                Some((r, want))
+                let want = String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default());
+                Some((r, want.trim().to_string()))
             }
         };
-        let result = match snap.exec(&target, &self.command) {
-            Ok(r) => r,
-            Err(v) => return v,
-        };
+        let result = snap.exec(&target, &self.command)?;
         let out = result.stdout.trim();
         let first_err = result.stderr.lines().next().unwrap_or("").trim();
         if result.exit_code != self.exit_code {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("`{shown}` in {target} to exit with {}", self.exit_code),
                 format!(
                     "it exited with {}{}",
@@ -125,27 +105,30 @@ impl Kind for ExecCheck {
                     if first_err.is_empty() { String::new() } else { format!(": {first_err}") }
                 ),
                 format!("look at what the container sees (`docker exec {name} ls -la PATH`) and its log (`docker logs {name}`)"),
-            );
+            ));
         }
         if let Some(want) = &self.stdout_contains {
             if !out.contains(want.as_str()) {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("`{shown}` in {target} to print `{want}`"),
                     format!("it printed `{}`", short(out)),
                     "check what the container serves or reads",
-                );
+                ));
             }
         }
         if let (Some(f), Some((r, want))) = (&self.stdout_equals_file, &expected_file) {
             if out != want.as_str() {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{target} to serve `{want}` (the {} in volume {r})", f.path),
                     format!("`{shown}` printed `{}`", short(out)),
                     format!("is {target} mounting the same volume {r}? `docker inspect` shows its mounts"),
-                );
+                ));
             }
         }
-        Verdict::pass(format!("`{shown}` in {target}: `{}`", short(out)))
+        Ok(Verdict::pass(format!(
+            "`{shown}` in {target}: `{}`",
+            short(out)
+        )))
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use serde::Deserialize;
 
-use super::{Kind, Target, Verdict};
+use super::{Judged, Kind, Target, Verdict};
 use crate::checks::snapshot::{Needs, Snapshot};
 use crate::util::hostfile::{self, Refusal};
 
@@ -67,7 +67,7 @@ impl Kind for HostFile {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+    fn judge(&self, snap: &Snapshot) -> Judged {
         let path = &self.path;
         let full = snap.exercise_dir.join(path);
         let mut bytes = Vec::new();
@@ -77,67 +77,64 @@ impl Kind for HostFile {
             Ok(_) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(Refusal::Missing) => {
                 if !self.exists {
-                    return Verdict::pass(format!("{path} is absent"));
+                    return Ok(Verdict::pass(format!("{path} is absent")));
                 }
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("the file {path} in {}", snap.exercise_dir.display()),
                     format!("{path} does not exist"),
                     "create it as the task says",
-                );
+                ));
             }
             Err(Refusal::Io(e)) => {
-                return Verdict::error(format!("cannot read {}: {e}", full.display()))
+                return Ok(Verdict::error(format!(
+                    "cannot read {}: {e}",
+                    full.display()
+                )))
             }
             // Something is there, but it is not a file of the folder that may be read.
             Err(r) if !self.exists => {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("no file {path}"),
                     r.found(path, &snap.exercise_dir),
                     format!("rm {path}"),
-                )
+                ))
             }
             Err(r) => {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("the file {path} in {}", snap.exercise_dir.display()),
                     r.found(path, &snap.exercise_dir),
                     r.fix(),
-                )
+                ))
             }
         };
         if !self.exists {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("no file {path}"),
                 format!("{path} exists"),
                 format!("rm {path}"),
-            );
+            ));
         }
         if let Some(want) = &self.equals {
             if text.trim() != want.trim() {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} to hold `{}`", want.trim()),
                     format!("`{}`", text.trim()),
                     "write exactly that into it",
-                );
+                ));
             }
         }
         if let Some(want) = &self.contains {
             if !text.contains(want.as_str()) {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} to contain `{want}`"),
                     format!("`{}`", text.trim()),
                     format!("write `{want}` into it"),
-                );
+                ));
             }
         }
         if let Some(fact) = &self.contains_fact {
-            let target = match fact.target() {
-                Ok(t) => t,
-                Err(e) => return Verdict::error(e),
-            };
-            let info = match target.resolve(snap).and_then(|c| snap.inspect(c)) {
-                Ok(i) => i,
-                Err(v) => return v,
-            };
+            let target = fact.target().map_err(Verdict::error)?;
+            let info = snap.inspect(target.resolve(snap)?)?;
             let value = match fact.field.as_str() {
                 "hostname" => info.config.as_ref().and_then(|c| c.hostname.clone()),
                 _ => info.id.clone(),
@@ -155,15 +152,15 @@ impl Kind for HostFile {
                 let name = match &target {
                     Target::Container(n) | Target::Service(n) => n.clone(),
                 };
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} to contain the {} of {name} (`{value}`)", fact.field),
                     found,
                     "write it from INSIDE the container, through the mount: `docker exec NAME sh -c 'hostname > /MOUNT/FILE'`"
                         .replace("NAME", &name),
-                );
+                ));
             }
         }
-        Verdict::pass(format!("{path} is right"))
+        Ok(Verdict::pass(format!("{path} is right")))
     }
 }
 

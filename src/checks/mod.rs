@@ -69,9 +69,17 @@ pub trait Kind {
     }
     /// Adds the facts this check reads to `needs`.
     fn needs(&self, needs: &mut Needs);
-    /// Judges the facts. Never fails on missing data: that is a `fail` or an `error` verdict.
-    fn evaluate(&self, snap: &Snapshot) -> Verdict;
+    /// Judges the facts. `Err` is a verdict reached before the judging could end (the volume or
+    /// container is missing, the daemon could not give a fact): what `?` carries out of a look-up.
+    fn judge(&self, snap: &Snapshot) -> Judged;
+    /// The verdict. Never fails on missing data: that is a `fail` or an `error` verdict.
+    fn evaluate(&self, snap: &Snapshot) -> Verdict {
+        self.judge(snap).unwrap_or_else(|early| early)
+    }
 }
+
+/// What [`Kind::judge`] returns: the verdict, or the one a look-up ended it with.
+pub type Judged = Result<Verdict, Verdict>;
 
 impl Check {
     fn kind(&self) -> &dyn Kind {

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::mounts_view::{self, MountView};
-use super::{Kind, Target, Verdict, VolumeRef};
+use super::{Judged, Kind, Target, Verdict, VolumeRef};
 use crate::checks::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -28,15 +28,9 @@ pub struct MountCheck {
     pub anonymous: bool,
 }
 
-impl MountCheck {
-    fn target(&self) -> Result<Target, String> {
-        Target::from_keys(&self.container, &self.service)
-    }
-}
-
 impl Kind for MountCheck {
     fn validate(&self) -> Result<(), String> {
-        self.target()?;
+        Target::from_keys(&self.container, &self.service)?;
         if let Some(t) = &self.mount_type {
             if !["volume", "bind", "tmpfs"].contains(&t.as_str()) {
                 return Err(format!("mount type `{t}` must be volume, bind or tmpfs"));
@@ -56,47 +50,42 @@ impl Kind for MountCheck {
     }
 
     fn needs(&self, needs: &mut Needs) {
-        if let Ok(t) = self.target() {
-            needs.inspect(t);
-        }
+        Target::need_inspect(&self.container, &self.service, needs);
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let (target, info) = match Target::inspect_from_keys(&self.container, &self.service, snap) {
-            Ok(found) => found,
-            Err(v) => return v,
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let (target, info) = Target::inspect_from_keys(&self.container, &self.service, snap)?;
         let dest = &self.destination;
         let spec = self.describe_expected();
         let Some(m) = mounts_view::at(info, dest) else {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
                 mounts_view::nothing_at(info, dest),
                 recreate(&target, &format!("mount something at {dest}")),
-            );
+            ));
         };
         if let Some(want) = &self.mount_type {
             if &m.typ != want {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{target} with {spec}"),
                     mounts_view::describe(&m),
                     recreate(&target, &type_fix(want, &m, dest)),
-                );
+                ));
             }
         }
         if let Some(found) = self.source_mismatch(&m, snap) {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
                 found,
                 recreate(&target, "mount the right source"),
-            );
+            ));
         }
         if self.anonymous && m.name.as_deref().is_some_and(|n| !is_anonymous(n)) {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
                 mounts_view::describe(&m),
                 recreate(&target, &format!("an anonymous volume has no name: write just the path, `- {dest}` (or `-v {dest}`)")),
-            );
+            ));
         }
         if let Some(ro) = self.read_only {
             if m.read_only != ro {
@@ -114,14 +103,14 @@ impl Kind for MountCheck {
                     )
                 };
                 let fix = recreate(&target, change);
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{dest} mounted {want} in {target}"),
                     format!("it is mounted {got}"),
                     fix,
-                );
+                ));
             }
         }
-        Verdict::pass(mounts_view::describe(&m))
+        Ok(Verdict::pass(mounts_view::describe(&m)))
     }
 }
 

@@ -20,21 +20,6 @@ pub fn parse(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-/// 1073741824 → "1 GiB", 536870912 → "512 MiB", 1000 → "1000 bytes".
-pub fn human(bytes: u64) -> String {
-    for (unit, size) in [
-        ("TiB", 1u64 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-    ] {
-        if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{} {unit}", bytes / size);
-        }
-    }
-    format!("{bytes} bytes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,12 +34,5 @@ mod tests {
         assert!(parse("50%").is_err());
         assert!(parse("g").is_err());
         assert!(parse("99999999999999999999t").is_err());
-    }
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human(1 << 30), "1 GiB");
-        assert_eq!(human(512 << 20), "512 MiB");
-        assert_eq!(human(1000), "1000 bytes");
     }
 }

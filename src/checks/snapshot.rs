@@ -130,6 +130,11 @@ pub struct FileFact {
 
 pub type Fetched<T> = Result<T, String>;
 
+/// A fact the daemon was asked for, or the error verdict saying why it could not give it.
+pub fn fetched<T>(fact: &Fetched<T>) -> Result<&T, Verdict> {
+    fact.as_ref().map_err(|e| Verdict::error(e.clone()))
+}
+
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub exercise_dir: PathBuf,
@@ -220,11 +225,7 @@ impl Snapshot {
 
     /// The volume named `name`, `Ok(None)` when there is none.
     pub fn volume(&self, name: &str) -> Result<Option<&Volume>, Verdict> {
-        let all = self
-            .volumes
-            .as_ref()
-            .map_err(|e| Verdict::error(e.clone()))?;
-        Ok(all.iter().find(|v| v.name == name))
+        Ok(fetched(&self.volumes)?.iter().find(|v| v.name == name))
     }
 
     pub fn volume_names(&self) -> impl Iterator<Item = &str> {
@@ -234,25 +235,24 @@ impl Snapshot {
     /// The full inspect of a container found by [`Target::resolve`].
     pub fn inspect(&self, c: &ContainerSummary) -> Result<&ContainerInspectResponse, Verdict> {
         let id = c.id.as_deref().unwrap_or_default();
-        match self.inspected.get(id) {
-            Some(Ok(info)) => Ok(info),
-            Some(Err(e)) => Err(Verdict::error(e.clone())),
-            None => Err(Verdict::error(format!(
+        let info = self.inspected.get(id).ok_or_else(|| {
+            Verdict::error(format!(
                 "internal: container {id} was not inspected (a check forgot to declare it)"
-            ))),
-        }
+            ))
+        })?;
+        fetched(info)
     }
 
     /// A path inside a volume, `Ok(None)` when it does not exist.
     pub fn file(&self, volume: &VolumeRef, path: &str) -> Result<Option<&FileFact>, Verdict> {
         self.mountable(volume)?;
-        match self.files.get(&(volume.clone(), normalise_path(path))) {
-            Some(Ok(fact)) => Ok(fact.as_ref()),
-            Some(Err(e)) => Err(Verdict::error(e.clone())),
-            None => Err(Verdict::error(format!(
+        let key = (volume.clone(), normalise_path(path));
+        let fact = self.files.get(&key).ok_or_else(|| {
+            Verdict::error(format!(
                 "internal: {path} in volume {volume} was not read (a check forgot to declare it)"
-            ))),
-        }
+            ))
+        })?;
+        Ok(fetched(fact)?.as_ref())
     }
 
     /// A fail verdict when the daemon could not mount the volume to read it.
@@ -274,32 +274,32 @@ impl Snapshot {
     /// Everything in a volume (when a check declared [`Needs::tree`]).
     pub fn tree(&self, volume: &VolumeRef) -> Result<&Manifest, Verdict> {
         self.mountable(volume)?;
-        match self.trees.get(volume) {
-            Some(Ok(m)) => Ok(m),
-            Some(Err(e)) => Err(Verdict::error(e.clone())),
-            None => match self.unlisted.get(volume) {
+        let listing = self
+            .trees
+            .get(volume)
+            .ok_or_else(|| match self.unlisted.get(volume) {
                 // Written while this grading ran (a backup finishing): the next one sees it.
-                Some(file) => Err(Verdict::error(format!(
+                Some(file) => Verdict::error(format!(
                     "{file} appeared while this check ran, after volume {volume} was read; \
-                     run the check again"
-                ))),
-                None => Err(Verdict::error(format!(
+                 run the check again"
+                )),
+                None => Verdict::error(format!(
                     "internal: volume {volume} was not listed (a check forgot to declare it)"
-                ))),
-            },
-        }
+                )),
+            })?;
+        fetched(listing)
     }
 
     /// The result of a command run in a container (when a check declared [`Needs::exec`]).
     pub fn exec(&self, target: &Target, command: &[String]) -> Result<&exec::ExecResult, Verdict> {
-        match self.execs.get(&(target.clone(), command.to_vec())) {
-            Some(Ok(r)) => Ok(r),
-            Some(Err(e)) => Err(Verdict::error(e.clone())),
-            None => Err(Verdict::error(format!(
+        let key = (target.clone(), command.to_vec());
+        let result = self.execs.get(&key).ok_or_else(|| {
+            Verdict::error(format!(
                 "internal: `{}` was not run in {target}",
                 command.join(" ")
-            ))),
-        }
+            ))
+        })?;
+        fetched(result)
     }
 
     /// Whether a path the daemon reports (a compose working dir, a bind source) is the exercise folder.

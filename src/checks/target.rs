@@ -6,7 +6,7 @@ use std::fmt;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
 
-use crate::checks::snapshot::Snapshot;
+use crate::checks::snapshot::{fetched, Needs, Snapshot};
 
 use super::{did_you_mean, Verdict};
 
@@ -36,6 +36,14 @@ impl Target {
         }
     }
 
+    /// Asks for the inspect of the container a check's keys name (nothing when they are wrong:
+    /// `validate` says so).
+    pub fn need_inspect(container: &Option<String>, service: &Option<String>, needs: &mut Needs) {
+        if let Ok(t) = Target::from_keys(container, service) {
+            needs.inspect(t);
+        }
+    }
+
     /// The target named by a check's keys and its full inspect, or the verdict to report.
     pub fn inspect_from_keys<'s>(
         container: &Option<String>,
@@ -49,10 +57,7 @@ impl Target {
 
     /// The target's container, or the verdict to report when there is none.
     pub fn resolve<'s>(&self, snap: &'s Snapshot) -> Result<&'s ContainerSummary, Verdict> {
-        let all = snap
-            .containers
-            .as_ref()
-            .map_err(|e| Verdict::error(e.clone()))?;
+        let all = fetched(&snap.containers)?;
         // With several matches (a scaled service, a stale copy), a running one speaks for it.
         let mut matching = all.iter().filter(|c| self.matches(c, snap));
         let first = matching.next();

@@ -6,8 +6,9 @@ use serde::Deserialize;
 
 use super::mounts_view;
 use super::size;
-use super::{Kind, Target, Verdict};
+use super::{Judged, Kind, Target, Verdict};
 use crate::checks::snapshot::{Needs, Snapshot};
+use crate::ui::bytes;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,15 +20,9 @@ pub struct Tmpfs {
     pub size: Option<String>,
 }
 
-impl Tmpfs {
-    fn target(&self) -> Result<Target, String> {
-        Target::from_keys(&self.container, &self.service)
-    }
-}
-
 impl Kind for Tmpfs {
     fn validate(&self) -> Result<(), String> {
-        self.target()?;
+        Target::from_keys(&self.container, &self.service)?;
         if let Some(s) = &self.size {
             size::parse(s)?;
         }
@@ -35,22 +30,17 @@ impl Kind for Tmpfs {
     }
 
     fn needs(&self, needs: &mut Needs) {
-        if let Ok(t) = self.target() {
-            needs.inspect(t);
-        }
+        Target::need_inspect(&self.container, &self.service, needs);
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let (target, info) = match Target::inspect_from_keys(&self.container, &self.service, snap) {
-            Ok(found) => found,
-            Err(v) => return v,
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let (target, info) = Target::inspect_from_keys(&self.container, &self.service, snap)?;
         let dest = &self.destination;
         let want = self.size.as_deref().and_then(|s| size::parse(s).ok());
         let expected = match want {
             Some(b) => format!(
                 "a tmpfs at {dest} in {target}, limited to {}",
-                size::human(b)
+                bytes::exact(b)
             ),
             None => format!("a tmpfs at {dest} in {target}"),
         };
@@ -60,19 +50,23 @@ impl Kind for Tmpfs {
         };
         let recreate = format!("tmpfs mounts are fixed at creation: remove the container and run it again with `{flag}`");
         let Some(m) = mounts_view::at(info, dest) else {
-            return Verdict::fail(expected, mounts_view::nothing_at(info, dest), recreate);
+            return Ok(Verdict::fail(
+                expected,
+                mounts_view::nothing_at(info, dest),
+                recreate,
+            ));
         };
         if m.typ != "tmpfs" {
-            return Verdict::fail(expected, mounts_view::describe(&m), recreate);
+            return Ok(Verdict::fail(expected, mounts_view::describe(&m), recreate));
         }
         let Some(want) = want else {
-            return Verdict::pass(format!("tmpfs at {dest}"));
+            return Ok(Verdict::pass(format!("tmpfs at {dest}")));
         };
-        match (m.tmpfs_size, &m.tmpfs_size_text) {
-            (Some(got), _) if got == want => Verdict::pass(format!("tmpfs at {dest}, {}", size::human(got))),
+        Ok(match (m.tmpfs_size, &m.tmpfs_size_text) {
+            (Some(got), _) if got == want => Verdict::pass(format!("tmpfs at {dest}, {}", bytes::exact(got))),
             (Some(got), _) => Verdict::fail(
                 expected,
-                format!("a tmpfs at {dest} limited to {}", size::human(got)),
+                format!("a tmpfs at {dest} limited to {}", bytes::exact(got)),
                 recreate,
             ),
             (None, Some(text)) => Verdict::fail(
@@ -85,7 +79,7 @@ impl Kind for Tmpfs {
                 format!("a tmpfs at {dest} with no size limit (it may grow to half of the host's memory)"),
                 recreate,
             ),
-        }
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::checks::snapshot::{canonical, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,18 +180,11 @@ impl Kind for VolumeCheck {
 
     fn needs(&self, _needs: &mut Needs) {}
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match self.volume_ref() {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
-        let vol = match r.resolve(snap) {
-            Ok(v) => v,
-            Err(v) => return v,
-        };
-        let Some(vol) = vol else {
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = self.volume_ref().map_err(Verdict::error)?;
+        let Some(vol) = r.resolve(snap)? else {
             if !self.exists {
-                return Verdict::pass(format!("volume {r} is gone"));
+                return Ok(Verdict::pass(format!("volume {r} is gone")));
             }
             // Labels and driver can only be given at creation: say the whole command.
             let mut flags = String::new();
@@ -201,34 +194,35 @@ impl Kind for VolumeCheck {
             for (k, v) in &self.labels {
                 flags.push_str(&format!(" --label {k}={v}"));
             }
-            return r.missing_created_with(snap, &format!("a volume named {}", r.short()), &flags);
+            let expected = format!("a volume named {}", r.short());
+            return Ok(r.missing_created_with(snap, &expected, &flags));
         };
         let name = &vol.name;
         if !self.exists {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("no volume named {name}"),
                 format!("volume {name} still exists"),
                 format!(
                     "remove it: `docker volume rm {name}` (it must not be used by any container)"
                 ),
-            );
+            ));
         }
         if let Some(driver) = &self.driver {
             if &vol.driver != driver {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("volume {name} with driver {driver}"),
                     format!("driver {}", vol.driver),
                     format!(
                         "re-create it: `docker volume rm {name}` then `docker volume create --driver {driver} {name}`"
                     ),
-                );
+                ));
             }
         }
         for (key, want) in &self.labels {
             match vol.labels.get(key) {
                 Some(got) if got == want => {}
                 got => {
-                    return Verdict::fail(
+                    return Ok(Verdict::fail(
                         format!("volume {name} labelled {key}={want}"),
                         match got {
                             Some(g) => format!("{key}={g}"),
@@ -239,14 +233,17 @@ impl Kind for VolumeCheck {
                             "labels are set at creation: `docker volume rm {name}` then \
                              `docker volume create --label {key}={want} {name}`"
                         ),
-                    );
+                    ));
                 }
             }
         }
         if let Some((expected, found, fix)) = self.option_problem(vol, snap) {
-            return Verdict::fail(expected, found, fix);
+            return Ok(Verdict::fail(expected, found, fix));
         }
-        Verdict::pass(format!("volume {name} (driver {})", vol.driver))
+        Ok(Verdict::pass(format!(
+            "volume {name} (driver {})",
+            vol.driver
+        )))
     }
 }
 

@@ -16,7 +16,7 @@
 use chrono::{DateTime, Local, Utc};
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::checks::history::Since;
 use crate::checks::snapshot::{Needs, Snapshot};
 use crate::util::hostfile::Refusal;
@@ -60,18 +60,11 @@ impl Kind for VolumeCreatedAfter {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match self.volume_ref() {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = self.volume_ref().map_err(Verdict::error)?;
         let file = &self.host_file;
         let expected = format!("volume {r} deleted and created again after {file} was written");
-        let vol = match r.resolve(snap) {
-            Err(v) => return v,
-            Ok(None) => return r.missing(snap, &expected),
-            Ok(Some(v)) => v,
-        };
+        let vol = r.existing(snap, &expected)?;
         let name = &vol.name;
         let drill = format!(
             "the drill: remove the containers that use it (`docker ps -a --filter volume={name}`), \
@@ -81,16 +74,24 @@ impl Kind for VolumeCreatedAfter {
         let mtime = match opened.and_then(|f| f.metadata.modified().map_err(Refusal::Io)) {
             Ok(t) => DateTime::<Utc>::from(t),
             Err(Refusal::Missing) => {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     expected,
                     format!("{file} does not exist"),
                     format!("take the backup first: create {file}"),
-                )
+                ))
             }
             Err(Refusal::Io(e)) => {
-                return Verdict::error(format!("cannot read the time of {file}: {e}"))
+                return Ok(Verdict::error(format!(
+                    "cannot read the time of {file}: {e}"
+                )))
             }
-            Err(r) => return Verdict::fail(expected, r.found(file, &snap.exercise_dir), r.fix()),
+            Err(r) => {
+                return Ok(Verdict::fail(
+                    expected,
+                    r.found(file, &snap.exercise_dir),
+                    r.fix(),
+                ))
+            }
         };
         if vol
             .labels
@@ -98,7 +99,7 @@ impl Kind for VolumeCreatedAfter {
             .map(String::as_str)
             == Some("true")
         {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 expected,
                 format!(
                     "{name} is still the volume the workbook created for this exercise: it was never deleted"
@@ -106,12 +107,12 @@ impl Kind for VolumeCreatedAfter {
                 format!(
                     "the drill: remove the containers using it, `docker volume rm {name}`, `docker volume create {name}`, then restore from {file}"
                 ),
-            );
+            ));
         }
         let Some(created) = vol.created_at else {
-            return Verdict::error(format!(
+            return Ok(Verdict::error(format!(
                 "the daemon does not report when volume {name} was created"
-            ));
+            )));
         };
         let written = mtime.timestamp_nanos_opt().unwrap_or(i64::MAX);
         let newer = created.timestamp_nanos_opt().unwrap_or(i64::MIN) + SLACK_NANOS > written;
@@ -121,11 +122,11 @@ impl Kind for VolumeCreatedAfter {
             .map(|h| h.since(name, written - SLACK_NANOS, snap.graded_at));
         match history {
             Some(Since::Removed(at)) => {
-                return Verdict::pass(format!(
+                return Ok(Verdict::pass(format!(
                     "{name} was deleted at {}, after {file} was written ({}), and created again",
                     clock_nanos(at),
                     clock(mtime)
-                ))
+                )))
             }
             Some(Since::NotRemoved { covered_from }) => {
                 let moved = if newer {
@@ -137,7 +138,7 @@ impl Kind for VolumeCreatedAfter {
                 } else {
                     String::new()
                 };
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     expected,
                     format!(
                         "{name} was never deleted after {file} was written ({}): the daemon's event \
@@ -146,13 +147,13 @@ impl Kind for VolumeCreatedAfter {
                         clock_nanos(covered_from)
                     ),
                     drill,
-                );
+                ));
             }
             Some(Since::Unknown { .. }) | None => {}
         }
         if !newer {
             let ago = (Utc::now() - created).num_seconds().max(0);
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 expected,
                 format!(
                     "{name} was created at {} ({ago} s ago), before {file} ({})",
@@ -160,7 +161,7 @@ impl Kind for VolumeCreatedAfter {
                     clock(mtime)
                 ),
                 drill,
-            );
+            ));
         }
         // No history reaches back to the backup: the creation time is all there is.
         let unread = snap
@@ -168,7 +169,7 @@ impl Kind for VolumeCreatedAfter {
             .as_deref()
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
-        match &snap.engine {
+        Ok(match &snap.engine {
             Some(Ok(engine)) if !engine.created_at_moves => Verdict::pass(format!(
                 "{name} was created at {}, after {file} ({}) ({} keeps a volume's creation time)",
                 clock(created),
@@ -190,7 +191,7 @@ impl Kind for VolumeCreatedAfter {
                     clock(mtime)
                 ))
             }
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::checks::snapshot::{FileKind, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,45 +83,35 @@ impl Kind for VolumeFile {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match self.volume_ref() {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = self.volume_ref().map_err(Verdict::error)?;
         let path = self.shown_path();
-        let vol: &str = match r.resolve(snap) {
-            Err(v) => return v,
-            Ok(None) => {
-                if !self.exists {
-                    return Verdict::pass(format!("no volume {r}, so no {path}"));
-                }
-                return r.missing(snap, &format!("{path} in volume {r}"));
+        let vol: &str = match r.resolve(snap)? {
+            None if !self.exists => {
+                return Ok(Verdict::pass(format!("no volume {r}, so no {path}")))
             }
-            Ok(Some(v)) => &v.name,
+            None => return Ok(r.missing(snap, &format!("{path} in volume {r}"))),
+            Some(v) => &v.name,
         };
-        let fact = match snap.file(&r, &self.path) {
-            Ok(f) => f,
-            Err(v) => return v,
-        };
-        let Some(fact) = fact else {
+        let Some(fact) = snap.file(&r, &self.path)? else {
             if !self.exists {
-                return Verdict::pass(format!("{path} is not in {vol}"));
+                return Ok(Verdict::pass(format!("{path} is not in {vol}")));
             }
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("{path} in volume {vol}"),
                 format!("{path} does not exist in {vol}"),
                 format!(
                     "the container the task names must write it into the folder where {vol} is mounted; \
                      see what is there with `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
                 ),
-            );
+            ));
         };
         if !self.exists {
-            return Verdict::fail(
+            return Ok(Verdict::fail(
                 format!("no {path} in volume {vol}"),
                 format!("{path} is still there"),
                 format!("delete it from a container: `docker run --rm -v {vol}:/data workbook/tools rm -r /data/{path}`"),
-            );
+            ));
         }
         if let Some(t) = &self.file_type {
             let is = match fact.kind {
@@ -131,16 +121,16 @@ impl Kind for VolumeFile {
                 FileKind::Other => "special file",
             };
             if t != is {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} in {vol} to be a {t}"),
                     format!("a {is}"),
                     "re-create it with the right type",
-                );
+                ));
             }
         }
         if self.equals.is_some() || self.contains.is_some() {
             let Some(bytes) = &fact.content else {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} in {vol} to be a readable file"),
                     match fact.kind {
                         FileKind::File => {
@@ -150,21 +140,21 @@ impl Kind for VolumeFile {
                         _ => "not a regular file".to_string(),
                     },
                     format!("write {path} as a small text file"),
-                );
+                ));
             };
             let text = String::from_utf8_lossy(bytes);
             if let Some(want) = &self.equals {
                 if text.trim() != want.trim() {
-                    return Verdict::fail(
+                    return Ok(Verdict::fail(
                         format!("{path} in {vol} to hold `{}`", want.trim()),
                         format!("it holds {}", preview(&text)),
                         format!("write exactly `{}` into it", want.trim()),
-                    );
+                    ));
                 }
             }
             if let Some(want) = &self.contains {
                 if !text.contains(want.as_str()) {
-                    return Verdict::fail(
+                    return Ok(Verdict::fail(
                         format!("{path} in {vol} to contain `{want}`"),
                         format!("it holds {}", preview(&text)),
                         format!(
@@ -172,7 +162,7 @@ impl Kind for VolumeFile {
                              `docker run --rm -v {vol}:/data:ro workbook/tools cat /data/{}`",
                             self.path
                         ),
-                    );
+                    ));
                 }
             }
         }
@@ -188,39 +178,35 @@ impl Kind for VolumeFile {
             ))
         };
         if let Some(uid) = self.uid {
-            let Some(found) = fact.uid else {
-                return unread();
-            };
+            let found = fact.uid.ok_or_else(unread)?;
             if found != uid {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} in {vol} owned by uid {uid}"),
                     format!("uid {found}"),
                     owner_fix(&format!("chown {uid}")),
-                );
+                ));
             }
         }
         if let Some(gid) = self.gid {
-            let Some(found) = fact.gid else {
-                return unread();
-            };
+            let found = fact.gid.ok_or_else(unread)?;
             if found != gid {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} in {vol} with group gid {gid}"),
                     format!("gid {found}"),
                     owner_fix(&format!("chgrp {gid}")),
-                );
+                ));
             }
         }
         if let Ok(Some(mode)) = self.wanted_mode() {
             if fact.mode != mode {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     format!("{path} in {vol} with mode {mode:04o}"),
                     format!("mode {:04o}", fact.mode),
                     owner_fix(&format!("chmod {mode:04o}")),
-                );
+                ));
             }
         }
-        Verdict::pass(format!("{path} in {vol}"))
+        Ok(Verdict::pass(format!("{path} in {vol}")))
     }
 }
 

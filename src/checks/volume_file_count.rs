@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::archive::EntryKind;
 use crate::checks::snapshot::{Needs, Snapshot};
 
@@ -40,13 +40,10 @@ impl Kind for VolumeFileCount {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match self.volume_ref() {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = self.volume_ref().map_err(Verdict::error)?;
         let Ok(pattern) = glob::Pattern::new(&self.glob) else {
-            return Verdict::error(format!("glob `{}` is invalid", self.glob));
+            return Ok(Verdict::error(format!("glob `{}` is invalid", self.glob)));
         };
         let wanted = match (self.min, self.max) {
             (Some(a), Some(b)) if a == b => format!("{a}"),
@@ -56,10 +53,7 @@ impl Kind for VolumeFileCount {
             (None, None) => "some".to_string(),
         };
         let expected = format!("{wanted} files matching `{}` in volume {r}", self.glob);
-        let (vol, tree) = match r.tree(snap, &expected) {
-            Ok(found) => found,
-            Err(v) => return v,
-        };
+        let (vol, tree) = r.tree(snap, &expected)?;
         let matching: Vec<&str> = tree
             .values()
             .filter(|e| e.kind == EntryKind::File && pattern.matches(&e.path))
@@ -69,7 +63,10 @@ impl Kind for VolumeFileCount {
         let too_few = self.min.is_some_and(|m| n < m);
         let too_many = self.max.is_some_and(|m| n > m);
         if !too_few && !too_many {
-            return Verdict::pass(format!("{n} files matching `{}` in {vol}", self.glob));
+            return Ok(Verdict::pass(format!(
+                "{n} files matching `{}` in {vol}",
+                self.glob
+            )));
         }
         let found = if matching.is_empty() {
             let all = tree.values().filter(|e| e.kind == EntryKind::File).count();
@@ -91,7 +88,7 @@ impl Kind for VolumeFileCount {
         } else {
             "remove the extra files from a container that mounts the volume"
         };
-        Verdict::fail(expected, found, fix)
+        Ok(Verdict::fail(expected, found, fix))
     }
 }
 

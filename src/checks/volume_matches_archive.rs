@@ -3,10 +3,9 @@
 
 use serde::Deserialize;
 
-use super::{Kind, Verdict, VolumeRef};
+use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::archive::{self, Limits};
 use crate::checks::snapshot::{Needs, Snapshot};
-use crate::util::hostfile::{self, Refusal};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,63 +40,45 @@ impl Kind for VolumeMatchesArchive {
         }
     }
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match self.volume_ref() {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = self.volume_ref().map_err(Verdict::error)?;
         let path = &self.archive;
         let expected = format!("volume {r} restored from {path}");
-        let vol = match r.resolve(snap) {
-            Err(v) => return v,
-            Ok(None) => return r.missing(snap, &expected),
-            Ok(Some(v)) => v.name.clone(),
-        };
-        let file = match hostfile::open(&snap.exercise_dir, path) {
-            Ok(f) => f.file,
-            Err(Refusal::Missing) => {
-                return Verdict::fail(
-                    expected,
-                    format!("{path} does not exist"),
-                    "take the backup first",
-                )
-            }
-            Err(Refusal::Io(e)) => return Verdict::error(format!("cannot open {path}: {e}")),
-            Err(r) => return Verdict::fail(expected, r.found(path, &snap.exercise_dir), r.fix()),
-        };
+        let vol = r.existing(snap, &expected)?.name.clone();
+        let missing = (format!("{path} does not exist"), "take the backup first");
+        let file = super::backup_archive::open_archive(snap, path, &expected, missing)?;
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
             Ok(m) => m,
             Err(problems) => {
-                return Verdict::fail(
+                return Ok(Verdict::fail(
                     expected,
                     format!(
                         "{path} is not a usable backup: {}",
                         super::listed(problems, 3)
                     ),
                     "fix the backup first (see the step before)",
-                )
+                ))
             }
         };
-        let tree = match snap.tree(&r) {
-            Ok(t) => t,
-            Err(v) => return v,
-        };
+        let tree = snap.tree(&r)?;
         let diffs = archive::compare(&manifest, path, tree, &vol, self.exact, false);
         if diffs.is_empty() {
             let (files, _) = archive::summary(&manifest);
             let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
             let note = note.unwrap_or_default();
-            return Verdict::pass(format!("{vol} holds the {files} files of {path}{note}"));
+            return Ok(Verdict::pass(format!(
+                "{vol} holds the {files} files of {path}{note}"
+            )));
         }
         let n = diffs.len();
         let shown = super::listed(diffs, 5);
-        Verdict::fail(
+        Ok(Verdict::fail(
             expected,
             format!("{n} difference{} between {path} and {vol}: {}", if n == 1 { "" } else { "s" }, shown),
             format!(
                 "restore into the volume's root: `docker run --rm -v {vol}:/data -v \"$(pwd)\":/backup workbook/tools tar xzf /backup/{path} -C /data`"
             ),
-        )
+        ))
     }
 }

@@ -10,7 +10,7 @@ use bollard::models::Volume;
 
 use super::target::{COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use super::{did_you_mean, Verdict};
-use crate::checks::snapshot::Snapshot;
+use crate::checks::snapshot::{fetched, Snapshot};
 
 pub const COMPOSE_VOLUME: &str = "com.docker.compose.volume";
 
@@ -42,10 +42,7 @@ impl VolumeRef {
 
     /// The volume, `Ok(None)` when there is none.
     pub fn resolve<'s>(&self, snap: &'s Snapshot) -> Result<Option<&'s Volume>, Verdict> {
-        let all = snap
-            .volumes
-            .as_ref()
-            .map_err(|e| Verdict::error(e.clone()))?;
+        let all = fetched(&snap.volumes)?;
         Ok(match self {
             VolumeRef::Named(n) => all.iter().find(|v| &v.name == n),
             VolumeRef::Compose(key) => {
@@ -72,16 +69,20 @@ impl VolumeRef {
         })
     }
 
+    /// The volume, or the verdict: [`VolumeRef::missing`] with `expected` when there is none.
+    pub fn existing<'s>(&self, snap: &'s Snapshot, expected: &str) -> Result<&'s Volume, Verdict> {
+        self.resolve(snap)?
+            .ok_or_else(|| self.missing(snap, expected))
+    }
+
     /// The volume's real name and whole listing (declared with `Needs::tree`), or the verdict.
     pub fn tree<'s>(
         &self,
         snap: &'s Snapshot,
         expected: &str,
     ) -> Result<(String, &'s crate::archive::Manifest), Verdict> {
-        match self.resolve(snap)? {
-            None => Err(self.missing(snap, expected)),
-            Some(v) => Ok((v.name.clone(), snap.tree(self)?)),
-        }
+        let name = self.existing(snap, expected)?.name.clone();
+        Ok((name, snap.tree(self)?))
     }
 
     /// The fail verdict for a missing volume, with a did-you-mean.

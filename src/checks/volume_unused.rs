@@ -3,8 +3,8 @@
 use serde::Deserialize;
 
 use super::target::names;
-use super::{Kind, Verdict, VolumeRef};
-use crate::checks::snapshot::{Needs, Snapshot};
+use super::{Judged, Kind, Verdict, VolumeRef};
+use crate::checks::snapshot::{fetched, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,27 +20,20 @@ impl Kind for VolumeUnused {
 
     fn needs(&self, _needs: &mut Needs) {}
 
-    fn evaluate(&self, snap: &Snapshot) -> Verdict {
-        let r = match VolumeRef::from_keys(&self.name, &self.compose_volume) {
-            Ok(r) => r,
-            Err(e) => return Verdict::error(e),
-        };
-        let name = match r.resolve(snap) {
-            Err(v) => return v,
-            Ok(Some(v)) => &v.name,
-            Ok(None) => {
-                return Verdict::fail(
+    fn judge(&self, snap: &Snapshot) -> Judged {
+        let r = VolumeRef::from_keys(&self.name, &self.compose_volume).map_err(Verdict::error)?;
+        let name = match r.resolve(snap)? {
+            Some(v) => &v.name,
+            None => {
+                return Ok(Verdict::fail(
                     format!("volume {r} to exist, unused"),
                     format!("no volume {r}: it was removed"),
                     "removing a container must keep its volume: never `docker rm -v` or `docker volume rm` it; \
                      start the exercise step again (`workbook reset`)",
-                )
+                ))
             }
         };
-        let containers = match &snap.containers {
-            Ok(c) => c,
-            Err(e) => return Verdict::error(e.clone()),
-        };
+        let containers = fetched(&snap.containers)?;
         let users: Vec<String> = containers
             .iter()
             .filter(|c| {
@@ -55,7 +48,7 @@ impl Kind for VolumeUnused {
             })
             .collect();
         if users.is_empty() {
-            return Verdict::pass(format!("no container uses {name}"));
+            return Ok(Verdict::pass(format!("no container uses {name}")));
         }
         let names: Vec<&str> = users
             .iter()
@@ -71,14 +64,14 @@ impl Kind for VolumeUnused {
         } else {
             format!("containers {} still use", users.join(", "))
         };
-        Verdict::fail(
+        Ok(Verdict::fail(
             format!("no container, running or stopped, using volume {name}"),
             format!("{who} {name}"),
             format!(
                 "{rm} {}   (this removes the container, not the volume)",
                 names.join(" ")
             ),
-        )
+        ))
     }
 }
 

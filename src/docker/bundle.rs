@@ -98,19 +98,14 @@ impl LoadReport {
     }
 }
 
-/// Sizes for people: "512 B", "3.4 KiB", "5.8 MiB", "1.2 GiB" (never "1018.4 KiB": "1.0 MiB").
+/// The sizes of `setup --save` / `--load` reports: [`crate::ui::bytes`] figures kept to three
+/// digits, always with one decimal, and "B" ("512 B", "3.4 KiB", "5.8 MiB", "1.2 GiB"; never
+/// "1018.4 KiB": "1.0 MiB"), as `sizes_for_people` holds them.
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
+    match crate::ui::bytes::scaled(bytes, 1000.0) {
+        (_, None) => format!("{bytes} B"),
+        (figure, Some(unit)) => format!("{figure:.1} {unit}"),
     }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 999.95 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// The format `save` writes for a file name: plain tar for `*.tar`, gzip otherwise.

@@ -1,5 +1,6 @@
 //! What reaches the terminal: output, Markdown rendering, untrusted text made inert.
 
+pub mod bytes;
 pub mod output;
 pub mod render;
 pub mod safe_text;

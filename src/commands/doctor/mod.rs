@@ -682,8 +682,10 @@ fn free_space(_path: &Path) -> std::io::Result<(u64, u64)> {
     ))
 }
 
+/// Disk space in GiB with one decimal ("0.1 GiB free of 100.0 GiB"), free and total in one
+/// unit so they read side by side, not [`crate::ui::bytes::human`]'s fitting unit.
 fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    format!("{:.1} GiB", bytes as f64 / crate::ui::bytes::GIB as f64)
 }
 
 fn is_desktop(info: &SystemInfo) -> bool {

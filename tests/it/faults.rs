@@ -3,18 +3,16 @@
 //! must give an `error` verdict (exit 2), change no progress, and leave nothing behind that
 //! the next run does not remove.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-static DAEMON: Mutex<()> = Mutex::new(());
+use crate::util;
 
 const REAL: &str = "/var/run/docker.sock";
 
@@ -136,7 +134,7 @@ fn solved_workspace(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_connection_dies_mid_grade() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let progress_before = std::fs::read(ws.join(".workbook/progress.json")).unwrap();
@@ -220,7 +218,7 @@ fn a_daemon_that_never_answers_times_out() {
 /// `workbook check 01` in `ws`, talking to the daemon through the proxy at `sock`.
 fn check_through(ws: &Path, sock: &Path) -> std::process::Child {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["check", "01"])
@@ -254,7 +252,7 @@ fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
 
 #[test]
 fn ctrl_c_during_a_grading_leaves_no_probe() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let before = helpers_left();
@@ -288,7 +286,7 @@ fn ctrl_c_during_a_grading_leaves_no_probe() {
 
 #[test]
 fn ctrl_c_while_a_probe_is_being_created_leaves_no_probe() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let before = helpers_left();

@@ -4,9 +4,6 @@
 //! hanging, a message that names what happened, bounded memory (peak RSS), and no probe left
 //! (the fake records its DELETE). Nothing here touches the real Docker daemon.
 
-mod common;
-mod fake_engine;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fake_engine::{FakeEngine, Misbehaviour};
+use crate::util;
+use crate::util::fake_engine::{FakeEngine, Misbehaviour};
 
 /// A process that grows past this is killed: memory is not bounded.
 const RUNAWAY_MB: u64 = 600;
@@ -49,7 +47,7 @@ fn workspace() -> Workspace {
 
 fn workbook(ws: &Path, fake: &FakeEngine, timeout_secs: u32) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", timeout_secs.to_string())
@@ -531,7 +529,7 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
 fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
     let bin = assert_cmd::cargo::cargo_bin("workbook");
     let mut cmd = Command::new("script");
-    common::as_from_a_terminal(&mut cmd)
+    util::as_from_a_terminal(&mut cmd)
         .args(["-q", "-e", "-c"])
         // `exec`: a shell that waited on the workbook (dash does) would die of the Ctrl-C itself,
         // and `script -e` would report the shell's death, not the workbook's exit.

@@ -4,23 +4,19 @@
 //! never notices), not performance. Each test resets its exercise before and after (removing
 //! only what the exercise declares, as `workbook reset` does).
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Exercises use daemon-wide names (scratch, trainer...): one test at a time.
-static DAEMON: Mutex<()> = Mutex::new(());
+use crate::util;
 
 const BOUND: Duration = Duration::from_secs(30);
 
 fn workbook(ws: &Path) -> Command {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("NO_COLOR", "1")
         .env_remove("WORKBOOK_WATCH_TIMINGS")
@@ -231,7 +227,7 @@ fn progress(ws: &Path) -> serde_json::Value {
 
 #[test]
 fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
     w.wait_for("watching 03-tmpfs");
@@ -268,7 +264,7 @@ fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
 
 #[test]
 fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("02-bind-mounts");
     let dir = lab.ws.join("02-bind-mounts");
     let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
@@ -311,7 +307,7 @@ fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
 
 #[test]
 fn max_regrades_ends_the_watch_with_the_verdicts_exit_code() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &["--max-regrades", "1"]);
     w.wait_for("0/2 steps pass");
@@ -348,7 +344,7 @@ fn helpers() -> Vec<String> {
 /// workbook's; SIGTERM ends the watch and leaves no helper container.
 #[test]
 fn watch_never_holds_a_volume_the_learner_removes() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("07-backup-restore");
     let dir = lab.ws.join("07-backup-restore");
     docker(&[
@@ -420,7 +416,7 @@ fn watch_never_holds_a_volume_the_learner_removes() {
 /// (the watch's first one here) count failed steps.
 #[test]
 fn daemon_events_are_not_counted_as_attempts() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &[]);
     w.wait_for("0/2 steps pass");
@@ -446,7 +442,7 @@ fn daemon_events_are_not_counted_as_attempts() {
 /// command holds it, verdicts wait, and are recorded once it is free; the watch keeps going.
 #[test]
 fn watch_waits_for_the_workspace_lock_to_record() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &[]);
     w.wait_for("0/2 steps pass");

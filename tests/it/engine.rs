@@ -6,12 +6,13 @@
 //! daemon is refused with "client version ... is too new", and this test fails: `connect` must
 //! then negotiate again.
 
-mod common;
-
 use bollard::ClientVersion;
+
+use crate::util;
 
 #[tokio::test]
 async fn requests_are_answered_whatever_the_client_api_version() {
+    let _daemon = util::daemon_async().await;
     let future = ClientVersion {
         major_version: 1,
         minor_version: 99,
@@ -48,7 +49,8 @@ async fn the_workbooks_own_helpers_are_not_graded() {
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     use workbook::checks::Status;
 
-    let engine = common::lab_engine().await;
+    let _daemon = util::daemon_async().await;
+    let engine = util::lab_engine().await;
     let docker = &engine.docker;
     let volume = format!("workbook-test-helpers-{}", std::process::id());
     docker
@@ -132,7 +134,8 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     use std::time::Duration;
     use workbook::grading::gather::Memory;
 
-    let engine = common::lab_engine().await;
+    let _daemon = util::daemon_async().await;
+    let engine = util::lab_engine().await;
     let docker = &engine.docker;
     let name = format!("workbook-test-exec-{}", std::process::id());
     let run = std::process::Command::new("docker")

@@ -14,12 +14,10 @@
 //!   window is the second or so between `rm` and `--load`.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-use crate::util;
+use crate::util::{self, docker, docker_ok, workbook};
 
 const LAB: [&str; 3] = [
     "workbook/tools:latest",
@@ -27,24 +25,8 @@ const LAB: [&str; 3] = [
     "workbook/ml-api:latest",
 ];
 
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
-
-fn docker(args: &[&str]) -> Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs")
-}
-
 fn daemon_answers() -> bool {
-    std::process::Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    docker_ok(&["info", "--format", "{{.ServerVersion}}"])
 }
 
 /// The image id of a tag, when present.
@@ -80,8 +62,7 @@ impl Drop for Restore {
         if !missing.is_empty() {
             eprintln!("restoring {}: running `workbook setup`", missing.join(", "));
         }
-        let ok = Command::cargo_bin("workbook")
-            .unwrap()
+        let ok = workbook()
             .arg("setup")
             .output()
             .is_ok_and(|o| o.status.success());

@@ -3,16 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::util;
-
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
+use crate::util::{self, workbook};
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"]

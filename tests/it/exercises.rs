@@ -5,29 +5,14 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::util;
+use crate::util::{self, docker, docker_ok, workbook};
 
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
-
-fn in_workspace(ws: &Path) -> Command {
+fn in_workspace(ws: &Path) -> assert_cmd::Command {
     let mut cmd = workbook();
     cmd.env("WORKBOOK_WORKSPACE", ws);
     cmd
-}
-
-fn docker_ok(args: &[&str]) -> bool {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 /// `workbook [pre...] verify [args...] --json --yes`: exit code and report.
@@ -326,17 +311,14 @@ impl ComposeBystander {
     }
 
     fn survived(&self) -> bool {
-        let out = std::process::Command::new("docker")
-            .args([
-                "ps",
-                "-q",
-                "--filter",
-                "label=com.docker.compose.service=keep",
-                "--filter",
-                "label=com.docker.compose.project=04-checkpoints",
-            ])
-            .output()
-            .unwrap();
+        let out = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.service=keep",
+            "--filter",
+            "label=com.docker.compose.project=04-checkpoints",
+        ]);
         !String::from_utf8_lossy(&out.stdout).trim().is_empty()
             && docker_ok(&["volume", "inspect", "04-checkpoints_keepdata"])
     }

@@ -16,19 +16,15 @@ use crate::util;
 
 const REAL: &str = "/var/run/docker.sock";
 
+/// [`util::workbook`] in `ws`, on the default socket whatever the caller's `DOCKER_HOST`.
 fn workbook(ws: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env("WORKBOOK_WORKSPACE", ws)
-        .env("NO_COLOR", "1")
-        .env_remove("DOCKER_HOST");
+    let mut cmd = util::workbook();
+    cmd.env("WORKBOOK_WORKSPACE", ws).env_remove("DOCKER_HOST");
     cmd
 }
 
 fn helpers_left() -> usize {
-    let out = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=workbook.role=probe"])
-        .output()
-        .unwrap();
+    let out = util::docker(&["ps", "-aq", "--filter", "label=workbook.role=probe"]);
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
@@ -114,12 +110,7 @@ fn start_proxy(
 /// A workspace in `dir` with exercise 01 solved (ml-data holds hello.txt).
 fn solved_workspace(dir: &Path) -> PathBuf {
     let ws = dir.join("ws");
-    Command::cargo_bin("workbook")
-        .unwrap()
-        .arg("init")
-        .arg(&ws)
-        .assert()
-        .success();
+    util::workbook().arg("init").arg(&ws).assert().success();
     workbook(&ws).arg("setup").assert().success();
     workbook(&ws)
         .args(["reset", "01", "--yes"])
@@ -190,12 +181,7 @@ fn the_connection_dies_mid_grade() {
 fn a_daemon_that_never_answers_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    Command::cargo_bin("workbook")
-        .unwrap()
-        .arg("init")
-        .arg(&ws)
-        .assert()
-        .success();
+    util::workbook().arg("init").arg(&ws).assert().success();
     let sock = dir.path().join("silent.sock");
     // Accepts connections, reads, never answers.
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -217,7 +203,7 @@ fn a_daemon_that_never_answers_times_out() {
 
 /// `workbook check 01` in `ws`, talking to the daemon through the proxy at `sock`.
 fn check_through(ws: &Path, sock: &Path) -> std::process::Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"));
+    let mut cmd = util::workbook_process();
     util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))

@@ -35,7 +35,7 @@ struct Workspace {
 fn workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("ws");
-    let status = Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+    let status = util::workbook_process()
         .arg("init")
         .arg(&root)
         .stdout(Stdio::null())
@@ -45,13 +45,14 @@ fn workspace() -> Workspace {
     Workspace { _dir: dir, root }
 }
 
+/// [`util::workbook_process`] in `ws` against `fake`, as from a terminal (signals at their
+/// defaults), stdin closed, its output piped.
 fn workbook(ws: &Path, fake: &FakeEngine, timeout_secs: u32) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
+    let mut cmd = util::workbook_process();
     util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", timeout_secs.to_string())
-        .env("NO_COLOR", "1")
         .env_remove("DOCKER_CONTEXT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -527,7 +528,7 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
 /// `workbook watch` on a terminal (`script` gives it one; what is written to `script` is typed
 /// at that terminal), against `fake`.
 fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
-    let bin = assert_cmd::cargo::cargo_bin("workbook");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_workbook"));
     let mut cmd = Command::new("script");
     util::as_from_a_terminal(&mut cmd)
         .args(["-q", "-e", "-c"])

@@ -11,13 +11,12 @@ use std::process::Output;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-use crate::util;
+use crate::util::{self, docker};
 
+/// [`util::workbook`] that never pages.
 fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE")
-        .env("NO_COLOR", "1")
-        .env("NO_PAGER", "1");
+    let mut cmd = util::workbook();
+    cmd.env("NO_PAGER", "1");
     cmd
 }
 
@@ -74,13 +73,6 @@ fn volume_check(name: &str) -> String {
 }
 
 // ---------------------------------------------------------------- the daemon
-
-fn docker(args: &[&str]) -> Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI")
-}
 
 /// Docker resources a test made; removed when it ends, however it ends.
 #[derive(Default)]

@@ -1,5 +1,9 @@
-//! What the integration tests share: the real daemon (one test at a time), the lab images on
-//! it, a child started as from a terminal, and a fake Docker Engine ([`fake_engine`]).
+//! What the integration tests share: the `workbook` binary with a clean environment
+//! ([`workbook`]), the docker CLI ([`docker`]), the real daemon (one test at a time), the lab
+//! images on it, a child started as from a terminal, and a fake Docker Engine ([`fake_engine`]).
+//!
+//! A module whose every run needs more (a workspace, `DOCKER_HOST`, a terminal) wraps
+//! [`workbook`] or [`workbook_process`] in a builder of its own that adds just that.
 //!
 //! # Tests that need the real Docker daemon
 //!
@@ -22,10 +26,60 @@
 
 pub mod fake_engine;
 
+use std::process::{Command, Output};
+
 use tokio::sync::{Mutex, MutexGuard};
 
 /// A `DOCKER_HOST` where no daemon answers.
 pub const NO_DAEMON: &str = "unix:///nonexistent/docker.sock";
+
+/// The `workbook` binary of this build, as a `std` command (to spawn, pipe, signal): with
+/// `NO_COLOR=1` (plain text to compare) and without the caller's `WORKBOOK_WORKSPACE` (a test
+/// names its workspace itself). Its stdin is inherited unless the test sets it.
+pub fn workbook_process() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_workbook"));
+    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
+    cmd
+}
+
+/// [`workbook_process`] under assert_cmd (`.assert()`, `.write_stdin()`, `.timeout()`), whose
+/// stdin is an empty pipe unless `.write_stdin()` says otherwise: no run waits for a keyboard.
+pub fn workbook() -> assert_cmd::Command {
+    assert_cmd::Command::from_std(workbook_process())
+}
+
+/// `docker ARGS` with the docker CLI: its output. A CLI that cannot be started at all is exit
+/// status 127 with the reason on stderr (as a shell says it), not a panic, so that a cleanup in
+/// a `Drop` may call it too.
+pub fn docker(args: &[&str]) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| Output {
+            status: std::process::ExitStatus::from_raw(127 << 8),
+            stdout: Vec::new(),
+            stderr: format!("cannot run the docker CLI: {e}").into_bytes(),
+        })
+}
+
+/// Whether `docker ARGS` succeeded.
+pub fn docker_ok(args: &[&str]) -> bool {
+    docker(args).status.success()
+}
+
+/// The stdout of `docker ARGS`, which must succeed (else the test fails with its output).
+pub fn docker_stdout(args: &[&str]) -> String {
+    let out = docker(args);
+    assert!(
+        out.status.success(),
+        "docker {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
 
 /// The real daemon, one test at a time (see the module's doc). A tokio mutex, so that a
 /// `#[tokio::test]` may hold it across `.await`; a test that panics releases it.

@@ -4,32 +4,15 @@
 //! remove only what an exercise declares (as `workbook reset` does) and what they made.
 
 use std::path::Path;
-use std::sync::Mutex;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-/// Exercises share daemon-wide names (ml-data, trainer...): one at a time.
-static DAEMON: Mutex<()> = Mutex::new(());
+use crate::util::{self, docker, docker_ok, workbook};
 
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
-
-fn in_workspace(ws: &Path) -> Command {
+fn in_workspace(ws: &Path) -> assert_cmd::Command {
     let mut cmd = workbook();
     cmd.env("WORKBOOK_WORKSPACE", ws);
     cmd
-}
-
-fn docker_ok(args: &[&str]) -> bool {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 /// `workbook [pre...] verify [args...] --json --yes`: exit code and report.
@@ -52,7 +35,7 @@ fn verify(pre: &[&str], args: &[&str]) -> (i32, Value) {
 }
 
 fn contract(slug: &str) {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let (code, report) = verify(&[], &[slug]);
     let v = &report["exercises"][0];
     assert_eq!(v["exercise"], slug);
@@ -148,7 +131,7 @@ fn every_exercise_has_a_contract_test() {
 
 #[test]
 fn verify_catches_a_grader_that_passes_a_mistake() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/broken-pack");
     let (code, report) = verify(&["--pack", pack], &[]);
     assert_eq!(code, 1, "{report:#}");
@@ -170,7 +153,7 @@ fn verify_catches_a_grader_that_passes_a_mistake() {
 
 #[test]
 fn next_creates_the_default_workspace_and_moves_on_when_solved() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let cwd = tempfile::tempdir().unwrap();
     let ws = cwd.path().join("docker-volumes-workbook");
     let next = || {
@@ -266,7 +249,7 @@ impl Drop for Bystanders {
 
 #[test]
 fn reset_removes_only_what_the_exercise_declares() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     workbook().arg("init").arg(&ws).assert().success();
@@ -328,17 +311,14 @@ impl ComposeBystander {
     }
 
     fn survived(&self) -> bool {
-        let out = std::process::Command::new("docker")
-            .args([
-                "ps",
-                "-q",
-                "--filter",
-                "label=com.docker.compose.service=keep",
-                "--filter",
-                "label=com.docker.compose.project=04-checkpoints",
-            ])
-            .output()
-            .unwrap();
+        let out = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            "label=com.docker.compose.service=keep",
+            "--filter",
+            "label=com.docker.compose.project=04-checkpoints",
+        ]);
         !String::from_utf8_lossy(&out.stdout).trim().is_empty()
             && docker_ok(&["volume", "inspect", "04-checkpoints_keepdata"])
     }
@@ -352,7 +332,7 @@ impl Drop for ComposeBystander {
 
 #[test]
 fn verify_spares_everything_else() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let bystanders = Bystanders::new();
     let (code, report) = verify(&[], &["01", "06"]);
     assert_eq!(code, 0, "{report:#}");
@@ -364,7 +344,7 @@ fn verify_spares_everything_else() {
 
 #[test]
 fn reset_all_between_attendees_spares_everything_else() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     workbook().arg("init").arg(&ws).assert().success();
@@ -422,7 +402,7 @@ fn reset_all_between_attendees_spares_everything_else() {
 /// `init` does not write starter files through it either.
 #[test]
 fn reset_never_writes_through_a_link_out_of_the_workspace() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
     workbook().arg("init").arg(&ws).assert().success();
@@ -463,7 +443,7 @@ fn reset_never_writes_through_a_link_out_of_the_workspace() {
 /// that it could not be recorded, with exit code 2. Needs root to mount a small tmpfs.
 #[test]
 fn a_full_disk_does_not_hide_the_verdict() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: mounting a tmpfs to fill needs root");
         return;

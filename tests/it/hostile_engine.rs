@@ -4,9 +4,6 @@
 //! hanging, a message that names what happened, bounded memory (peak RSS), and no probe left
 //! (the fake records its DELETE). Nothing here touches the real Docker daemon.
 
-mod common;
-mod fake_engine;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fake_engine::{FakeEngine, Misbehaviour};
+use crate::util;
+use crate::util::fake_engine::{FakeEngine, Misbehaviour};
 
 /// A process that grows past this is killed: memory is not bounded.
 const RUNAWAY_MB: u64 = 600;
@@ -37,7 +35,7 @@ struct Workspace {
 fn workspace() -> Workspace {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("ws");
-    let status = Command::new(assert_cmd::cargo::cargo_bin("workbook"))
+    let status = util::workbook_process()
         .arg("init")
         .arg(&root)
         .stdout(Stdio::null())
@@ -47,13 +45,14 @@ fn workspace() -> Workspace {
     Workspace { _dir: dir, root }
 }
 
+/// [`util::workbook_process`] in `ws` against `fake`, as from a terminal (signals at their
+/// defaults), stdin closed, its output piped.
 fn workbook(ws: &Path, fake: &FakeEngine, timeout_secs: u32) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    let mut cmd = util::workbook_process();
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", fake.docker_host())
         .env("WORKBOOK_DOCKER_TIMEOUT", timeout_secs.to_string())
-        .env("NO_COLOR", "1")
         .env_remove("DOCKER_CONTEXT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -529,9 +528,9 @@ fn watch_under_an_event_flood_answers_ctrl_c() {
 /// `workbook watch` on a terminal (`script` gives it one; what is written to `script` is typed
 /// at that terminal), against `fake`.
 fn watch_on_a_terminal(ws: &Path, fake: &FakeEngine) -> Run {
-    let bin = assert_cmd::cargo::cargo_bin("workbook");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_workbook"));
     let mut cmd = Command::new("script");
-    common::as_from_a_terminal(&mut cmd)
+    util::as_from_a_terminal(&mut cmd)
         .args(["-q", "-e", "-c"])
         // `exec`: a shell that waited on the workbook (dash does) would die of the Ctrl-C itself,
         // and `script -e` would report the shell's death, not the workbook's exit.

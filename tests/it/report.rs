@@ -8,11 +8,12 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::util;
+
+/// [`util::workbook`] with no daemon to reach.
 fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE")
-        .env("NO_COLOR", "1")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let mut cmd = util::workbook();
+    cmd.env("DOCKER_HOST", util::NO_DAEMON);
     cmd
 }
 

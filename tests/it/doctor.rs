@@ -3,14 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
+use crate::util::{self, workbook};
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["checks"]
@@ -76,6 +71,7 @@ fn helpers(rt: &tokio::runtime::Runtime, docker: &bollard::Docker) -> HashSet<St
 
 #[test]
 fn doctor_json_on_the_real_daemon_leaves_nothing_behind() {
+    let _daemon = util::daemon();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

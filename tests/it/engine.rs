@@ -6,12 +6,13 @@
 //! daemon is refused with "client version ... is too new", and this test fails: `connect` must
 //! then negotiate again.
 
-mod common;
-
 use bollard::ClientVersion;
+
+use crate::util;
 
 #[tokio::test]
 async fn requests_are_answered_whatever_the_client_api_version() {
+    let _daemon = util::daemon_async().await;
     let future = ClientVersion {
         major_version: 1,
         minor_version: 99,
@@ -48,7 +49,8 @@ async fn the_workbooks_own_helpers_are_not_graded() {
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     use workbook::checks::Status;
 
-    let engine = common::lab_engine().await;
+    let _daemon = util::daemon_async().await;
+    let engine = util::lab_engine().await;
     let docker = &engine.docker;
     let volume = format!("workbook-test-helpers-{}", std::process::id());
     docker
@@ -132,21 +134,19 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     use std::time::Duration;
     use workbook::grading::gather::Memory;
 
-    let engine = common::lab_engine().await;
+    let _daemon = util::daemon_async().await;
+    let engine = util::lab_engine().await;
     let docker = &engine.docker;
     let name = format!("workbook-test-exec-{}", std::process::id());
-    let run = std::process::Command::new("docker")
-        .args([
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "workbook/tools",
-            "sleep",
-            "300",
-        ])
-        .output()
-        .unwrap();
+    let run = util::docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "workbook/tools",
+        "sleep",
+        "300",
+    ]);
     assert!(run.status.success(), "{run:?}");
     let toml = format!(
         "format = 1\ntitle = 't'\nlesson = 'x.md'\n[resources]\ncontainers = ['{name}']\n\
@@ -157,22 +157,19 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     let dir = tempfile::tempdir().unwrap();
     let execs = |since: i64| {
         let until = chrono::Utc::now().timestamp() + 1;
-        let out = std::process::Command::new("docker")
-            .args([
-                "events",
-                "--since",
-                &since.to_string(),
-                "--until",
-                &until.to_string(),
-                "--filter",
-                &format!("container={name}"),
-                "--filter",
-                "event=exec_create",
-                "--format",
-                "{{.Action}}",
-            ])
-            .output()
-            .unwrap();
+        let out = util::docker(&[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+            "--filter",
+            &format!("container={name}"),
+            "--filter",
+            "event=exec_create",
+            "--format",
+            "{{.Action}}",
+        ]);
         String::from_utf8_lossy(&out.stdout).lines().count()
     };
 
@@ -184,10 +181,7 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
     }
     let reused = execs(since);
     // Restarted: the same container, started again, is asked again.
-    let restart = std::process::Command::new("docker")
-        .args(["restart", "-t", "0", &name])
-        .output()
-        .unwrap();
+    let restart = util::docker(&["restart", "-t", "0", &name]);
     assert!(restart.status.success(), "{restart:?}");
     let r = workbook::grading::grade::grade_with(docker, &ex, dir.path(), &watch).await;
     assert!(r.passed(), "{r:?}");
@@ -198,9 +192,7 @@ async fn exec_checks_are_run_again_only_when_their_container_changed() {
         workbook::grading::grade::grade_with(docker, &ex, dir.path(), &plain).await;
     }
     let all = execs(since);
-    let _ = std::process::Command::new("docker")
-        .args(["rm", "-f", &name])
-        .output();
+    util::docker(&["rm", "-f", &name]);
     assert_eq!(
         reused, 1,
         "three gradings of an unchanged container: one exec"

@@ -5,19 +5,19 @@
 //! - it removes only the three lab image *tags*, each with `docker image rm` without `--force`:
 //!   the daemon refuses when any container (running or not) uses the image, and such a tag is
 //!   simply kept (the load then goes over it);
-//! - it skips the removal when another test binary that uses the lab images is running (the
-//!   exercise tests or the library's unit tests), and says so;
-//! - the tests of this file that need the images take one lock, so none sees them missing;
+//! - it skips the removal when another test binary that uses the lab images is running (this
+//!   crate's, `it`, in another process, or the library's unit tests), and says so;
+//! - the tests of this file that need the images hold the daemon (`util::daemon()`), as every
+//!   daemon test of this binary does, so none sees them missing;
 //! - a guard runs `workbook setup` when the test ends, whether it passed, failed or panicked, so
 //!   the lab images exist again (rebuilt if the load did not restore them), and the removal
 //!   window is the second or so between `rm` and `--load`.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::{Mutex, MutexGuard};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+
+use crate::util::{self, docker, docker_ok, workbook};
 
 const LAB: [&str; 3] = [
     "workbook/tools:latest",
@@ -25,31 +25,8 @@ const LAB: [&str; 3] = [
     "workbook/ml-api:latest",
 ];
 
-/// The tests that read or remove the lab images: one at a time.
-static LAB_IMAGES: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    LAB_IMAGES.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
-
-fn docker(args: &[&str]) -> Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs")
-}
-
 fn daemon_answers() -> bool {
-    std::process::Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    docker_ok(&["info", "--format", "{{.ServerVersion}}"])
 }
 
 /// The image id of a tag, when present.
@@ -85,8 +62,7 @@ impl Drop for Restore {
         if !missing.is_empty() {
             eprintln!("restoring {}: running `workbook setup`", missing.join(", "));
         }
-        let ok = Command::cargo_bin("workbook")
-            .unwrap()
+        let ok = workbook()
             .arg("setup")
             .output()
             .is_ok_and(|o| o.status.success());
@@ -96,7 +72,8 @@ impl Drop for Restore {
     }
 }
 
-/// Other test binaries of this project that use the lab images, running now.
+/// Other test binaries of this project that use the lab images, running now (the tests of this
+/// binary that do hold the daemon lock instead).
 fn other_image_users() -> Vec<String> {
     let me = std::process::id().to_string();
     let Ok(procs) = std::fs::read_dir("/proc") else {
@@ -113,7 +90,7 @@ fn other_image_users() -> Vec<String> {
                 .file_name()?
                 .to_string_lossy()
                 .into_owned();
-            let users = ["exercises-", "workbook-"];
+            let users = ["it-", "workbook-"];
             (argv0.contains("/deps/") && users.iter().any(|u| name.starts_with(u))).then_some(argv0)
         })
         .collect()
@@ -147,7 +124,7 @@ fn save_then_load_restores_the_lab_images() {
         eprintln!("skipped: no Docker daemon");
         return;
     }
-    let _lock = lock();
+    let _daemon = util::daemon();
     let _restore = Restore;
     setup();
     let dir = tempfile::tempdir().unwrap();
@@ -221,7 +198,7 @@ fn truncated_and_foreign_files_are_refused() {
     let plain = dir.path().join("lab.tar");
     let ids_before: Vec<Option<String>>;
     {
-        let _lock = lock();
+        let _daemon = util::daemon();
         setup();
         save(&gz);
         save(&plain);
@@ -278,7 +255,7 @@ fn truncated_and_foreign_files_are_refused() {
     load(&dir.path().join("nowhere.tar.gz")).stderr(predicate::str::contains("does not exist"));
 
     // Nothing was loaded: the lab images are those of before.
-    let _lock = lock();
+    let _daemon = util::daemon();
     let ids_after: Vec<Option<String>> = LAB.iter().map(|t| image_id(t)).collect();
     assert_eq!(ids_before, ids_after);
 }

@@ -2,8 +2,8 @@
 //! exercise loader (community packs), the Markdown renderer (lessons), and the backup archive
 //! validator (learners' files). None may panic, and the validator may never accept an entry
 //! that escapes the volume root. `PROPTEST_CASES` sets the number of cases (default 10 000);
-//! failing inputs are kept in `tests/properties.proptest-regressions` (the corpus, committed) and
-//! replayed first on every run.
+//! failing inputs are kept in `tests/proptest-regressions/properties.txt` (the corpus, committed;
+//! proptest's default place for a module of `tests/it/`) and replayed first on every run.
 
 use std::io::Write;
 
@@ -20,7 +20,7 @@ fn cases() -> ProptestConfig {
     ProptestConfig::with_cases(n)
 }
 
-const VALID_EXERCISE: &str = include_str!("../exercises/02-bind-mounts/exercise.toml");
+const VALID_EXERCISE: &str = include_str!("../../exercises/02-bind-mounts/exercise.toml");
 
 /// Pieces that make the loader walk deep: keys, tables, arrays of tables, odd values.
 fn toml_fragment() -> impl Strategy<Value = String> {

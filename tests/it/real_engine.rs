@@ -3,8 +3,6 @@
 //! download, the event stream, exec's switch of protocols, logs, `wait` and `DELETE`. It uses one
 //! container of its own (`wbtest-transport-PID`), removed at the end.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,9 +14,12 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
+use crate::util;
+
 #[tokio::test]
 async fn every_kind_of_request_works_through_the_transport() {
-    let engine = common::lab_engine().await;
+    let _daemon = util::daemon_async().await;
+    let engine = util::lab_engine().await;
     let docker = &engine.docker;
     let name = format!("wbtest-transport-{}", std::process::id());
 

@@ -4,8 +4,6 @@
 //! test names ([`Misbehaviour`]). Every request is logged, and the containers created and not
 //! yet deleted are kept, so a test can assert that a probe was removed.
 
-#![allow(dead_code)] // each test binary uses part of it
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +51,8 @@ pub struct Request {
     pub method: String,
     /// Without the query.
     pub path: String,
+    /// When it came (no test reads it now).
+    #[allow(dead_code)]
     pub at: Instant,
 }
 

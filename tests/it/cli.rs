@@ -1,13 +1,8 @@
 //! The binary without a daemon: commands that must work offline, and errors for people.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE").env("NO_COLOR", "1");
-    cmd
-}
+use crate::util::workbook;
 
 #[test]
 fn init_writes_a_self_contained_workspace() {

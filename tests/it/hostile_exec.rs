@@ -1,18 +1,44 @@
 //! A check command's output through a hostile fake engine (`tests/fake_engine`): an exec whose
 //! one output frame claims 4 GiB and never ends is cut at the transport's cap, at once, instead
-//! of buffering for the whole exec timeout. One test in its own binary: it points the process's
-//! `DOCKER_HOST` at the fake.
-
-mod fake_engine;
+//! of buffering for the whole exec timeout. It points its process's `DOCKER_HOST` at the fake,
+//! which every other test of this binary (and their children) would inherit: so the test runs
+//! again in a process of its own, this binary run with a filter for just this test.
 
 use std::time::{Duration, Instant};
 
-use fake_engine::{FakeEngine, Misbehaviour};
+use crate::util::fake_engine::{FakeEngine, Misbehaviour};
+
+/// Set in the process of its own that runs the test.
+const ALONE: &str = "WORKBOOK_TEST_ALONE";
+const THIS_TEST: &str = "hostile_exec::an_exec_that_never_stops_printing_is_cut_at_its_cap";
+
+/// Runs the test `name` of this binary in a child process, alone, and passes on its result.
+fn in_a_process_of_its_own(name: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE, "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{name} in a process of its own: {:?}",
+        out.status
+    );
+}
 
 #[tokio::test]
 async fn an_exec_that_never_stops_printing_is_cut_at_its_cap() {
+    if std::env::var_os(ALONE).is_none() {
+        return in_a_process_of_its_own(THIS_TEST);
+    }
     let fake = FakeEngine::start();
-    // SAFETY: the only test of this binary, before any thread of ours reads the environment.
+    // SAFETY: the only test this process runs (see above), before any thread of ours reads the
+    // environment.
     unsafe {
         std::env::set_var("DOCKER_HOST", fake.docker_host());
         std::env::set_var("WORKBOOK_DOCKER_TIMEOUT", "5");

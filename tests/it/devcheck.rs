@@ -7,15 +7,16 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use workbook::commands::dev::{check_dir, Problem};
 
+use crate::util;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// [`util::workbook`] with no daemon to reach.
 fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE")
-        .env("NO_COLOR", "1")
-        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let mut cmd = util::workbook();
+    cmd.env("DOCKER_HOST", util::NO_DAEMON);
     cmd
 }
 

@@ -3,34 +3,28 @@
 //! must give an `error` verdict (exit 2), change no progress, and leave nothing behind that
 //! the next run does not remove.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use assert_cmd::Command;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-static DAEMON: Mutex<()> = Mutex::new(());
+use crate::util;
 
 const REAL: &str = "/var/run/docker.sock";
 
+/// [`util::workbook`] in `ws`, on the default socket whatever the caller's `DOCKER_HOST`.
 fn workbook(ws: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env("WORKBOOK_WORKSPACE", ws)
-        .env("NO_COLOR", "1")
-        .env_remove("DOCKER_HOST");
+    let mut cmd = util::workbook();
+    cmd.env("WORKBOOK_WORKSPACE", ws).env_remove("DOCKER_HOST");
     cmd
 }
 
 fn helpers_left() -> usize {
-    let out = std::process::Command::new("docker")
-        .args(["ps", "-aq", "--filter", "label=workbook.role=probe"])
-        .output()
-        .unwrap();
+    let out = util::docker(&["ps", "-aq", "--filter", "label=workbook.role=probe"]);
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
 
@@ -116,12 +110,7 @@ fn start_proxy(
 /// A workspace in `dir` with exercise 01 solved (ml-data holds hello.txt).
 fn solved_workspace(dir: &Path) -> PathBuf {
     let ws = dir.join("ws");
-    Command::cargo_bin("workbook")
-        .unwrap()
-        .arg("init")
-        .arg(&ws)
-        .assert()
-        .success();
+    util::workbook().arg("init").arg(&ws).assert().success();
     workbook(&ws).arg("setup").assert().success();
     workbook(&ws)
         .args(["reset", "01", "--yes"])
@@ -136,7 +125,7 @@ fn solved_workspace(dir: &Path) -> PathBuf {
 
 #[test]
 fn the_connection_dies_mid_grade() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let progress_before = std::fs::read(ws.join(".workbook/progress.json")).unwrap();
@@ -192,12 +181,7 @@ fn the_connection_dies_mid_grade() {
 fn a_daemon_that_never_answers_times_out() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    Command::cargo_bin("workbook")
-        .unwrap()
-        .arg("init")
-        .arg(&ws)
-        .assert()
-        .success();
+    util::workbook().arg("init").arg(&ws).assert().success();
     let sock = dir.path().join("silent.sock");
     // Accepts connections, reads, never answers.
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -219,8 +203,8 @@ fn a_daemon_that_never_answers_times_out() {
 
 /// `workbook check 01` in `ws`, talking to the daemon through the proxy at `sock`.
 fn check_through(ws: &Path, sock: &Path) -> std::process::Child {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    let mut cmd = util::workbook_process();
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["check", "01"])
@@ -254,7 +238,7 @@ fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
 
 #[test]
 fn ctrl_c_during_a_grading_leaves_no_probe() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let before = helpers_left();
@@ -288,7 +272,7 @@ fn ctrl_c_during_a_grading_leaves_no_probe() {
 
 #[test]
 fn ctrl_c_while_a_probe_is_being_created_leaves_no_probe() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let dir = tempfile::tempdir().unwrap();
     let ws = solved_workspace(dir.path());
     let before = helpers_left();

@@ -4,25 +4,22 @@
 //! never notices), not performance. Each test resets its exercise before and after (removing
 //! only what the exercise declares, as `workbook reset` does).
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Exercises use daemon-wide names (scratch, trainer...): one test at a time.
-static DAEMON: Mutex<()> = Mutex::new(());
+use crate::util::{self, docker_stdout};
 
 const BOUND: Duration = Duration::from_secs(30);
 
+/// [`util::workbook_process`] in `ws`, as from a terminal (signals at their defaults), stdin
+/// closed, without the timing report.
 fn workbook(ws: &Path) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("workbook"));
-    common::as_from_a_terminal(&mut cmd)
+    let mut cmd = util::workbook_process();
+    util::as_from_a_terminal(&mut cmd)
         .env("WORKBOOK_WORKSPACE", ws)
-        .env("NO_COLOR", "1")
         .env_remove("WORKBOOK_WATCH_TIMINGS")
         .stdin(Stdio::null());
     cmd
@@ -37,10 +34,6 @@ fn run_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn docker(args: &[&str]) -> String {
-    run_ok(Command::new("docker").args(args))
 }
 
 /// A fresh workspace on `exercise`, with the lab images; the exercise is reset again on drop.
@@ -74,21 +67,17 @@ impl Drop for Lab {
         // The reset set the exercise up again: remove what its setup made (labelled by the
         // workbook for this exercise), so the test leaves nothing behind.
         let filter = format!("label=workbook.exercise={}", self.exercise);
-        let made = Command::new("docker")
-            .args([
-                "volume",
-                "ls",
-                "-q",
-                "--filter",
-                "label=workbook.managed=true",
-                "--filter",
-                &filter,
-            ])
-            .output();
-        if let Ok(out) = made {
-            for v in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("docker").args(["volume", "rm", v]).output();
-            }
+        let made = util::docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "label=workbook.managed=true",
+            "--filter",
+            &filter,
+        ]);
+        for v in String::from_utf8_lossy(&made.stdout).lines() {
+            util::docker(&["volume", "rm", v]);
         }
     }
 }
@@ -211,7 +200,7 @@ impl Drop for Watcher {
 
 /// Exercise 03's first step, done: `scratch` running with a tmpfs at /tmp.
 fn run_scratch() {
-    docker(&[
+    docker_stdout(&[
         "run",
         "-d",
         "--name",
@@ -231,7 +220,7 @@ fn progress(ws: &Path) -> serde_json::Value {
 
 #[test]
 fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
     w.wait_for("watching 03-tmpfs");
@@ -240,7 +229,7 @@ fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
     // The solution, one command at a time: each one's events re-grade.
     run_scratch();
     w.wait_for("step 1 passed: scratch has a tmpfs at /tmp");
-    docker(&[
+    docker_stdout(&[
         "run",
         "-d",
         "--name",
@@ -268,7 +257,7 @@ fn docker_commands_make_the_watcher_announce_each_step_and_exit_on_pass() {
 
 #[test]
 fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("02-bind-mounts");
     let dir = lab.ws.join("02-bind-mounts");
     let mut w = Watcher::start(&lab, &["--exit-on-pass"]);
@@ -276,7 +265,7 @@ fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
 
     let data = format!("{}:/app/data", dir.join("data").display());
     let models = format!("{}:/app/models:ro", dir.join("models").display());
-    docker(&[
+    docker_stdout(&[
         "run",
         "-d",
         "--name",
@@ -285,7 +274,7 @@ fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
         &data,
         "workbook/ml-training",
     ]);
-    docker(&[
+    docker_stdout(&[
         "run",
         "-d",
         "--name",
@@ -301,7 +290,7 @@ fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
     // container's hostname, as the step wants): no Docker event can trigger this re-grade,
     // only the file change.
     w.settle(Duration::from_millis(1500));
-    let hostname = docker(&["inspect", "-f", "{{.Config.Hostname}}", "trainer"]);
+    let hostname = docker_stdout(&["inspect", "-f", "{{.Config.Hostname}}", "trainer"]);
     std::fs::write(dir.join("data/from-container.txt"), hostname).unwrap();
     let line = w.wait_for("(file): ");
     assert!(line.starts_with("re-check "), "{line}");
@@ -311,7 +300,7 @@ fn a_file_written_in_the_exercise_folder_triggers_a_regrade() {
 
 #[test]
 fn max_regrades_ends_the_watch_with_the_verdicts_exit_code() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &["--max-regrades", "1"]);
     w.wait_for("0/2 steps pass");
@@ -323,7 +312,7 @@ fn max_regrades_ends_the_watch_with_the_verdicts_exit_code() {
 
 /// Probes on `ml-data` that this daemon still has (any session's).
 fn probes_on(volume: &str) -> Vec<String> {
-    docker(&[
+    docker_stdout(&[
         "ps",
         "-aq",
         "--filter",
@@ -337,7 +326,7 @@ fn probes_on(volume: &str) -> Vec<String> {
 }
 
 fn helpers() -> Vec<String> {
-    docker(&["ps", "-aq", "--filter", "label=workbook.role"])
+    docker_stdout(&["ps", "-aq", "--filter", "label=workbook.role"])
         .lines()
         .map(str::to_string)
         .collect()
@@ -348,10 +337,10 @@ fn helpers() -> Vec<String> {
 /// workbook's; SIGTERM ends the watch and leaves no helper container.
 #[test]
 fn watch_never_holds_a_volume_the_learner_removes() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("07-backup-restore");
     let dir = lab.ws.join("07-backup-restore");
-    docker(&[
+    docker_stdout(&[
         "run",
         "--rm",
         "-v",
@@ -372,10 +361,7 @@ fn watch_never_holds_a_volume_the_learner_removes() {
 
     let mut refused = Vec::new();
     for i in 0..20 {
-        let rm = Command::new("docker")
-            .args(["volume", "rm", "ml-data"])
-            .output()
-            .unwrap();
+        let rm = util::docker(&["volume", "rm", "ml-data"]);
         if !rm.status.success() {
             refused.push(format!(
                 "round {i}: {}",
@@ -383,7 +369,7 @@ fn watch_never_holds_a_volume_the_learner_removes() {
             ));
             continue;
         }
-        docker(&["volume", "create", "ml-data"]);
+        docker_stdout(&["volume", "create", "ml-data"]);
     }
     w.settle(Duration::from_millis(1500));
     assert!(
@@ -420,14 +406,14 @@ fn watch_never_holds_a_volume_the_learner_removes() {
 /// (the watch's first one here) count failed steps.
 #[test]
 fn daemon_events_are_not_counted_as_attempts() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &[]);
     w.wait_for("0/2 steps pass");
     let name = format!("workbook-test-attempts-{}", std::process::id());
     for _ in 0..5 {
-        docker(&["create", "--name", &name, "workbook/tools", "true"]);
-        docker(&["rm", &name]);
+        docker_stdout(&["create", "--name", &name, "workbook/tools", "true"]);
+        docker_stdout(&["rm", &name]);
     }
     w.settle(Duration::from_millis(1500));
     let regrades = w.seen.iter().filter(|l| l.starts_with("re-check ")).count();
@@ -446,7 +432,7 @@ fn daemon_events_are_not_counted_as_attempts() {
 /// command holds it, verdicts wait, and are recorded once it is free; the watch keeps going.
 #[test]
 fn watch_waits_for_the_workspace_lock_to_record() {
-    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    let _daemon = util::daemon();
     let lab = Lab::new("03-tmpfs");
     let mut w = Watcher::start(&lab, &[]);
     w.wait_for("0/2 steps pass");

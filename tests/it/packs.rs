@@ -2,8 +2,8 @@
 //! setups that seed a volume the workbook did not make, absurd sizes, paths leaving the pack,
 //! and terminal escape sequences. Each pack is written by the test into a temporary folder.
 //!
-//! Tests that need the daemon create only resources named `wbtest-<purpose>-<pid>` and remove
-//! them, however the test ends.
+//! Tests that need the daemon take it (`util::daemon()`), create only resources named
+//! `wbtest-<purpose>-<pid>` and remove them, however the test ends.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -11,11 +11,12 @@ use std::process::Output;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use crate::util::{self, docker};
+
+/// [`util::workbook`] that never pages.
 fn workbook() -> Command {
-    let mut cmd = Command::cargo_bin("workbook").unwrap();
-    cmd.env_remove("WORKBOOK_WORKSPACE")
-        .env("NO_COLOR", "1")
-        .env("NO_PAGER", "1");
+    let mut cmd = util::workbook();
+    cmd.env("NO_PAGER", "1");
     cmd
 }
 
@@ -72,13 +73,6 @@ fn volume_check(name: &str) -> String {
 }
 
 // ---------------------------------------------------------------- the daemon
-
-fn docker(args: &[&str]) -> Output {
-    std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker CLI")
-}
 
 /// Docker resources a test made; removed when it ends, however it ends.
 #[derive(Default)]
@@ -192,6 +186,7 @@ fn exec_pack(container: &str, echo: &str) -> String {
 
 #[test]
 fn a_packs_exec_commands_are_shown_and_need_a_yes_remembered_per_digest() {
+    let _daemon = util::daemon();
     let mut made = Made::default();
     let victim = made.container("victim");
     let dir = tempfile::tempdir().unwrap();
@@ -353,6 +348,7 @@ fn volume_file(volume: &str, path: &str) -> String {
 
 #[test]
 fn a_setup_never_writes_into_a_volume_the_workbook_did_not_make() {
+    let _daemon = util::daemon();
     let mut made = Made::default();
     let theirs = made.volume_name("seed-theirs");
     assert!(docker(&["volume", "create", &theirs]).status.success());
@@ -573,6 +569,7 @@ fn assert_inert(what: &str, bytes: &[u8]) {
 
 #[test]
 fn no_escape_sequence_of_a_pack_reaches_the_terminal() {
+    let _daemon = util::daemon();
     let mut made = Made::default();
     let box_ = made.container("ansi");
     let vol = made.volume_name("ansi-vol");

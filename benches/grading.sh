@@ -60,7 +60,7 @@ docker info >/dev/null 2>&1 || { echo "the Docker daemon is not answering: \`doc
 
 # The daemon tests (tests/exercises.rs, tests/watch.rs) change the same resources: wait until
 # none runs. BENCH_QUIET_PATTERN (a `pgrep -f` pattern) overrides what is waited for.
-QUIET_PATTERN=${BENCH_QUIET_PATTERN:-'exercises-|deps/watch-'}
+QUIET_PATTERN=${BENCH_QUIET_PATTERN:-'deps/it-'}
 wait_quiet() {
     local waited=0
     while pgrep -f "$QUIET_PATTERN" >/dev/null 2>&1; do

@@ -18,7 +18,7 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// (its URI builder joins the absolute endpoint path over the `/vX.Y` prefix), so the daemon
 /// answers in its own API version whatever the client's is, and a negotiation (`GET /version`,
 /// for which the daemon asks containerd and runs `runc --version`: ~5 ms, half of a
-/// metadata-only check) would change no request. `tests/engine.rs` pins that: it talks to the
+/// metadata-only check) would change no request. `tests/it/engine.rs` pins that: it talks to the
 /// real daemon as a client of API 1.99, which a versioned path would make the daemon refuse.
 /// `doctor` reads the daemon's version itself.
 #[derive(Clone)]

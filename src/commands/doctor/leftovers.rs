@@ -8,10 +8,8 @@ use bollard::Docker;
 
 use super::{one_line, Check};
 use crate::docker::engine::describe;
+use crate::docker::helpers;
 use crate::docker::labels;
-
-/// Helpers older than this are leftovers of an interrupted run (as in [`helpers::sweep`]).
-const LEFTOVER_AGE_SECS: i64 = 120;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Resource {
@@ -25,7 +23,7 @@ struct Resource {
 
 pub(super) async fn leftovers_check(docker: &Docker) -> Check {
     match managed_resources(docker).await {
-        Ok(found) => leftovers_verdict(&found),
+        Ok(found) => leftovers_verdict(&found, helpers::leftover_age()),
         Err(e) => Check::warn(
             "leftovers",
             format!("workbook leftovers could not be listed: {}", one_line(&e)),
@@ -85,7 +83,9 @@ async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>, String> {
     Ok(out)
 }
 
-fn leftovers_verdict(found: &[Resource]) -> Check {
+/// `leftover_age`: from this age (seconds) on, a helper is a leftover, as for
+/// [`helpers::sweep`]; a younger one belongs to a workbook command running now.
+fn leftovers_verdict(found: &[Resource], leftover_age: i64) -> Check {
     let helper = |r: &Resource| {
         matches!(
             r.role.as_deref(),
@@ -99,12 +99,12 @@ fn leftovers_verdict(found: &[Resource]) -> Check {
     let live = found
         .iter()
         .filter(|r| r.exercise.is_none() && helper(r))
-        .filter(|r| r.age_secs.is_none_or(|a| a <= LEFTOVER_AGE_SECS))
+        .filter(|r| r.age_secs.is_none_or(|a| a < leftover_age))
         .count();
     let left: Vec<&Resource> = found
         .iter()
         .filter(|r| r.exercise.is_none())
-        .filter(|r| !helper(r) || r.age_secs.is_some_and(|a| a > LEFTOVER_AGE_SECS))
+        .filter(|r| !helper(r) || r.age_secs.is_some_and(|a| a >= leftover_age))
         .collect();
     let mut notes = Vec::new();
     if kept > 0 {
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn leftovers_are_old_helpers_and_unknown_resources_only() {
-        assert_eq!(leftovers_verdict(&[]).status, CheckStatus::Ok);
+        assert_eq!(leftovers_verdict(&[], 120).status, CheckStatus::Ok);
         let found = vec![
             res(false, "abc", Some("probe"), None, 600),
             res(false, "young", Some("probe"), None, 5),
@@ -196,7 +196,7 @@ mod tests {
             res(true, "ml-data", None, Some("01-named-volumes"), 9000),
             res(true, "workbook-bench-1", Some("bench"), None, 900),
         ];
-        let c = leftovers_verdict(&found);
+        let c = leftovers_verdict(&found, 120);
         assert_eq!(c.status, CheckStatus::Warn);
         assert!(
             c.summary.contains("1 container and 1 volume"),
@@ -211,8 +211,17 @@ mod tests {
             c.fix.as_deref(),
             Some("`docker rm -f abc` and `docker volume rm workbook-bench-1`")
         );
-        let c = leftovers_verdict(&found[1..4]);
+        let c = leftovers_verdict(&found[1..4], 120);
         assert_eq!(c.status, CheckStatus::Ok);
         assert!(c.fix.is_none());
+    }
+
+    #[test]
+    fn a_helper_is_a_leftover_from_the_age_the_sweep_removes_it() {
+        let edge = [res(false, "edge", Some("probe"), None, 120)];
+        assert_eq!(leftovers_verdict(&edge, 120).status, CheckStatus::Warn);
+        assert_eq!(leftovers_verdict(&edge, 121).status, CheckStatus::Ok);
+        let new = [res(false, "new", Some("seed"), None, 0)];
+        assert_eq!(leftovers_verdict(&new, 0).status, CheckStatus::Warn);
     }
 }

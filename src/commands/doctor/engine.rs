@@ -18,27 +18,15 @@ fn url(address: &Address) -> String {
     }
 }
 
-/// The sockets the default resolution looks at, in its order (as `endpoint::resolve` does).
-fn socket_candidates(env: &Env) -> Vec<(PathBuf, &'static str)> {
-    let mut c = vec![(PathBuf::from("/var/run/docker.sock"), "rootful Docker")];
-    if let Some(run) = &env.xdg_runtime_dir {
-        c.push((run.join("docker.sock"), "rootless Docker"));
-    }
-    if let Some(home) = &env.home {
-        c.push((home.join(".docker/run/docker.sock"), "Docker Desktop"));
-        c.push((home.join(".docker/desktop/docker.sock"), "Docker Desktop"));
-    }
-    c
-}
-
 /// Sockets on this machine other than the endpoint's: (path, what it usually is).
 pub(super) fn other_sockets(env: &Env, endpoint: &Endpoint) -> Vec<(PathBuf, &'static str)> {
     let chosen = match &endpoint.address {
         Address::Unix(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
         Address::Tcp(_) => PathBuf::new(),
     };
-    socket_candidates(env)
+    endpoint::socket_candidates(env)
         .into_iter()
+        .map(|s| (s.path, s.what))
         .filter(|(p, _)| p.exists())
         .filter(|(p, _)| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()) != chosen)
         .collect()

@@ -240,18 +240,11 @@ fn say(opts: &SetupOptions, line: &str) {
 async fn choose_base(docker: &Docker, opts: &SetupOptions) -> Result<Base, String> {
     if !opts.offline {
         let pb = spinner(opts, &format!("trying to pull {PULL_BASE}..."));
-        let pulled = tokio::time::timeout(PULL_TIMEOUT, pull(docker, PULL_BASE)).await;
+        let pulled = pull(docker, PULL_BASE, PULL_TIMEOUT).await;
         pb.finish_and_clear();
         match pulled {
-            Ok(Ok(())) => return Ok(Base::Pulled(PULL_BASE.to_string())),
-            Ok(Err(e)) => say(opts, &format!("no registry: {}", first_line(&e))),
-            Err(_) => say(
-                opts,
-                &format!(
-                    "no registry: pulling {PULL_BASE} took over {} s",
-                    PULL_TIMEOUT.as_secs()
-                ),
-            ),
+            Ok(()) => return Ok(Base::Pulled(PULL_BASE.to_string())),
+            Err(e) => say(opts, &format!("no registry: {}", first_line(&e))),
         }
     }
     host_busybox().map(Base::HostBusybox)
@@ -261,18 +254,25 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
-async fn pull(docker: &Docker, image: &str) -> Result<(), String> {
-    let opts = CreateImageOptionsBuilder::default()
-        .from_image(image)
-        .build();
-    let mut stream = docker.create_image(Some(opts), None, None);
-    while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| describe(&format!("pulling {image}"), &e))?;
-        if let Some(err) = info.error_detail.and_then(|d| d.message) {
-            return Err(err);
+/// Pulls `image` from its registry, giving up after `within` ("pulling {image} took over N s").
+pub async fn pull(docker: &Docker, image: &str, within: Duration) -> Result<(), String> {
+    let pull = async {
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .build();
+        let mut stream = docker.create_image(Some(opts), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| describe(&format!("pulling {image}"), &e))?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(err);
+            }
         }
+        Ok(())
+    };
+    match tokio::time::timeout(within, pull).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("pulling {image} took over {} s", within.as_secs())),
     }
-    Ok(())
 }
 
 /// A static busybox on the host: `WORKBOOK_BUSYBOX`, `/bin/busybox` or `/usr/bin/busybox`.

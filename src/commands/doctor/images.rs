@@ -3,12 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::query_parameters::CreateImageOptionsBuilder;
 use bollard::Docker;
-use futures_util::StreamExt;
 
 use super::{one_line, Check};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::is_not_found;
 use crate::docker::images::{self, PULL_BASE};
 
 /// How long a registry gets to deliver the tiny base image.
@@ -16,26 +14,7 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Pulls the tiny base image within [`PULL_TIMEOUT`].
 pub(super) async fn pull_base(docker: &Docker) -> Result<(), String> {
-    let pull = async {
-        let opts = CreateImageOptionsBuilder::default()
-            .from_image(PULL_BASE)
-            .build();
-        let mut stream = docker.create_image(Some(opts), None, None);
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| describe(&format!("pulling {PULL_BASE}"), &e))?;
-            if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                return Err(err);
-            }
-        }
-        Ok(())
-    };
-    match tokio::time::timeout(PULL_TIMEOUT, pull).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "pulling {PULL_BASE} took over {} s",
-            PULL_TIMEOUT.as_secs()
-        )),
-    }
+    images::pull(docker, PULL_BASE, PULL_TIMEOUT).await
 }
 
 const INSTALL_BUSYBOX: &str = "`sudo apt-get install busybox-static` (Debian/Ubuntu), or set \

@@ -2,7 +2,7 @@
 //! `DOCKER_HOST`, else the current docker context (`DOCKER_CONTEXT` or `currentContext` in
 //! `~/.docker/config.json`), else the platform's default socket (rootful, rootless, Desktop).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
@@ -135,27 +135,52 @@ fn context_host(env: &Env) -> Result<Option<(String, String)>, String> {
     ))
 }
 
-fn default_socket(env: &Env) -> Endpoint {
-    let rootful = PathBuf::from("/var/run/docker.sock");
-    let mut candidates: Vec<(PathBuf, &str)> = vec![(rootful.clone(), "the default socket")];
+/// A socket the default resolution looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socket {
+    pub path: PathBuf,
+    /// How an endpoint found there is described ([`Endpoint::source`]).
+    pub source: &'static str,
+    /// What it usually is, for people: "rootful Docker", "rootless Docker", "Docker Desktop".
+    pub what: &'static str,
+}
+
+/// The sockets the default resolution looks at, in its order: rootful, rootless, Docker
+/// Desktop (two places). The first that exists is the default endpoint.
+pub fn socket_candidates(env: &Env) -> Vec<Socket> {
+    let socket = |path: PathBuf, source, what| Socket { path, source, what };
+    let mut c = vec![socket(
+        PathBuf::from(ROOTFUL_SOCKET),
+        "the default socket",
+        "rootful Docker",
+    )];
     if let Some(run) = &env.xdg_runtime_dir {
-        candidates.push((run.join("docker.sock"), "the rootless Docker socket"));
+        c.push(socket(
+            run.join("docker.sock"),
+            "the rootless Docker socket",
+            "rootless Docker",
+        ));
     }
     if let Some(home) = &env.home {
-        candidates.push((
-            home.join(".docker/run/docker.sock"),
-            "the Docker Desktop socket",
-        ));
-        candidates.push((
-            home.join(".docker/desktop/docker.sock"),
-            "the Docker Desktop socket",
-        ));
+        for at in [".docker/run/docker.sock", ".docker/desktop/docker.sock"] {
+            c.push(socket(
+                home.join(at),
+                "the Docker Desktop socket",
+                "Docker Desktop",
+            ));
+        }
     }
-    let (path, source) = candidates
-        .iter()
-        .find(|(p, _)| Path::new(p).exists())
-        .cloned()
-        .unwrap_or((rootful, "the default socket"));
+    c
+}
+
+const ROOTFUL_SOCKET: &str = "/var/run/docker.sock";
+
+fn default_socket(env: &Env) -> Endpoint {
+    let (path, source) = socket_candidates(env)
+        .into_iter()
+        .find(|s| s.path.exists())
+        .map(|s| (s.path, s.source))
+        .unwrap_or((PathBuf::from(ROOTFUL_SOCKET), "the default socket"));
     Endpoint {
         address: Address::Unix(path),
         source: source.to_string(),
@@ -223,5 +248,43 @@ mod tests {
         };
         let ep = resolve(&env).unwrap();
         assert!(matches!(ep.address, Address::Unix(_)));
+    }
+
+    #[test]
+    fn socket_candidates_in_resolution_order() {
+        let env = Env {
+            home: Some("/home/me".into()),
+            xdg_runtime_dir: Some("/run/user/1000".into()),
+            ..Env::default()
+        };
+        let c: Vec<(String, &str, &str)> = socket_candidates(&env)
+            .into_iter()
+            .map(|s| (s.path.display().to_string(), s.source, s.what))
+            .collect();
+        assert_eq!(
+            c,
+            [
+                (
+                    "/var/run/docker.sock".to_string(),
+                    "the default socket",
+                    "rootful Docker"
+                ),
+                (
+                    "/run/user/1000/docker.sock".to_string(),
+                    "the rootless Docker socket",
+                    "rootless Docker"
+                ),
+                (
+                    "/home/me/.docker/run/docker.sock".to_string(),
+                    "the Docker Desktop socket",
+                    "Docker Desktop"
+                ),
+                (
+                    "/home/me/.docker/desktop/docker.sock".to_string(),
+                    "the Docker Desktop socket",
+                    "Docker Desktop"
+                ),
+            ]
+        );
     }
 }

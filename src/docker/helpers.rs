@@ -112,7 +112,9 @@ async fn helpers(
 /// (`WORKBOOK_LEFTOVER_AGE_SECS` overrides it, e.g. for a machine only one person uses).
 const LEFTOVER_AGE_SECS: i64 = 120;
 
-fn leftover_age() -> i64 {
+/// The age (seconds) from which a helper counts as a leftover: [`sweep`] removes it, and
+/// `workbook doctor` names it.
+pub fn leftover_age() -> i64 {
     std::env::var("WORKBOOK_LEFTOVER_AGE_SECS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -11,7 +11,7 @@ pub(super) fn until_nul(bytes: &[u8]) -> &[u8] {
         .map_or(bytes, |i| &bytes[..i])
 }
 
-/// A name's bytes as the `String` of [`Entry::path`]: valid UTF-8 as it is, each other byte as
+/// A name's bytes as the `String` of [`Entry::path`](super::Entry::path): valid UTF-8 as it is, each other byte as
 /// NUL and two hex digits.
 pub(super) fn name_of(raw: &[u8]) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -54,7 +54,7 @@ pub(super) fn normalise(raw: &str, strip: &[&str]) -> Result<String, String> {
 
 /// Why a symbolic link is refused: an empty or absolute target, or one that leaves the root
 /// once its `..` are resolved from the link's folder (the links it goes through are followed
-/// later, on the whole archive: [`Scan::resolve_links`]).
+/// later, on the whole archive: [`Scan::resolve_links`](super::scan::Scan::resolve_links)).
 pub(super) fn link_problem(path: &str, target: &str) -> Option<String> {
     let mut depth = components(path).len().saturating_sub(1);
     let mut escapes = false;

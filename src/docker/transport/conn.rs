@@ -12,7 +12,7 @@ use tokio::time::{Instant, Sleep};
 use super::fault::{Fault, FaultKind};
 use super::meter::Meter;
 
-/// A connection that enforces one request's [`Limits`] on what it reads.
+/// A connection that enforces one request's [`Limits`](super::Limits) on what it reads.
 pub(super) struct Bounded<S> {
     pub(super) io: S,
     pub(super) meter: Meter,

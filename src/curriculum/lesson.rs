@@ -13,8 +13,10 @@ pub struct Lesson {
     pub outro: String,
 }
 
-const STEP: &str = "<!-- workbook:step ";
-const END: &str = "<!-- workbook:end -->";
+/// The line that begins the part of a step: `<!-- workbook:step ID -->` (up to the id).
+pub const STEP_MARKER: &str = "<!-- workbook:step ";
+/// The line that begins the closing part.
+pub const END_MARKER: &str = "<!-- workbook:end -->";
 /// A book directive line (`{{#workbook-steps SLUG}}`): never shown in the terminal.
 pub const STEPS_DIRECTIVE: &str = "{{#workbook-steps";
 
@@ -25,13 +27,13 @@ impl Lesson {
         let mut section = 0;
         for line in markdown.split_inclusive('\n') {
             let trimmed = line.trim();
-            if let Some(rest) = trimmed.strip_prefix(STEP) {
+            if let Some(rest) = trimmed.strip_prefix(STEP_MARKER) {
                 let id = rest.trim_end_matches("-->").trim().to_string();
                 lesson.steps.push((id, String::new()));
                 section = 1;
                 continue;
             }
-            if trimmed == END {
+            if trimmed == END_MARKER {
                 section = 2;
                 continue;
             }

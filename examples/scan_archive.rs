@@ -4,11 +4,12 @@
 //! regular file's size and SHA-256.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use workbook::archive::{self, Limits};
 
-fn main() {
+fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let list = args.first().is_some_and(|a| a == "--list");
     if list {
@@ -16,13 +17,13 @@ fn main() {
     }
     let [path] = &args[..] else {
         eprintln!("usage: scan_archive [--list] FILE.tar.gz");
-        std::process::exit(2);
+        return ExitCode::from(2);
     };
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("cannot open {}: {e}", path.to_string_lossy());
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
     let start = Instant::now();
@@ -51,4 +52,5 @@ fn main() {
         }
     }
     let _ = writeln!(out, "elapsed: {:.3} s", elapsed.as_secs_f64());
+    ExitCode::SUCCESS
 }

@@ -1,4 +1,4 @@
 //! The `workbook` binary: everything lives in the library; this only hands over the exit code.
-fn main() {
-    std::process::exit(workbook::cli::main());
+fn main() -> std::process::ExitCode {
+    workbook::cli::main()
 }

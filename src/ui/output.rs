@@ -31,6 +31,9 @@ fn write_stdout(text: &str) {
         .and_then(|_| stdout.flush())
     {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // By design: the reader is gone (`workbook list | head`), so the command ends
+            // here, quietly, wherever it was writing (clippy.toml disallows it elsewhere).
+            #[allow(clippy::disallowed_methods)]
             std::process::exit(0);
         }
     }

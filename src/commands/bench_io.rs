@@ -1,0 +1,23 @@
+//! `workbook bench-io`: write and read speed of four kinds of storage.
+
+use crate::commands::context::{connect, ensure_images, CmdResult};
+use crate::ui::output::{json, out};
+use crate::ui::render::Style;
+
+/// Measures `size_mb` MiB, `rounds` times per storage kind.
+pub async fn run(size_mb: u64, rounds: u32, as_json: bool) -> CmdResult {
+    let engine = connect().await?;
+    ensure_images(&engine).await?;
+    let opts = crate::lab::bench::BenchOptions { size_mb, rounds };
+    if !as_json {
+        eprintln!("Measuring {size_mb} MiB x {rounds} round(s) on 4 kinds of storage...");
+    }
+    let report = crate::lab::bench::run(&engine.docker, &opts).await?;
+    if as_json {
+        json(&report);
+    } else {
+        let style = Style::for_stdout();
+        out(&crate::lab::bench::chart(&report, style.width, style.color));
+    }
+    Ok(0)
+}

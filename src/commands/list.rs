@@ -1,0 +1,63 @@
+//! `workbook list`: every exercise with its status.
+
+use std::path::Path;
+
+use crate::commands::context::CmdResult;
+use crate::commands::present::{exercise_table, steps_passed};
+use crate::curriculum::catalog::Catalog;
+use crate::learner::progress::{ExerciseStatus, Progress};
+use crate::learner::state;
+use crate::learner::workspace::{Workspace, DEFAULT_DIR};
+use crate::ui::output::{json, outln};
+
+#[derive(serde::Serialize)]
+struct ListEntry<'a> {
+    slug: &'a str,
+    title: &'a str,
+    status: ExerciseStatus,
+    current: bool,
+    steps_passed: usize,
+    steps_total: usize,
+}
+
+pub fn run(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
+    let exercises = cat.exercises()?;
+    let ws = Workspace::find(explicit)?;
+    let progress = match &ws {
+        Some(ws) => state::load(ws)?,
+        None => Progress::default(),
+    };
+    let current = progress.current(exercises).map(|e| e.slug.clone());
+    if as_json {
+        let entries: Vec<ListEntry> = exercises
+            .iter()
+            .map(|e| ListEntry {
+                slug: &e.slug,
+                title: e.title(),
+                status: progress
+                    .exercise(&e.slug)
+                    .map(|p| p.status)
+                    .unwrap_or_default(),
+                current: current.as_deref() == Some(e.slug.as_str()),
+                steps_passed: steps_passed(e, &progress),
+                steps_total: e.steps().len(),
+            })
+            .collect();
+        json(&serde_json::json!({
+            "version": 1,
+            "workspace": ws.as_ref().map(|w| w.root.display().to_string()),
+            "current": current,
+            "exercises": entries,
+        }));
+        return Ok(0);
+    }
+    for line in exercise_table(exercises, &progress, current.as_deref()) {
+        outln(&line);
+    }
+    if ws.is_none() {
+        outln(&format!(
+            "(no workspace yet: `workbook next` creates ./{DEFAULT_DIR})"
+        ));
+    }
+    Ok(0)
+}

@@ -1,0 +1,153 @@
+//! What `check`, `next`, `list` and `watch` print: the checklist of a verdict, the marks, the
+//! exercise table, a step's lesson and task, Markdown for the terminal.
+
+use console::style;
+
+use crate::checks::Status;
+use crate::curriculum::catalog::Catalog;
+use crate::curriculum::exercise::Exercise;
+use crate::curriculum::lesson::Lesson;
+use crate::grading::grade::Report;
+use crate::learner::progress::{ExerciseStatus, Progress};
+use crate::ui::output::{out, outln};
+use crate::ui::render::{render, Style};
+
+/// A step's mark: ✓ pass, ✗ fail, ! could not be checked.
+pub fn mark(status: Status) -> console::StyledObject<&'static str> {
+    match status {
+        Status::Pass => style("✓").green().bold(),
+        Status::Fail => style("✗").red().bold(),
+        Status::Error => style("!").yellow().bold(),
+    }
+}
+
+/// The checklist of a verdict, with what to do next.
+pub fn print_report(ex: &Exercise, report: &Report) {
+    outln(&format!("{} · {}", style(&ex.slug).bold(), ex.title()));
+    for (i, step) in report.steps.iter().enumerate() {
+        outln(&format!(
+            "  {} {}. {}",
+            mark(step.status),
+            i + 1,
+            step.title
+        ));
+        if step.status != Status::Pass {
+            for line in step.message.lines() {
+                outln(&format!("       {line}"));
+            }
+        }
+    }
+    let passed = report
+        .steps
+        .iter()
+        .filter(|s| s.status == Status::Pass)
+        .count();
+    let summary = format!("{passed}/{} steps pass", report.steps.len());
+    match report.status {
+        Status::Pass => outln(&format!(
+            "{} — run `workbook next` to move on",
+            style(summary).green()
+        )),
+        Status::Fail => outln(&format!(
+            "{} — `workbook hint` helps with the first one left",
+            style(summary).red()
+        )),
+        Status::Error => outln(&format!(
+            "{} — the daemon could not be read; fix that and run `workbook check` again",
+            style(summary).yellow()
+        )),
+    }
+}
+
+/// Markdown rendered for stdout, then an empty line.
+pub fn md(text: &str) {
+    out(&render(text, &Style::for_stdout()));
+    outln("");
+}
+
+/// The lesson of an exercise (empty when it has none).
+pub fn lesson_of(cat: &Catalog, ex: &Exercise) -> Lesson {
+    Lesson::parse(&cat.lesson(&ex.data.lesson).unwrap_or_default())
+}
+
+/// The lesson part and task of a step (with the introduction for the first step).
+pub fn show_step(
+    cat: &Catalog,
+    ex: &Exercise,
+    index: usize,
+    total_done: usize,
+    exercises_total: usize,
+    position: usize,
+) {
+    let lesson = lesson_of(cat, ex);
+    let step = &ex.steps()[index];
+    outln(&format!(
+        "{}",
+        style(format!(
+            "Exercise {position}/{exercises_total} · {} · step {}/{} ({total_done} done)",
+            ex.slug,
+            index + 1,
+            ex.steps().len()
+        ))
+        .dim()
+    ));
+    if index == 0 {
+        md(&lesson.intro);
+    }
+    md(lesson.step(&step.id));
+    md(&format!("## Your task: {}\n\n{}", step.title, step.task));
+    outln(&format!(
+        "{}",
+        style(
+            "Check your work with `workbook check` (or `workbook next`); stuck? `workbook hint`."
+        )
+        .dim()
+    ));
+}
+
+/// How many of the exercise's steps have passed once.
+pub fn steps_passed(ex: &Exercise, progress: &Progress) -> usize {
+    let p = progress.exercise(&ex.slug);
+    ex.steps()
+        .iter()
+        .filter(|s| {
+            p.and_then(|p| p.steps.get(&s.id))
+                .is_some_and(|s| s.first_passed.is_some())
+        })
+        .count()
+}
+
+/// One line per exercise: an arrow at `current`, its slug, status, steps passed and title.
+pub fn exercise_table(
+    exercises: &[Exercise],
+    progress: &Progress,
+    current: Option<&str>,
+) -> Vec<String> {
+    let width = exercises.iter().map(|e| e.slug.len()).max().unwrap_or(0);
+    exercises
+        .iter()
+        .map(|e| {
+            let passed = steps_passed(e, progress);
+            let status = match progress
+                .exercise(&e.slug)
+                .map(|p| p.status)
+                .unwrap_or_default()
+            {
+                ExerciseStatus::Done => style("done   ").green(),
+                ExerciseStatus::Pending if passed > 0 => style("started").yellow(),
+                ExerciseStatus::Pending => style("pending").dim(),
+            };
+            let here = if current == Some(e.slug.as_str()) {
+                style("→").cyan().bold()
+            } else {
+                style(" ")
+            };
+            format!(
+                "{here} {:width$}  {status}  {passed}/{}  {}",
+                e.slug,
+                e.steps().len(),
+                e.title()
+            )
+        })
+        .collect()
+}

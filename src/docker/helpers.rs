@@ -31,17 +31,17 @@ static CUT_OFF: AtomicUsize = AtomicUsize::new(0);
 
 /// Counts a creation as in flight while it lives; dropped before [`Creating::answered`],
 /// it counts the creation as cut off. Every helper creation holds one (probes, seeders).
-pub(crate) struct Creating {
+struct Creating {
     answered: bool,
 }
 
 impl Creating {
-    pub(crate) fn start() -> Creating {
+    fn start() -> Creating {
         CREATING.fetch_add(1, Ordering::SeqCst);
         Creating { answered: false }
     }
 
-    pub(crate) fn answered(mut self) {
+    fn answered(mut self) {
         self.answered = true;
     }
 }
@@ -160,6 +160,26 @@ pub async fn remove_helpers_using(docker: &Docker, volume: &str) -> Result<usize
         remove(docker, id).await;
     }
     Ok(found.len())
+}
+
+/// Creates a helper container from `body` (see [`helper_body`]) and tracks it until [`remove`]:
+/// counted as in flight while the daemon answers, so a signal meanwhile looks for it again by
+/// this run's session label (see [`remove_live`]). Returns its id.
+pub async fn create(
+    docker: &Docker,
+    body: ContainerCreateBody,
+) -> Result<String, bollard::errors::Error> {
+    let creating = Creating::start();
+    let created = docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            body,
+        )
+        .await;
+    creating.answered();
+    let id = created?.id;
+    track(&id);
+    Ok(id)
 }
 
 /// The body of every workbook helper container (probe, seeder, bench run, doctor's bind

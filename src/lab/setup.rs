@@ -195,20 +195,9 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), Str
         ..Default::default()
     };
     let body = helpers::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
-    // Counted while in flight: a Ctrl-C before the answer comes looks for it again by this
-    // run's session label (see `helpers::remove_live`).
-    let creating = helpers::Creating::start();
-    let created = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await;
-    creating.answered();
-    let id = created
-        .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?
-        .id;
-    helpers::track(&id);
+    let id = helpers::create(docker, body)
+        .await
+        .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?;
     let result = async {
         let opts = UploadToContainerOptionsBuilder::default()
             .path("/seed")

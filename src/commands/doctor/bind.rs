@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use bollard::models::{HostConfig, Mount, MountType, SystemInfo};
-use bollard::query_parameters::{CreateContainerOptions, DownloadFromContainerOptionsBuilder};
+use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -158,11 +158,8 @@ async fn bind_probe(
         ..Default::default()
     };
     let body = helpers::helper_body(image, labels::ROLE_PROBE, vec!["true".to_string()], host);
-    let id = match docker
-        .create_container(None::<CreateContainerOptions>, body)
-        .await
-    {
-        Ok(r) => r.id,
+    let id = match helpers::create(docker, body).await {
+        Ok(id) => id,
         Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
             return Err(BindError::Daemon(format!("the daemon said: {message}")))
         }
@@ -173,7 +170,6 @@ async fn bind_probe(
             )))
         }
     };
-    helpers::track(&id);
     let read = read_marker(docker, &id).await;
     helpers::remove(docker, &id).await;
     match read? {

@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use crate::archive::{self, Manifest};
 use crate::checks::snapshot::{Fetched, FileFact};
 use crate::docker::engine::{describe, is_not_found};
-use crate::docker::helpers::{self, helper_body, track, Creating};
+use crate::docker::helpers::{self, helper_body};
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
 
@@ -74,19 +74,8 @@ async fn create_with(
         vec!["true".to_string()],
         host,
     );
-    let creating = Creating::start();
-    let created = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await;
-    creating.answered();
-    match created {
-        Ok(r) => {
-            track(&r.id);
-            Ok(r.id)
-        }
+    match helpers::create(docker, body).await {
+        Ok(id) => Ok(id),
         Err(e) if is_not_found(&e) => Err(format!(
             "the lab image {TOOLS_IMAGE} is missing, so volume {volume} cannot be read: run `workbook setup`"
         )),

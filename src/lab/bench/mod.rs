@@ -15,8 +15,7 @@ use std::time::Duration;
 use bollard::errors::Error as DockerError;
 use bollard::models::{HostConfig, Mount, MountType, VolumeCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
-    WaitContainerOptions,
+    LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions, WaitContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -358,15 +357,11 @@ async fn run_container(
         ..host
     };
     let body = helpers::helper_body(TOOLS_IMAGE, labels::ROLE_BENCH, cmd, host);
-    let id = match docker
-        .create_container(None::<CreateContainerOptions>, body)
-        .await
-    {
-        Ok(r) => r.id,
+    let id = match helpers::create(docker, body).await {
+        Ok(id) => id,
         Err(e) if is_not_found(&e) => return Err(missing_image()),
         Err(e) => return Err(describe("creating the bench container", &e)),
     };
-    helpers::track(&id);
     // Generous: a slow disk may write a few MiB/s.
     let budget = Duration::from_secs(120 + 2 * opts.size_mb * u64::from(opts.rounds));
     let result = match tokio::time::timeout(budget, execute(docker, &id)).await {

@@ -18,6 +18,7 @@ use crate::checks::Status;
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::Exercise;
 use crate::docker::engine::{all_containers, all_volumes, describe};
+use crate::docker::labels;
 use crate::grading::grade::{self, Report};
 use crate::lab::reset;
 use crate::lab::scripts;
@@ -54,7 +55,17 @@ pub struct VerifyReport {
     pub left_behind: Vec<String>,
 }
 
-/// The daemon's containers, volumes and networks, by id or name.
+/// A helper (probe, seeder, bench run or volume) of another workbook process on this daemon: a
+/// run beside this one comes and goes on its own and is not what verify left behind. Verify's
+/// own helpers are counted.
+fn another_runs_helper(labels: Option<&std::collections::HashMap<String, String>>) -> bool {
+    labels::is_helper(labels)
+        && labels
+            .and_then(|l| l.get(labels::SESSION))
+            .is_some_and(|s| s != labels::session())
+}
+
+/// The daemon's containers, volumes and networks, by id or name (another run's helpers aside).
 async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
     let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
     let (containers, volumes) = (containers?, volumes?);
@@ -64,10 +75,16 @@ async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
         .map_err(|e| describe("listing networks", &e))?;
     let mut all = BTreeSet::new();
     for c in containers {
+        if another_runs_helper(c.labels.as_ref()) {
+            continue;
+        }
         let name = c.names.and_then(|n| n.first().cloned()).unwrap_or_default();
         all.insert(format!("container {}", name.trim_start_matches('/')));
     }
-    for v in volumes {
+    for v in volumes
+        .into_iter()
+        .filter(|v| !another_runs_helper(Some(&v.labels)))
+    {
         all.insert(format!("volume {}", v.name));
     }
     for n in networks {
@@ -333,4 +350,30 @@ pub fn table_row(v: &ExerciseVerdict) -> String {
         format!("{}/{}", v.mistakes_caught, v.mistakes_total),
         v.seconds
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_runs_helpers_are_not_left_behind_but_this_runs_are() {
+        let mut other = labels::helper(labels::ROLE_BENCH);
+        other.insert(labels::SESSION.to_string(), "1-2".to_string());
+        assert!(another_runs_helper(Some(&other)));
+        // This run's own helper, a setup container, a learner's container: all counted.
+        assert!(!another_runs_helper(Some(&labels::helper(
+            labels::ROLE_PROBE
+        ))));
+        assert!(!another_runs_helper(Some(&labels::helper(
+            labels::ROLE_SETUP
+        ))));
+        assert!(!another_runs_helper(None));
+        let mut forged = std::collections::HashMap::new();
+        forged.insert(labels::SESSION.to_string(), "1-2".to_string());
+        assert!(
+            !another_runs_helper(Some(&forged)),
+            "a session label alone is not a helper"
+        );
+    }
 }

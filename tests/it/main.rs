@@ -16,6 +16,7 @@ mod exercises;
 mod faults;
 mod hostile_engine;
 mod hostile_exec;
+mod layers;
 mod packs;
 mod properties;
 mod real_engine;

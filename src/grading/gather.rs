@@ -101,7 +101,7 @@ impl Memory {
                 .and_then(|c| c.state.and_then(|s| s.started_at))
         };
         let Some(reuse) = self.exec_reuse else {
-            return exec::run(docker, id, command).await;
+            return exec::run(docker, id, command).await.map_err(Into::into);
         };
         let cached = self.execs.lock().ok().and_then(|c| c.get(&key).cloned());
         let started = started_at().await;
@@ -122,7 +122,7 @@ impl Memory {
                 },
             );
         }
-        result
+        result.map_err(Into::into)
     }
 }
 
@@ -223,14 +223,16 @@ pub async fn gather_with(
         snap.history = Some(known);
         snap.engine = Some(facts);
     }
-    snap.volumes = volumes;
+    snap.volumes = volumes.map_err(Into::into);
     // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
     // a probe mounting a volume must not make `volume-unused` fail, in `check --all` or beside `watch`.
-    snap.containers = containers.map(|all| {
-        all.into_iter()
-            .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
-            .collect()
-    });
+    snap.containers = containers
+        .map(|all| {
+            all.into_iter()
+                .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
+                .collect()
+        })
+        .map_err(Into::into);
 
     let ids: Vec<String> = needs
         .inspect

@@ -272,7 +272,7 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
     for item in items {
         if let Item::Volume { name, .. } = item {
             if let Err(e) = crate::docker::helpers::remove_helpers_using(docker, name).await {
-                problems.push(e);
+                problems.push(e.to_string());
             }
             wait_for_self_removal(docker, Some(name)).await;
         }

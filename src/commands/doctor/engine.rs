@@ -39,7 +39,7 @@ pub(super) fn endpoint_check(env: &Env) -> (Check, Option<Endpoint>) {
             let others = other_sockets(env, &ep);
             (endpoint_summary(env, &ep, &others), Some(ep))
         }
-        Err(e) => (endpoint_error(env, &e), None),
+        Err(e) => (endpoint_error(env, &e.to_string()), None),
     }
 }
 

@@ -14,7 +14,9 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Pulls the tiny base image within [`PULL_TIMEOUT`].
 pub(super) async fn pull_base(docker: &Docker) -> Result<(), String> {
-    images::pull(docker, PULL_BASE, PULL_TIMEOUT).await
+    images::pull(docker, PULL_BASE, PULL_TIMEOUT)
+        .await
+        .map_err(Into::into)
 }
 
 const INSTALL_BUSYBOX: &str = "`sudo apt-get install busybox-static` (Debian/Ubuntu), or set \
@@ -22,7 +24,7 @@ const INSTALL_BUSYBOX: &str = "`sudo apt-get install busybox-static` (Debian/Ubu
 
 pub(super) fn registry_check(
     pulled: &Result<(), String>,
-    busybox: &Result<PathBuf, String>,
+    busybox: &crate::util::error::Result<PathBuf>,
     images_fresh: bool,
 ) -> Check {
     let reason = match pulled {
@@ -61,7 +63,10 @@ pub(super) fn registry_check(
 }
 
 /// `registry_ok`: whether a registry answered (`None`: unknown, the daemon is unreachable).
-pub(super) fn busybox_check(busybox: &Result<PathBuf, String>, registry_ok: Option<bool>) -> Check {
+pub(super) fn busybox_check(
+    busybox: &crate::util::error::Result<PathBuf>,
+    registry_ok: Option<bool>,
+) -> Check {
     match busybox {
         Ok(p) => Check::ok(
             "busybox",
@@ -139,8 +144,8 @@ mod tests {
 
     #[test]
     fn registry_and_busybox_combine() {
-        let bb: Result<PathBuf, String> = Ok("/bin/busybox".into());
-        let none: Result<PathBuf, String> = Err("no busybox".into());
+        let bb: crate::util::error::Result<PathBuf> = Ok("/bin/busybox".into());
+        let none: crate::util::error::Result<PathBuf> = Err("no busybox".into());
         let offline: Result<(), String> = Err("pulling busybox:1.36 took over 8 s".into());
         assert_eq!(
             registry_check(&Ok(()), &none, false).status,

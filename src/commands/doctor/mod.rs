@@ -176,7 +176,7 @@ pub async fn diagnose(workspace: Option<&Path>) -> Report {
             let (compose, busybox) = local.await;
             checks.push(unreachable_check(
                 &endpoint,
-                &e,
+                &e.to_string(),
                 &other_sockets(&env, &endpoint),
             ));
             checks.push(busybox_check(&busybox, None));

@@ -1,6 +1,7 @@
 //! The root file system layer of `workbook/tools`: the users and folders the exercises expect
 //! and, when no registry answers, a static busybox from the host with its applet links.
 
+use crate::util::error::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +71,7 @@ const FALLBACK_APPLETS: &[&str] = &[
 ];
 
 /// A static busybox on the host: `WORKBOOK_BUSYBOX`, `/bin/busybox` or `/usr/bin/busybox`.
-pub fn host_busybox() -> Result<PathBuf, String> {
+pub fn host_busybox() -> Result<PathBuf> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(p) = std::env::var("WORKBOOK_BUSYBOX") {
         candidates.push(PathBuf::from(p));
@@ -94,7 +95,7 @@ pub fn host_busybox() -> Result<PathBuf, String> {
         "no registry answered and no static busybox is on this machine to build the lab images from ({found}).\n\
          Install one: `sudo apt-get install busybox-static` (Debian/Ubuntu), or set WORKBOOK_BUSYBOX to a \
          static busybox binary, or load images saved on another machine"
-    ))
+    ).into())
 }
 
 /// True for an ELF executable without a program interpreter (PT_INTERP).
@@ -147,7 +148,7 @@ fn applets(busybox: &Path) -> Vec<String> {
 }
 
 /// The root file system layer: users, folders and, offline, busybox with its applet links.
-pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>, String> {
+pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     let err = |e: std::io::Error| format!("assembling the lab image: {e}");
     let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
@@ -201,7 +202,7 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>, String> {
         b.append_link(&mut h, "usr/bin/env", "/bin/busybox")
             .map_err(err)?;
     }
-    b.into_inner().map_err(err)
+    b.into_inner().map_err(err).map_err(Into::into)
 }
 
 pub(super) fn file_header(size: u64, mode: u32) -> tar::Header {

@@ -42,13 +42,13 @@ pub fn pick<'a>(
     wanted: Option<&str>,
 ) -> Result<&'a Exercise, String> {
     match wanted {
-        Some(w) => cat.find(w),
+        Some(w) => cat.find(w).map_err(Into::into),
         None => {
             let slug = progress
                 .current_slug(cat.slugs())
                 .or_else(|| cat.slugs().last().map(String::as_str))
                 .ok_or_else(|| "this workbook has no exercises".to_string())?;
-            cat.get(slug)
+            cat.get(slug).map_err(Into::into)
         }
     }
 }
@@ -126,6 +126,6 @@ pub fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<b
 }
 
 /// A progress file that could not be written, said after the verdict it failed to keep.
-pub fn not_recorded(e: String) -> String {
+pub fn not_recorded(e: crate::util::error::Error) -> String {
     format!("{e}\nThe verdict above was not recorded: free some space (or fix the folder's permissions) and run the command again.")
 }

@@ -4,6 +4,7 @@
 //! [`Memory`] is what the gradings of one session share. Nothing here creates, starts or changes a
 //! learner's resource.
 
+use crate::util::error::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
@@ -140,7 +141,7 @@ fn earliest_history_moment(exercise_dir: &Path, needs: &Needs) -> Option<u64> {
 
 /// The daemon's event history from `since` (unix seconds) to `until` (unix nanoseconds):
 /// every volume removal in it, and the stretch of time it covers.
-async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeHistory, String> {
+async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeHistory> {
     use futures_util::StreamExt;
     let opts = bollard::query_parameters::EventsOptions {
         since: Some(since.to_string()),
@@ -218,7 +219,7 @@ pub async fn gather_with(
                     m.merge(&h);
                 }
             }
-            Err(e) => snap.history_unread = Some(e),
+            Err(e) => snap.history_unread = Some(e.to_string()),
         }
         snap.history = Some(known);
         snap.engine = Some(facts);
@@ -348,9 +349,9 @@ pub async fn gather_with(
                 Err(e) => {
                     for path in &paths {
                         snap.files
-                            .insert((r.clone(), (*path).clone()), Err(e.clone()));
+                            .insert((r.clone(), (*path).clone()), Err(e.to_string()));
                     }
-                    snap.trees.insert(r.clone(), Err(e.clone()));
+                    snap.trees.insert(r.clone(), Err(e.to_string()));
                 }
             }
         }

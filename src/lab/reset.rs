@@ -4,6 +4,7 @@
 //! else. Helper containers (probes, seeders, bench runs) are not reset's business: another
 //! workbook process may be using one right now; `helpers::sweep` removes the abandoned ones.
 
+use crate::util::error::Result;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -82,7 +83,7 @@ pub async fn plan(
     catalog: &Catalog,
     ex: &Exercise,
     resources: &Resources,
-) -> Result<Vec<Item>, String> {
+) -> Result<Vec<Item>> {
     let dir = ws.exercise_dir(&ex.slug);
     let mut snap = Snapshot::new(&dir);
     let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));

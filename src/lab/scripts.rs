@@ -3,6 +3,7 @@
 //! Scripts say `docker compose ...`. Where only Compose v1 is installed (`docker-compose`, no
 //! CLI plugin), a small shell prelude routes `docker compose` to it, so one script serves both.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 /// Prepended to every script the workbook runs.
@@ -26,7 +27,7 @@ pub fn with_prelude(script: &str) -> String {
 }
 
 /// Runs a script in `dir` (stdin, stdout and stderr are the caller's); returns its exit code.
-pub async fn run(script: &str, dir: &Path) -> Result<i32, String> {
+pub async fn run(script: &str, dir: &Path) -> Result<i32> {
     let status = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(with_prelude(script))
@@ -38,7 +39,7 @@ pub async fn run(script: &str, dir: &Path) -> Result<i32, String> {
 }
 
 /// Runs a script in `dir`, capturing its combined output; returns (exit code, output).
-pub async fn run_captured(script: &str, dir: &Path) -> Result<(i32, String), String> {
+pub async fn run_captured(script: &str, dir: &Path) -> Result<(i32, String)> {
     let out = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(format!("exec 2>&1\n{}", with_prelude(script)))

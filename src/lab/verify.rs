@@ -7,6 +7,7 @@
 //! It works in a temporary workspace, resets the exercise before each run, cleans up after
 //! each exercise, and compares the daemon's containers, volumes and networks before and after.
 
+use crate::util::error::Result;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -55,7 +56,7 @@ pub struct VerifyReport {
 }
 
 /// The daemon's containers, volumes and networks, by id or name.
-async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
+async fn inventory(docker: &Docker) -> Result<BTreeSet<String>> {
     let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
     let (containers, volumes) = (containers?, volumes?);
     let networks = docker
@@ -82,7 +83,7 @@ pub async fn verify(
     cat: &Catalog,
     exercises: &[&Exercise],
     mut each: impl FnMut(&ExerciseVerdict),
-) -> Result<VerifyReport, String> {
+) -> Result<VerifyReport> {
     let before = inventory(docker).await?;
     let tmp = tempfile::Builder::new()
         .prefix("workbook-verify-")
@@ -115,11 +116,11 @@ async fn reset_to_start(
     ws: &Workspace,
     ex: &Exercise,
     setup: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let items = reset::plan(docker, ws, cat, ex, &ex.all_resources()).await?;
     let problems = reset::execute(docker, &items).await;
     if !problems.is_empty() {
-        return Err(format!("resetting {}: {}", ex.slug, problems.join("; ")));
+        return Err(format!("resetting {}: {}", ex.slug, problems.join("; ")).into());
     }
     if setup {
         lab_setup::apply(docker, cat, ex).await?;
@@ -154,7 +155,7 @@ async fn verify_one(
     cat: &Catalog,
     ws: &Workspace,
     ex: &Exercise,
-) -> Result<ExerciseVerdict, String> {
+) -> Result<ExerciseVerdict> {
     let started = Instant::now();
     let dir = ws.exercise_dir(&ex.slug);
     let mut v = ExerciseVerdict {

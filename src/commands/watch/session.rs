@@ -194,11 +194,13 @@ impl<'a> Session<'a> {
         };
         let verdicts = std::mem::take(&mut self.unrecorded);
         self.lock_warned = false;
-        state.keep(
-            verdicts.iter().map(|(report, asked)| (report, *asked)),
-            &self.endpoint,
-            &self.memory,
-        )
+        state
+            .keep(
+                verdicts.iter().map(|(report, asked)| (report, *asked)),
+                &self.endpoint,
+                &self.memory,
+            )
+            .map_err(Into::into)
     }
 
     pub(super) fn watch_files(
@@ -418,7 +420,7 @@ impl<'a> Session<'a> {
         self.screen.say(text.trim_end());
         let mut state = State::open(self.ws)?;
         state.count_hint(&ex.slug);
-        state.save()
+        state.save().map_err(Into::into)
     }
 
     /// `l`: every exercise with its status.

@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
             signal = crate::util::signals::shutdown_beside_command() => {
                 // The command's future is dropped by now; leave no helper container behind.
                 crate::util::signals::remove_helpers().await;
-                Err(signal.message().to_string())
+                Err(signal.message().into())
             }
         }
     });
@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
         // Commands end with 0, 1 or 2.
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
         Err(e) => {
-            report(&Error::from(e));
+            report(&e);
             ExitCode::from(2)
         }
     }

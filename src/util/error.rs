@@ -73,8 +73,8 @@ impl From<&str> for Error {
     }
 }
 
-/// During the migration from `Result<_, String>`: `?` in a function that still returns a
-/// `String` error keeps the sentence.
+/// An error's sentence where only text is kept: a check's verdict, a fact the grader could not
+/// fetch (`checks::snapshot::Fetched`), a list of problems.
 impl From<Error> for String {
     fn from(e: Error) -> String {
         e.to_string()

@@ -1,6 +1,7 @@
 //! The leftovers check: workbook-labelled containers and volumes that no exercise keeps and
 //! no running command uses.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
@@ -26,13 +27,16 @@ pub(super) async fn leftovers_check(docker: &Docker) -> Check {
         Ok(found) => leftovers_verdict(&found, helpers::leftover_age()),
         Err(e) => Check::warn(
             "leftovers",
-            format!("workbook leftovers could not be listed: {}", one_line(&e)),
+            format!(
+                "workbook leftovers could not be listed: {}",
+                one_line(&e.to_string())
+            ),
             None,
         ),
     }
 }
 
-async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>, String> {
+async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>> {
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
     let containers = docker
         .list_containers(Some(

@@ -2,7 +2,7 @@
 //! `workbook` works far from this checkout), or a community pack read from a folder in the same
 //! layout (`exercises/`, `lessons/`, `solutions/`).
 
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -89,7 +89,7 @@ impl Catalog {
         })?;
         let pack_root = dir
             .canonicalize()
-            .map_err(|e| format!("cannot read the pack {}: {e}", dir.display()))?;
+            .map_err(|e| Error::io(format!("cannot read the pack {}", dir.display()), e))?;
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -265,11 +265,11 @@ fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String> {
     use std::io::Read;
     let real = inside(pack_root, path)?;
     let shown = || safe_text::line(&path.display().to_string()).into_owned();
-    let file = std::fs::File::open(&real).map_err(|e| format!("{}: {e}", shown()))?;
+    let file = std::fs::File::open(&real).map_err(|e| Error::io(shown(), e))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", shown()))?;
+        .map_err(|e| Error::io(shown(), e))?;
     if bytes.len() as u64 > max {
         return Err(format!(
             "{}: the file is over {max} bytes, the most such a file may hold",
@@ -285,8 +285,12 @@ fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String> {
 /// The starter files of a pack's exercise: no link leading out of the pack, names without
 /// control characters, and within the bounds (`count`: entries and bytes so far).
 fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", safe_text::line(&dir.display().to_string())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::io(
+            format!("{}", safe_text::line(&dir.display().to_string())),
+            e,
+        )
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         let shown = || safe_text::line(&path.display().to_string()).into_owned();

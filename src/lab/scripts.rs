@@ -3,7 +3,7 @@
 //! Scripts say `docker compose ...`. Where only Compose v1 is installed (`docker-compose`, no
 //! CLI plugin), a small shell prelude routes `docker compose` to it, so one script serves both.
 
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use std::path::Path;
 
 /// Prepended to every script the workbook runs.
@@ -34,7 +34,7 @@ pub async fn run(script: &str, dir: &Path) -> Result<i32> {
         .current_dir(dir)
         .status()
         .await
-        .map_err(|e| format!("cannot run sh: {e}"))?;
+        .map_err(|e| Error::io("cannot run sh", e))?;
     Ok(status.code().unwrap_or(2))
 }
 
@@ -47,7 +47,7 @@ pub async fn run_captured(script: &str, dir: &Path) -> Result<(i32, String)> {
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| format!("cannot run sh: {e}"))?;
+        .map_err(|e| Error::io("cannot run sh", e))?;
     Ok((
         out.status.code().unwrap_or(2),
         String::from_utf8_lossy(&out.stdout).into_owned(),

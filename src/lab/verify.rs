@@ -88,7 +88,7 @@ pub async fn verify(
     let tmp = tempfile::Builder::new()
         .prefix("workbook-verify-")
         .tempdir()
-        .map_err(|e| format!("cannot make a temporary workspace: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io("cannot make a temporary workspace", e))?;
     let (ws, _) = Workspace::init(&tmp.path().join("ws"), cat)?;
     let mut verdicts = Vec::new();
     for ex in exercises {

@@ -113,9 +113,9 @@ impl Progress {
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         json.push('\n');
-        crate::util::fs::write_atomically(path, json.as_bytes())
-            .map_err(|e| format!("cannot save progress to {}: {e}", path.display()))
-            .map_err(Into::into)
+        crate::util::fs::write_atomically(path, json.as_bytes()).map_err(|e| {
+            crate::util::error::Error::io(format!("cannot save progress to {}", path.display()), e)
+        })
     }
 
     pub fn exercise(&self, slug: &str) -> Option<&ExerciseProgress> {

@@ -1,7 +1,7 @@
 //! The daemon event history the workbook gathered, stored in the workspace
 //! (`.workbook/volume-history.json`), one per daemon endpoint and bounded.
 
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -46,9 +46,12 @@ pub fn save(path: &Path, endpoint: &str, history: &VolumeHistory) -> Result<()> 
     entry.merge(history);
     entry.trim(now_nanos());
     let json = serde_json::to_string(&stored).map_err(|e| e.to_string())?;
-    crate::util::fs::write_atomically(path, json.as_bytes())
-        .map_err(|e| format!("cannot save the volume history to {}: {e}", path.display()))
-        .map_err(Into::into)
+    crate::util::fs::write_atomically(path, json.as_bytes()).map_err(|e| {
+        Error::io(
+            format!("cannot save the volume history to {}", path.display()),
+            e,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -50,8 +50,8 @@ impl Workspace {
                 Ok(None)
             };
         }
-        let cwd =
-            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| crate::util::error::Error::io("cannot read the current folder", e))?;
         for dir in cwd.ancestors() {
             if dir.join(STATE_DIR).join(PROGRESS_FILE).is_file()
                 || dir.join(STATE_DIR).join("workspace").is_file()
@@ -170,7 +170,12 @@ impl Workspace {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| format!("cannot open the workspace lock {}: {e}", path.display()))?;
+            .map_err(|e| {
+                crate::util::error::Error::io(
+                    format!("cannot open the workspace lock {}", path.display()),
+                    e,
+                )
+            })?;
         Ok((path, file))
     }
 

@@ -216,7 +216,7 @@ pub fn install(cleanup: Cleanup) -> Result<()> {
         .name("signals".to_string())
         .stack_size(256 << 10)
         .spawn(move || guard(read))
-        .map_err(|e| format!("cannot start: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io("cannot start", e))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Where the data comes from: a folder of exercises or the embedded catalog, and the TOML
 //! read loosely, with spans, so that a problem can point at its line.
 
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -79,7 +79,8 @@ impl Source<'_> {
                 })?;
                 let mut folders = Vec::new();
                 for entry in entries {
-                    let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+                    let entry = entry
+                        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
                     let name = entry.file_name().to_string_lossy().into_owned();
                     if !name.starts_with('.') && entry.path().is_dir() {
                         folders.push(name);

@@ -73,7 +73,7 @@ pub fn check_archive<R: Read>(mut file: R, name: &str, on_read: &dyn Fn(u64)) ->
     (&mut file)
         .take(512)
         .read_to_end(&mut head)
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io(format!("cannot read {name}"), e))?;
     if head.is_empty() {
         return Err(format!(
             "{name} is empty: it is not a workbook bundle. {}",

@@ -32,7 +32,7 @@ fn open_bundle(path: &Path) -> Result<(std::fs::File, u64)> {
     })?;
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io(format!("cannot read {shown}"), e))?;
     if meta.is_dir() {
         return Err(format!(
             "{shown} is a folder: give the bundle file, e.g. `--load {}`",

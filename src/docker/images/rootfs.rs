@@ -180,7 +180,8 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
         b.append_data(&mut h, path, text.as_bytes()).map_err(err)?;
     }
     if let Some(bb) = busybox {
-        let bytes = std::fs::read(bb).map_err(|e| format!("reading {}: {e}", bb.display()))?;
+        let bytes = std::fs::read(bb)
+            .map_err(|e| crate::util::error::Error::io(format!("reading {}", bb.display()), e))?;
         let mut h = file_header(bytes.len() as u64, 0o755);
         b.append_data(&mut h, "bin/busybox", &bytes[..])
             .map_err(err)?;

@@ -229,7 +229,9 @@ async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Ti
             let dir = tempfile::Builder::new()
                 .prefix("workbook-bench-")
                 .tempdir_in(std::env::temp_dir())
-                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+                .map_err(|e| {
+                    crate::util::error::Error::io("cannot create a temporary folder", e)
+                })?;
             let data = shared_folder(dir.path())?;
             let host = HostConfig {
                 mounts: Some(vec![Mount {
@@ -278,13 +280,18 @@ async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Ti
 /// else on the host can reach the folder through its parent.
 fn shared_folder(parent: &Path) -> Result<std::path::PathBuf> {
     let data = parent.join("data");
-    std::fs::create_dir(&data)
-        .map_err(|e| format!("cannot create the folder {}: {e}", data.display()))?;
+    std::fs::create_dir(&data).map_err(|e| {
+        crate::util::error::Error::io(format!("cannot create the folder {}", data.display()), e)
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777))
-            .map_err(|e| format!("cannot open up the folder {}: {e}", data.display()))?;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).map_err(|e| {
+            crate::util::error::Error::io(
+                format!("cannot open up the folder {}", data.display()),
+                e,
+            )
+        })?;
     }
     Ok(data)
 }

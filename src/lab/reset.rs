@@ -18,7 +18,7 @@ use crate::checks::target::{names, COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use crate::checks::volume_ref::{compose_projects, COMPOSE_VOLUME};
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::{Exercise, Resources};
-use crate::docker::engine::{all_containers, all_volumes, describe, is_not_found};
+use crate::docker::engine::{all_containers, all_volumes, describe, failed, is_not_found};
 use crate::docker::labels;
 use crate::learner::workspace::Workspace;
 
@@ -158,7 +158,7 @@ pub async fn plan(
         let networks = docker
             .list_networks(Some(opts))
             .await
-            .map_err(|e| describe("listing networks", &e))?;
+            .map_err(|e| failed("listing networks", e))?;
         for n in networks {
             let project = n.labels.as_ref().and_then(|l| l.get(COMPOSE_PROJECT));
             if let (Some(p), Some(name)) = (project, n.name) {

@@ -15,7 +15,7 @@ use bollard::Docker;
 
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::{bounds, Exercise, SeedFile};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{failed, is_not_found};
 use crate::docker::helpers;
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -45,7 +45,7 @@ pub async fn volume_states(docker: &Docker, ex: &Exercise) -> Result<Vec<VolumeS
             Ok(v) if is_ours(&v.labels, &ex.slug) => VolumeState::Ours,
             Ok(_) => VolumeState::NotOurs,
             Err(e) if is_not_found(&e) => VolumeState::Absent,
-            Err(e) => return Err(describe(&format!("looking up volume {}", vol.name), &e).into()),
+            Err(e) => return Err(failed(&format!("looking up volume {}", vol.name), e)),
         });
     }
     Ok(out)
@@ -146,7 +146,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         let created = docker
             .create_volume(req)
             .await
-            .map_err(|e| describe(&format!("creating volume {}", vol.name), &e))?;
+            .map_err(|e| failed(&format!("creating volume {}", vol.name), e))?;
         // Creating a name that exists answers with the existing volume, labels unchanged: one
         // made since the lookup above is not ours either.
         if !is_ours(&created.labels, &ex.slug) {
@@ -183,7 +183,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
             }) => {}
-            Err(e) => return Err(describe(&format!("creating container {}", c.name), &e).into()),
+            Err(e) => return Err(failed(&format!("creating container {}", c.name), e)),
         }
     }
     Ok(done)
@@ -199,7 +199,7 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<()> {
     let body = helpers::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
     let id = helpers::create(docker, body)
         .await
-        .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?;
+        .map_err(|e| failed(&format!("creating a helper to fill volume {volume}"), e))?;
     let result = async {
         let opts = UploadToContainerOptionsBuilder::default()
             .path("/seed")
@@ -211,11 +211,11 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<()> {
                 bollard::body_full(bytes::Bytes::from(archive)),
             )
             .await
-            .map_err(|e| describe(&format!("copying files into volume {volume}"), &e))
+            .map_err(|e| failed(&format!("copying files into volume {volume}"), e))
     }
     .await;
     helpers::remove(docker, &id).await;
-    result.map_err(Into::into)
+    result
 }
 
 /// A tar of the seed files, with their folders, owners and modes.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::checks::Status;
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::Exercise;
-use crate::docker::engine::{all_containers, all_volumes, describe};
+use crate::docker::engine::{all_containers, all_volumes, failed};
 use crate::grading::grade::{self, Report};
 use crate::lab::reset;
 use crate::lab::scripts;
@@ -62,7 +62,7 @@ async fn inventory(docker: &Docker) -> Result<BTreeSet<String>> {
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
         .await
-        .map_err(|e| describe("listing networks", &e))?;
+        .map_err(|e| failed("listing networks", e))?;
     let mut all = BTreeSet::new();
     for c in containers {
         let name = c.names.and_then(|n| n.first().cloned()).unwrap_or_default();

@@ -8,7 +8,7 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions
 use bollard::Docker;
 
 use super::{one_line, Check};
-use crate::docker::engine::describe;
+use crate::docker::engine::failed;
 use crate::docker::helpers;
 use crate::docker::labels;
 
@@ -46,7 +46,7 @@ async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>> {
                 .build(),
         ))
         .await
-        .map_err(|e| describe("listing workbook containers", &e))?;
+        .map_err(|e| failed("listing workbook containers", e))?;
     let volumes = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::default()
@@ -54,7 +54,7 @@ async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>> {
                 .build(),
         ))
         .await
-        .map_err(|e| describe("listing workbook volumes", &e))?;
+        .map_err(|e| failed("listing workbook volumes", e))?;
     let now = crate::util::clock::now() as i64;
     let mut out = Vec::new();
     for c in containers {

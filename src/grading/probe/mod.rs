@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 
 use crate::archive::{self, Manifest};
 use crate::checks::snapshot::{Fetched, FileFact};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::helpers::{self, helper_body};
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -76,7 +76,7 @@ async fn create_with(docker: &Docker, volume: &str, mounted: Mounted<'_>) -> Res
         Err(e) if is_not_found(&e) => Err(format!(
             "the lab image {TOOLS_IMAGE} is missing, so volume {volume} cannot be read: run `workbook setup`"
         ).into()),
-        Err(e) => Err(describe(&format!("creating a probe for volume {volume}"), &e).into()),
+        Err(e) => Err(failed(&format!("creating a probe for volume {volume}"), e)),
     }
 }
 

@@ -22,7 +22,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::helpers;
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -182,7 +182,10 @@ async fn ensure_image(docker: &Docker) -> Result<()> {
     match docker.inspect_image(TOOLS_IMAGE).await {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Err(missing_image().into()),
-        Err(e) => Err(describe(&format!("looking for the lab image {TOOLS_IMAGE}"), &e).into()),
+        Err(e) => Err(failed(
+            &format!("looking for the lab image {TOOLS_IMAGE}"),
+            e,
+        )),
     }
 }
 
@@ -191,7 +194,7 @@ async fn check_memory(docker: &Docker, opts: &BenchOptions) -> Result<()> {
     let info = docker
         .info()
         .await
-        .map_err(|e| describe("reading the Docker host's memory size", &e))?;
+        .map_err(|e| failed("reading the Docker host's memory size", e))?;
     let Some(total) = info.mem_total.filter(|m| *m > 0) else {
         return Ok(());
     };
@@ -314,7 +317,7 @@ async fn create_volume(docker: &Docker) -> Result<String> {
         Ok(v) => Ok(v.name),
         Err(e) => {
             remove_volume(docker, &name).await;
-            Err(describe("creating a temporary volume", &e).into())
+            Err(failed("creating a temporary volume", e))
         }
     }
 }
@@ -367,7 +370,7 @@ async fn run_container(docker: &Docker, opts: &BenchOptions, host: HostConfig) -
     let id = match helpers::create(docker, body).await {
         Ok(id) => id,
         Err(e) if is_not_found(&e) => return Err(missing_image().into()),
-        Err(e) => return Err(describe("creating the bench container", &e).into()),
+        Err(e) => return Err(failed("creating the bench container", e)),
     };
     // Generous: a slow disk may write a few MiB/s.
     let budget = Duration::from_secs(120 + 2 * opts.size_mb * u64::from(opts.rounds));
@@ -388,14 +391,14 @@ async fn execute(docker: &Docker, id: &str) -> Result<Timings> {
     docker
         .start_container(id, None::<StartContainerOptions>)
         .await
-        .map_err(|e| describe("starting the bench container", &e))?;
+        .map_err(|e| failed("starting the bench container", e))?;
     let mut exit = 0;
     let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
     while let Some(item) = wait.next().await {
         match item {
             Ok(r) => exit = r.status_code,
             Err(DockerError::DockerContainerWaitError { code, .. }) => exit = code,
-            Err(e) => return Err(describe("waiting for the bench container", &e).into()),
+            Err(e) => return Err(failed("waiting for the bench container", e)),
         }
     }
     let logs = logs(docker, id).await?;

@@ -155,7 +155,7 @@ impl BookDir {
 /// The top-level items of a book: `items` (mdBook 0.5) or `sections` (0.4).
 fn book_items(book: &mut Value) -> Result<&mut Vec<Value>> {
     let Some(obj) = book.as_object_mut() else {
-        return Err("mdBook's book should be a JSON object".to_string().into());
+        return Err("mdBook's book should be a JSON object".into());
     };
     let key = if obj.contains_key("items") {
         "items"

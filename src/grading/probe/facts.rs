@@ -119,7 +119,7 @@ pub fn first_entry(buf: &[u8]) -> Result<FileFact> {
     let mut entries = archive.entries().map_err(|e| e.to_string())?;
     let mut entry = match entries.next() {
         Some(e) => e.map_err(|e| e.to_string())?,
-        None => return Err("it was empty".to_string().into()),
+        None => return Err("it was empty".into()),
     };
     fact_of(&mut entry)
 }
@@ -145,7 +145,7 @@ fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact> {
         let mut content = Vec::with_capacity(fact.size as usize);
         entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
         if content.len() as u64 != fact.size {
-            return Err("the archive was cut short".to_string().into());
+            return Err("the archive was cut short".into());
         }
         fact.content = Some(content);
     }

@@ -102,7 +102,9 @@ impl Memory {
                 .and_then(|c| c.state.and_then(|s| s.started_at))
         };
         let Some(reuse) = self.exec_reuse else {
-            return exec::run(docker, id, command).await.map_err(Into::into);
+            return exec::run(docker, id, command)
+                .await
+                .map_err(|e| e.to_string());
         };
         let cached = self.execs.lock().ok().and_then(|c| c.get(&key).cloned());
         let started = started_at().await;
@@ -123,7 +125,7 @@ impl Memory {
                 },
             );
         }
-        result.map_err(Into::into)
+        result.map_err(|e| e.to_string())
     }
 }
 
@@ -224,7 +226,7 @@ pub async fn gather_with(
         snap.history = Some(known);
         snap.engine = Some(facts);
     }
-    snap.volumes = volumes.map_err(Into::into);
+    snap.volumes = volumes.map_err(|e| e.to_string());
     // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
     // a probe mounting a volume must not make `volume-unused` fail, in `check --all` or beside `watch`.
     snap.containers = containers
@@ -233,7 +235,7 @@ pub async fn gather_with(
                 .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
                 .collect()
         })
-        .map_err(Into::into);
+        .map_err(|e| e.to_string());
 
     let ids: Vec<String> = needs
         .inspect

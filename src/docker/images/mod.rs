@@ -302,7 +302,7 @@ fn recipe_for(tag: &'static str) -> Recipe {
 
 fn context(recipe: &Recipe) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    let err = |e: std::io::Error| format!("assembling the build context: {e}");
+    let err = |e: std::io::Error| crate::util::error::Error::io("assembling the build context", e);
     let mut h = file_header(recipe.dockerfile.len() as u64, 0o644);
     b.append_data(&mut h, "Dockerfile", recipe.dockerfile.as_bytes())
         .map_err(err)?;
@@ -310,7 +310,7 @@ fn context(recipe: &Recipe) -> Result<Vec<u8>> {
         let mut h = file_header(bytes.len() as u64, *mode);
         b.append_data(&mut h, name, &bytes[..]).map_err(err)?;
     }
-    b.into_inner().map_err(err).map_err(Into::into)
+    b.into_inner().map_err(err)
 }
 
 fn spinner(opts: &SetupOptions, msg: &str) -> indicatif::ProgressBar {

@@ -150,7 +150,7 @@ fn applets(busybox: &Path) -> Vec<String> {
 /// The root file system layer: users, folders and, offline, busybox with its applet links.
 pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    let err = |e: std::io::Error| format!("assembling the lab image: {e}");
+    let err = |e: std::io::Error| crate::util::error::Error::io("assembling the lab image", e);
     let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Directory);
@@ -203,7 +203,7 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
         b.append_link(&mut h, "usr/bin/env", "/bin/busybox")
             .map_err(err)?;
     }
-    b.into_inner().map_err(err).map_err(Into::into)
+    b.into_inner().map_err(err)
 }
 
 pub(super) fn file_header(size: u64, mode: u32) -> tar::Header {

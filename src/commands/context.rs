@@ -15,8 +15,8 @@ use crate::lab::reset;
 use crate::learner::progress::Progress;
 use crate::learner::workspace::{Workspace, DEFAULT_DIR};
 
-/// What a command returns: its exit code (0 pass, 1 fail, 2 error) or an error message for
-/// people.
+/// What a command returns: its exit code (0 pass, 1 fail, 2 error) or the
+/// [`Error`](crate::util::error::Error) that `cli::main` shows (and ends with exit code 2).
 pub type CmdResult = Result<i32>;
 
 /// The workspace named (or the one we are in), or the error that says how to make one.

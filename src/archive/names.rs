@@ -2,6 +2,7 @@
 //! refusing a name, a link target or a special file.
 
 use super::{show, MAX_NAME};
+use crate::util::error::Result;
 
 /// The part of `bytes` before the first NUL: how tar reads a name.
 pub(super) fn until_nul(bytes: &[u8]) -> &[u8] {
@@ -32,21 +33,21 @@ pub(super) fn components(path: &str) -> Vec<&str> {
 }
 
 /// Normalises an entry name (relative, root is `.`), or says why it is refused.
-pub(super) fn normalise(raw: &str, strip: &[&str]) -> Result<String, String> {
+pub(super) fn normalise(raw: &str, strip: &[&str]) -> Result<String> {
     let (name, comps) = (show(raw), components(raw));
     let (fix, prefix) = ("create the archive", strip.join("/"));
     match comps.strip_prefix(strip) {
         _ if raw.starts_with('/') => Err(format!(
             "entry {name} is absolute: {fix} with tar -C /data . so entries are relative to the \
              volume root"
-        )),
+        )
+        .into()),
         _ if comps.contains(&"..") => Err(format!(
             "entry {name} escapes the volume root (it has a `..` component): it is unsafe to \
              restore; {fix} again with tar -C /data ."
-        )),
-        None => Err(format!(
-            "entry {name} is outside {prefix}/, the folder asked for"
-        )),
+        )
+        .into()),
+        None => Err(format!("entry {name} is outside {prefix}/, the folder asked for").into()),
         Some([]) => Ok(".".to_string()),
         Some(rest) => Ok(rest.join("/")),
     }

@@ -1,5 +1,6 @@
 //! One pass over a tar stream: headers read block by block into the [`Manifest`].
 
+use crate::util::error::Result;
 use std::cell::RefCell;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -333,7 +334,7 @@ impl Scan<'_> {
             }
             Err(problem) => {
                 input.pass(size + padding(size), None).map_err(io_in)?;
-                self.problems.push(problem);
+                self.problems.push(problem.to_string());
             }
         }
         Ok(format!(" after entry {}", show(&fields.raw)))
@@ -341,13 +342,11 @@ impl Scan<'_> {
 
     /// The manifest entry for one tar entry (a regular file's digest not taken yet), or the
     /// sentence refusing it.
-    pub(super) fn check(&self, f: &Fields, path: String) -> Result<Entry, String> {
+    pub(super) fn check(&self, f: &Fields, path: String) -> Result<Entry> {
         let (s, ty) = (show(&path), f.ty);
         let (Ok(mode), Ok(uid), Ok(gid)) = (&f.mode, &f.uid, &f.gid) else {
             let fix = "the archive is corrupt; create it again with `tar czf`";
-            return Err(format!(
-                "entry {s} has an unreadable mode or owner field: {fix}"
-            ));
+            return Err(format!("entry {s} has an unreadable mode or owner field: {fix}").into());
         };
         let (mut size, mut digest) = (0, None);
         let kind = if ty.is_dir() || (ty.is_file() && f.raw.ends_with('/')) {
@@ -357,7 +356,7 @@ impl Scan<'_> {
             EntryKind::File
         } else if ty.is_symlink() {
             if let Some(problem) = link_problem(&path, &f.link) {
-                return Err(problem);
+                return Err(problem.into());
             }
             EntryKind::Symlink {
                 target: f.link.clone(),
@@ -370,13 +369,14 @@ impl Scan<'_> {
                     "hard link {s} points to {}, which is not an earlier file of the archive: the \
                      archive is corrupt or hostile; create it again with `tar czf`",
                     show(&f.link)
-                ));
+                )
+                .into());
             };
             (size, digest) = (target.size, target.digest);
             let target = target.path.clone();
             EntryKind::Hardlink { target }
         } else {
-            return Err(special_problem(&s, ty));
+            return Err(special_problem(&s, ty).into());
         };
         let problem = if let Some(link) = self.links.folder_of(&path) {
             format!(
@@ -413,7 +413,7 @@ impl Scan<'_> {
                 digest,
             });
         };
-        Err(problem)
+        Err(problem.into())
     }
 
     /// The first entry so far inside folder `path`.

@@ -3,6 +3,7 @@
 //! duplicated, within size caps (validated by streaming, never extracted), optionally holding
 //! files matching a glob, and optionally every file of a volume with identical bytes.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Verdict, VolumeRef};
@@ -30,7 +31,7 @@ impl BackupArchive {
 }
 
 impl Kind for BackupArchive {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         if self.of_volume.is_some() && self.of_compose_volume.is_some() {
             return Err("give `of_volume` or `of_compose_volume`, not both".into());
         }
@@ -44,7 +45,8 @@ impl Kind for BackupArchive {
             return Err(format!(
                 "archive path `{}` must stay inside the exercise folder",
                 self.path
-            ));
+            )
+            .into());
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! `kind = "container-running"`: a container (by name or compose service) is running.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Target, Verdict};
@@ -13,7 +14,7 @@ pub struct ContainerRunning {
 }
 
 impl Kind for ContainerRunning {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         Target::from_keys(&self.container, &self.service).map(|_| ())
     }
 

@@ -1,6 +1,7 @@
 //! `kind = "container-user"`: the user a container runs as (`--user` / `user:`), as uid and
 //! optionally gid. Names are refused in exercise data: a uid is what owns files in a volume.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Target, Verdict};
@@ -16,7 +17,7 @@ pub struct ContainerUser {
 }
 
 impl Kind for ContainerUser {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         Target::from_keys(&self.container, &self.service).map(|_| ())
     }
 

@@ -2,6 +2,7 @@
 //! exits as expected and prints the expected output. Exercises declare only commands that
 //! read (`cat`, `wget -qO-` to the container's own port), so grading changes nothing.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Target, Verdict, VolumeRef};
@@ -29,19 +30,19 @@ pub struct VolumePath {
 }
 
 impl VolumePath {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
     }
 }
 
 impl ExecCheck {
-    fn target(&self) -> Result<Target, String> {
+    fn target(&self) -> Result<Target> {
         Target::from_keys(&self.container, &self.service)
     }
 }
 
 impl Kind for ExecCheck {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         self.target()?;
         if self.command.is_empty() {
             return Err("`command` must name a program".into());

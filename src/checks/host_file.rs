@@ -1,6 +1,7 @@
 //! `kind = "host-file"`: a file in the exercise folder on the host: exists, content, or content
 //! that holds a fact of a container (its hostname or id), proving it was written from inside.
 
+use crate::util::error::Result;
 use std::io::Read;
 
 use serde::Deserialize;
@@ -36,26 +37,26 @@ fn yes() -> bool {
 }
 
 impl Fact {
-    fn target(&self) -> Result<Target, String> {
+    fn target(&self) -> Result<Target> {
         Target::from_keys(&self.container, &self.service)
     }
 }
 
 impl Kind for HostFile {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         if self.path.starts_with('/') || self.path.split('/').any(|p| p == "..") {
             return Err(format!(
                 "host-file path `{}` must stay inside the exercise folder",
                 self.path
-            ));
+            )
+            .into());
         }
         if let Some(f) = &self.contains_fact {
             f.target()?;
             if f.field != "hostname" && f.field != "id" {
-                return Err(format!(
-                    "fact field `{}` must be \"hostname\" or \"id\"",
-                    f.field
-                ));
+                return Err(
+                    format!("fact field `{}` must be \"hostname\" or \"id\"", f.field).into(),
+                );
             }
         }
         Ok(())

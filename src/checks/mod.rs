@@ -2,6 +2,7 @@
 //! judges a [`Snapshot`] of them ([`Check::evaluate`]); it never talks to the daemon itself,
 //! so every kind is unit-tested against Engine API fixtures.
 
+use crate::util::error::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::snapshot::{Needs, Snapshot};
@@ -64,7 +65,7 @@ pub enum Check {
 /// What each check kind implements.
 pub trait Kind {
     /// Refuses data that cannot make sense (e.g. both `container` and `service`).
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         Ok(())
     }
     /// Adds the facts this check reads to `needs`.
@@ -100,7 +101,7 @@ impl Check {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
         self.kind().validate()
     }
 

@@ -2,6 +2,7 @@
 //! source (a volume name, or a host path relative to the exercise folder) and read-only.
 //! Read-only is judged on `RW`, never on `Mode` (`-v a:b:ro` says "ro", `--mount ...,readonly` "").
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -29,11 +30,11 @@ pub struct MountCheck {
 }
 
 impl Kind for MountCheck {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         Target::from_keys(&self.container, &self.service)?;
         if let Some(t) = &self.mount_type {
             if !["volume", "bind", "tmpfs"].contains(&t.as_str()) {
-                return Err(format!("mount type `{t}` must be volume, bind or tmpfs"));
+                return Err(format!("mount type `{t}` must be volume, bind or tmpfs").into());
             }
         }
         if self.source.is_some() && self.compose_source.is_some() {

@@ -2,6 +2,7 @@
 //! project whose working directory is the exercise folder (found by compose labels, never by
 //! name, since Compose v1 and v2 name containers differently).
 
+use crate::util::error::Result;
 use std::fmt;
 
 use bollard::models::{ContainerInspectResponse, ContainerSummary};
@@ -22,10 +23,7 @@ pub enum Target {
 
 impl Target {
     /// From a check's `container` / `service` keys: exactly one must be given.
-    pub fn from_keys(
-        container: &Option<String>,
-        service: &Option<String>,
-    ) -> Result<Target, String> {
+    pub fn from_keys(container: &Option<String>, service: &Option<String>) -> Result<Target> {
         match (container, service) {
             (Some(c), None) => Ok(Target::Container(c.clone())),
             (None, Some(s)) => Ok(Target::Service(s.clone())),

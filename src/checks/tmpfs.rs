@@ -2,6 +2,7 @@
 //! `--tmpfs /tmp:size=1g` (HostConfig.Tmpfs) and `--mount type=tmpfs,tmpfs-size=...`
 //! (HostConfig.Mounts[].TmpfsOptions.SizeBytes); sizes are compared in bytes.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::mounts_view;
@@ -21,7 +22,7 @@ pub struct Tmpfs {
 }
 
 impl Kind for Tmpfs {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         Target::from_keys(&self.container, &self.service)?;
         if let Some(s) = &self.size {
             size::parse(s)?;

@@ -1,5 +1,6 @@
 //! `kind = "volume"`: a volume exists (or is absent), with a driver, labels and driver options.
 
+use crate::util::error::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -42,7 +43,7 @@ fn yes() -> bool {
 }
 
 impl VolumeCheck {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.name, &self.compose_volume)
     }
 
@@ -166,14 +167,15 @@ impl VolumeCheck {
 }
 
 impl Kind for VolumeCheck {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         let r = self.volume_ref()?;
         if !self.exists
             && (self.driver.is_some() || !self.labels.is_empty() || self.has_option_rules())
         {
             return Err(format!(
                 "volume `{r}`: `exists = false` takes no driver, labels or options"
-            ));
+            )
+            .into());
         }
         Ok(())
     }

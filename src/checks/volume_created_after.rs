@@ -13,6 +13,7 @@
 //!    time on Docker Engine 23+ and Podman, and only a hint on older engines, where the verdict
 //!    says so.
 
+use crate::util::error::Result;
 use chrono::{DateTime, Local, Utc};
 use serde::Deserialize;
 
@@ -35,7 +36,7 @@ pub struct VolumeCreatedAfter {
 }
 
 impl VolumeCreatedAfter {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
     }
 }
@@ -50,7 +51,7 @@ fn clock_nanos(n: i64) -> String {
 }
 
 impl Kind for VolumeCreatedAfter {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         self.volume_ref().map(|_| ())
     }
 

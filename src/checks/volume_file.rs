@@ -1,6 +1,7 @@
 //! `kind = "volume-file"`: a path inside a volume exists (or not), with content, owner and mode.
 //! Read through a probe container that is never started (see `probe`).
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Verdict, VolumeRef};
@@ -33,11 +34,11 @@ fn yes() -> bool {
 }
 
 impl VolumeFile {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
     }
 
-    fn wanted_mode(&self) -> Result<Option<u32>, String> {
+    fn wanted_mode(&self) -> Result<Option<u32>> {
         self.mode
             .as_deref()
             .map(|m| {
@@ -45,6 +46,7 @@ impl VolumeFile {
                     .map_err(|_| format!("mode `{m}` is not octal (write e.g. \"0600\")"))
             })
             .transpose()
+            .map_err(Into::into)
     }
 
     fn shown_path(&self) -> String {
@@ -57,12 +59,12 @@ impl VolumeFile {
 }
 
 impl Kind for VolumeFile {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         self.volume_ref()?;
         self.wanted_mode()?;
         if let Some(t) = &self.file_type {
             if t != "file" && t != "dir" {
-                return Err(format!("type `{t}` must be \"file\" or \"dir\""));
+                return Err(format!("type `{t}` must be \"file\" or \"dir\"").into());
             }
         }
         Ok(())

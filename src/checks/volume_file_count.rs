@@ -1,6 +1,7 @@
 //! `kind = "volume-file-count"`: how many regular files in a volume match a glob
 //! (`ckpt-*`, `**/*.bin`), at least `min` and at most `max`.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Verdict, VolumeRef};
@@ -19,13 +20,13 @@ pub struct VolumeFileCount {
 }
 
 impl VolumeFileCount {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
     }
 }
 
 impl Kind for VolumeFileCount {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         self.volume_ref()?;
         glob::Pattern::new(&self.glob).map_err(|e| format!("glob `{}`: {e}", self.glob))?;
         if self.min.is_none() && self.max.is_none() {

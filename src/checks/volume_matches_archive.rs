@@ -1,6 +1,7 @@
 //! `kind = "volume-matches-archive"`: a volume holds exactly the files of a backup archive in
 //! the exercise folder (a restore worked): same paths, same bytes, nothing missing or extra.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::{Judged, Kind, Verdict, VolumeRef};
@@ -24,13 +25,13 @@ fn yes() -> bool {
 }
 
 impl VolumeMatchesArchive {
-    fn volume_ref(&self) -> Result<VolumeRef, String> {
+    fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
     }
 }
 
 impl Kind for VolumeMatchesArchive {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         self.volume_ref().map(|_| ())
     }
 

@@ -3,6 +3,7 @@
 //! labels. Compose prefixes those with the project name, derived from the folder name:
 //! v2 and v1.29 keep hyphens (`04-checkpoints`), older v1 releases drop them (`04checkpoints`).
 
+use crate::util::error::Result;
 use std::fmt;
 use std::path::Path;
 
@@ -22,7 +23,7 @@ pub enum VolumeRef {
 
 impl VolumeRef {
     /// From a check's keys: exactly one of a volume name and `compose_volume`.
-    pub fn from_keys(name: &Option<String>, compose: &Option<String>) -> Result<VolumeRef, String> {
+    pub fn from_keys(name: &Option<String>, compose: &Option<String>) -> Result<VolumeRef> {
         match (name, compose) {
             (Some(n), None) => Ok(VolumeRef::Named(n.clone())),
             (None, Some(c)) => Ok(VolumeRef::Compose(c.clone())),

@@ -1,5 +1,6 @@
 //! `kind = "volume-unused"`: no container, running or stopped, mounts the volume.
 
+use crate::util::error::Result;
 use serde::Deserialize;
 
 use super::target::names;
@@ -14,7 +15,7 @@ pub struct VolumeUnused {
 }
 
 impl Kind for VolumeUnused {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<()> {
         VolumeRef::from_keys(&self.name, &self.compose_volume).map(|_| ())
     }
 

@@ -1,6 +1,7 @@
 //! What the global options resolve to before a command runs: the catalog (built in, or the
 //! `--pack`) and the workspace folder named (a pack's own by default).
 
+use crate::util::error::Result;
 use std::path::{Path, PathBuf};
 
 use crate::curriculum::catalog::Catalog;
@@ -15,7 +16,7 @@ pub struct Context {
 
 impl Context {
     /// Loads the catalog of `pack` (the built-in one without) and names the workspace.
-    pub fn new(pack: Option<&Path>, workspace: Option<PathBuf>) -> Result<Context, String> {
+    pub fn new(pack: Option<&Path>, workspace: Option<PathBuf>) -> Result<Context> {
         let catalog = match pack {
             Some(dir) => Catalog::pack(dir)?,
             None => Catalog::embedded()?,

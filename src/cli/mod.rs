@@ -1,6 +1,7 @@
 //! The command line: the arguments ([`args`]), what the global options resolve to
 //! ([`context`]), and the dispatch to one function per command in [`crate::commands`]. Each
-//! command returns an exit code (0 pass, 1 fail, 2 error) or an error message for people.
+//! command returns an exit code (0 pass, 1 fail, 2 error) or an error, which [`main`] shows (its
+//! one display path) and ends with exit code 2.
 
 pub mod args;
 pub mod context;
@@ -14,6 +15,7 @@ use context::Context;
 
 use crate::commands::context::{connect, require_workspace, CmdResult};
 use crate::commands::{self as cmd};
+use crate::util::error::Error;
 
 /// What a signal removes: this process's helper containers and bench volumes.
 async fn remove_all_helpers() {
@@ -33,7 +35,7 @@ async fn remove_all_helpers() {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = crate::util::signals::install(|| Box::pin(remove_all_helpers())) {
-        crate::util::signals::report(&e);
+        report(&e);
         return ExitCode::from(2);
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -52,7 +54,7 @@ pub fn main() -> ExitCode {
             signal = crate::util::signals::shutdown_beside_command() => {
                 // The command's future is dropped by now; leave no helper container behind.
                 crate::util::signals::remove_helpers().await;
-                Err(signal.message().to_string())
+                Err(signal.message().into())
             }
         }
     });
@@ -60,11 +62,22 @@ pub fn main() -> ExitCode {
     match outcome {
         // Commands end with 0, 1 or 2.
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
-        Err(message) => {
-            // Errors quote files, names and daemons: shown inert, whatever they hold.
-            crate::util::signals::report(&crate::ui::safe_text::text(&message));
+        Err(e) => {
+            report(&e);
             ExitCode::from(2)
         }
+    }
+}
+
+/// The one place an error is shown: `error: ` and what failed, why and the fix, then a
+/// `caused by:` line for each cause under it that the message does not already say. Errors
+/// quote files, names and daemons: shown inert, whatever they hold.
+fn report(e: &Error) {
+    use std::io::Write;
+    crate::util::signals::report(&crate::ui::safe_text::text(&e.to_string()));
+    let mut err = std::io::stderr();
+    for cause in e.causes() {
+        let _ = writeln!(err, "  caused by: {}", crate::ui::safe_text::text(&cause));
     }
 }
 

@@ -47,7 +47,7 @@ pub async fn run(
         Err(e) => {
             // What was set up stays recorded, whatever stopped the grading.
             state.save()?;
-            return Err(e);
+            return Err(e.into());
         }
     };
     let saved = state.keep([(&report, true)], &endpoint, &memory);

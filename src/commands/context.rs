@@ -1,6 +1,7 @@
 //! What the commands share: the workspace, the exercise a command is about, the daemon
 //! connection and the lab images, and the questions asked before changing anything.
 
+use crate::util::error::Result;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -14,25 +15,26 @@ use crate::lab::reset;
 use crate::learner::progress::Progress;
 use crate::learner::workspace::{Workspace, DEFAULT_DIR};
 
-/// What a command returns: its exit code (0 pass, 1 fail, 2 error) or an error message for
-/// people.
-pub type CmdResult = Result<i32, String>;
+/// What a command returns: its exit code (0 pass, 1 fail, 2 error) or the
+/// [`Error`](crate::util::error::Error) that `cli::main` shows (and ends with exit code 2).
+pub type CmdResult = Result<i32>;
 
 /// The workspace named (or the one we are in), or the error that says how to make one.
-pub fn require_workspace(explicit: Option<&Path>) -> Result<Workspace, String> {
+pub fn require_workspace(explicit: Option<&Path>) -> Result<Workspace> {
     Workspace::find(explicit)?.ok_or_else(|| {
         format!("no workbook workspace here. Start with `workbook next` (it creates ./{DEFAULT_DIR}), or `workbook init DIR`")
-    })
+    }).map_err(Into::into)
 }
 
 /// Finds an exercise by slug, number (`2`, `02`) or part of its name.
-pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise, String> {
+pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise> {
     let slugs: Vec<String> = exercises.iter().map(|e| e.slug.clone()).collect();
     let slug = crate::curriculum::catalog::find_slug(&slugs, wanted)?;
     exercises
         .iter()
         .find(|e| e.slug == slug)
         .ok_or_else(|| format!("no exercise `{wanted}`"))
+        .map_err(Into::into)
 }
 
 /// The exercise named on the command line, else the current one; parses only that one.
@@ -40,7 +42,7 @@ pub fn pick<'a>(
     cat: &'a Catalog,
     progress: &Progress,
     wanted: Option<&str>,
-) -> Result<&'a Exercise, String> {
+) -> Result<&'a Exercise> {
     match wanted {
         Some(w) => cat.find(w),
         None => {
@@ -54,7 +56,7 @@ pub fn pick<'a>(
 }
 
 /// Connects to the daemon and sweeps helpers left by a killed run.
-pub async fn connect() -> Result<Engine, String> {
+pub async fn connect() -> Result<Engine> {
     let engine = engine::connect().await?;
     sweep(&engine).await;
     Ok(engine)
@@ -69,7 +71,7 @@ pub async fn sweep(engine: &Engine) {
 }
 
 /// Builds missing or outdated lab images, saying so.
-pub async fn ensure_images(engine: &Engine) -> Result<(), String> {
+pub async fn ensure_images(engine: &Engine) -> Result<()> {
     let stale = images::stale(&engine.docker).await?;
     if stale.is_empty() {
         return Ok(());
@@ -91,13 +93,15 @@ pub async fn ensure_images(engine: &Engine) -> Result<(), String> {
 }
 
 /// Asks `question` on the terminal (`yes` answers it); an error on a non-interactive input.
-pub fn confirm(question: &str, yes: bool) -> Result<bool, String> {
+pub fn confirm(question: &str, yes: bool) -> Result<bool> {
     if yes {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
         return Err(
-            "not asking on a non-interactive input: re-run with --yes to proceed".to_string(),
+            "not asking on a non-interactive input: re-run with --yes to proceed"
+                .to_string()
+                .into(),
         );
     }
     eprint!("{question} [y/N] ");
@@ -109,7 +113,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool, String> {
 }
 
 /// Lists what resetting `what` removes and asks (unless `yes`); false when the answer is no.
-pub fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<bool, String> {
+pub fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<bool> {
     if items.is_empty() {
         eprintln!("{what}: nothing to remove.");
         return Ok(true);
@@ -126,6 +130,6 @@ pub fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<b
 }
 
 /// A progress file that could not be written, said after the verdict it failed to keep.
-pub fn not_recorded(e: String) -> String {
+pub fn not_recorded(e: crate::util::error::Error) -> String {
     format!("{e}\nThe verdict above was not recorded: free some space (or fix the folder's permissions) and run the command again.")
 }

@@ -1,6 +1,7 @@
 //! What an exercise needs before it is graded: its setup resources, created once, and for a
 //! pack the learner's approval of the commands its exec checks run.
 
+use crate::util::error::Result;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -28,7 +29,7 @@ pub async fn ensure_setup(
     ex: &Exercise,
     progress: &mut Progress,
     pack_setup: PackSetup,
-) -> Result<bool, String> {
+) -> Result<bool> {
     let setup = &ex.data.setup;
     if setup.is_empty() || progress.exercise(&ex.slug).is_some_and(|e| e.setup_done) {
         return Ok(false);
@@ -44,7 +45,7 @@ pub async fn ensure_setup(
                     pack.display(),
                     pack.display(),
                     ex.slug
-                ));
+                ).into());
             }
         }
     }
@@ -63,7 +64,7 @@ async fn confirm_pack_setup(
     ex: &Exercise,
     pack: &Path,
     yes: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let setup = &ex.data.setup;
     eprintln!(
         "The pack {} sets up exercise {} with:",
@@ -96,7 +97,7 @@ async fn confirm_pack_setup(
         for c in &setup.containers {
             eprintln!("  - container {} (not created: setup stops)", c.name);
         }
-        return Err(lab_setup::not_ours_message(cat, ex, name));
+        return Err(lab_setup::not_ours_message(cat, ex, name).into());
     }
     for c in &setup.containers {
         eprintln!(
@@ -112,7 +113,7 @@ async fn confirm_pack_setup(
             ex.slug,
             pack.display(),
             ex.slug
-        ));
+        ).into());
     }
     Ok(())
 }
@@ -128,7 +129,7 @@ pub fn ensure_exec_approval(
     progress: &mut Progress,
     yes: bool,
     again: &str,
-) -> Result<(), String> {
+) -> Result<()> {
     let Some(pack) = cat.pack_dir() else {
         return Ok(());
     };
@@ -175,10 +176,10 @@ pub fn ensure_exec_approval(
         )
     };
     if !yes && !std::io::stdin().is_terminal() {
-        return Err(refused("not asking on a non-interactive input"));
+        return Err(refused("not asking on a non-interactive input").into());
     }
     if !confirm("Run them whenever the exercise is graded?", yes)? {
-        return Err(refused("the commands were not approved"));
+        return Err(refused("the commands were not approved").into());
     }
     for (ex, digest) in pending {
         progress.exercise_mut(&ex.slug).exec_approved = Some(digest);
@@ -188,11 +189,7 @@ pub fn ensure_exec_approval(
 
 /// For `watch`, which never asks: an error unless the pack's exec commands of `ex` are
 /// approved already (by `check`). Built-in exercises need no approval.
-pub fn require_exec_approval(
-    cat: &Catalog,
-    ex: &Exercise,
-    progress: &Progress,
-) -> Result<(), String> {
+pub fn require_exec_approval(cat: &Catalog, ex: &Exercise, progress: &Progress) -> Result<()> {
     if let (Some(pack), Some(digest)) = (cat.pack_dir(), ex.exec_digest()) {
         let approved = progress
             .exercise(&ex.slug)
@@ -206,7 +203,7 @@ pub fn require_exec_approval(
                 if approved.is_some() { ", and they changed since you approved them" } else { "" },
                 pack.display(),
                 ex.slug
-            ));
+            ).into());
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! The JSON is versioned and documented in `docs/report-schema.md`; within a version fields
 //! are only ever added.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -188,11 +189,11 @@ pub fn build(
 
 /// Reads the progress state without changing anything: a missing file is a fresh start, an
 /// unreadable one is an error (and stays where it is).
-pub fn read_progress(path: &Path) -> Result<Progress, String> {
+pub fn read_progress(path: &Path) -> Result<Progress> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Progress::default()),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
     };
     let progress: Progress = serde_json::from_str(&text).map_err(|e| {
         format!(
@@ -208,7 +209,7 @@ pub fn read_progress(path: &Path) -> Result<Progress, String> {
              run the report with the workbook that wrote it",
             path.display(),
             progress.version
-        ));
+        ).into());
     }
     Ok(progress)
 }
@@ -292,7 +293,7 @@ pub fn render_table(report: &ProgressReport, color: bool) -> String {
 
 /// `workbook report [--json]`: exit 0 (a report, not a verdict); 2 when there is no workspace
 /// or its progress cannot be read.
-pub fn run(exercises: &[Exercise], explicit: Option<&Path>, as_json: bool) -> Result<i32, String> {
+pub fn run(exercises: &[Exercise], explicit: Option<&Path>, as_json: bool) -> Result<i32> {
     let ws = Workspace::find(explicit)?.ok_or_else(|| {
         format!(
             "no workbook workspace here: run the report inside the learner's workspace, or give it with \
@@ -405,7 +406,7 @@ mod tests {
         assert_eq!(read_progress(&path).unwrap().exercises.len(), 0);
         std::fs::write(&path, "{\"version\": 1, \"exercises\": {").unwrap();
         let err = read_progress(&path).unwrap_err();
-        assert!(err.contains("leaves it as it is"), "{err}");
+        assert!(err.to_string().contains("leaves it as it is"), "{err}");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "{\"version\": 1, \"exercises\": {"
@@ -414,6 +415,7 @@ mod tests {
         std::fs::write(&path, "{\"version\": 9}").unwrap();
         assert!(read_progress(&path)
             .unwrap_err()
+            .to_string()
             .contains("progress format 9"));
     }
 }

@@ -1,6 +1,7 @@
 //! `workbook reset`: puts an exercise (or every one) back to its start: lists what it removes,
 //! asks, removes, re-creates the setup.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use crate::commands::context::{confirm_removal, connect, pick, require_workspace, CmdResult};
@@ -68,12 +69,9 @@ pub async fn all(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
 }
 
 /// The problems a reset met, as the command's error.
-fn incomplete(problems: Vec<String>) -> Result<(), String> {
+fn incomplete(problems: Vec<String>) -> Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "the reset was incomplete:\n  {}",
-        problems.join("\n  ")
-    ))
+    Err(format!("the reset was incomplete:\n  {}", problems.join("\n  ")).into())
 }

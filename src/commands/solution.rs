@@ -62,7 +62,8 @@ pub async fn run(
     if status != 0 {
         return Err(format!(
             "the solution script stopped with exit code {status}; its output is above"
-        ));
+        )
+        .into());
     }
     Ok(0)
 }

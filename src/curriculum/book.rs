@@ -17,6 +17,7 @@
 //!
 //! Any problem fails the build with `error: lessons/FILE: ...` lines on stderr.
 
+use crate::util::error::Result;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
@@ -123,7 +124,7 @@ pub fn preprocess(input: &str, catalog: &Catalog) -> Result<String, Vec<String>>
     };
 
     let mut errors = Vec::new();
-    let items = book_items(&mut book).map_err(|e| vec![e])?;
+    let items = book_items(&mut book).map_err(|e| vec![e.to_string()])?;
     walk(items, &mut |chapter| {
         if let Err(mut e) = process_chapter(chapter, catalog, &book_dir) {
             errors.append(&mut e);
@@ -152,9 +153,9 @@ impl BookDir {
 }
 
 /// The top-level items of a book: `items` (mdBook 0.5) or `sections` (0.4).
-fn book_items(book: &mut Value) -> Result<&mut Vec<Value>, String> {
+fn book_items(book: &mut Value) -> Result<&mut Vec<Value>> {
     let Some(obj) = book.as_object_mut() else {
-        return Err("mdBook's book should be a JSON object".to_string());
+        return Err("mdBook's book should be a JSON object".into());
     };
     let key = if obj.contains_key("items") {
         "items"
@@ -166,7 +167,8 @@ fn book_items(book: &mut Value) -> Result<&mut Vec<Value>, String> {
         _ => Err(
             "mdBook's book has neither `items` (mdBook 0.5) nor `sections` (0.4): \
              this mdBook version is not supported"
-                .to_string(),
+                .to_string()
+                .into(),
         ),
     }
 }
@@ -220,14 +222,14 @@ pub fn render_chapter(
     catalog: &Catalog,
     src_dir: &Path,
 ) -> Result<String, Vec<String>> {
-    let exercises = catalog.exercises().map_err(|e| vec![e])?;
+    let exercises = catalog.exercises().map_err(|e| vec![e.to_string()])?;
     let own = exercises.iter().find(|e| e.data.lesson == file);
     let (expanded, mut errors) = expand_directives(content, catalog, own);
     let page = match own {
         Some(ex) => match insert_steps(&expanded, ex, &check_command(catalog, ex)) {
             Ok(page) => page,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 expanded
             }
         },
@@ -291,19 +293,19 @@ pub fn all_steps(ex: &Exercise, check: &str) -> String {
 
 /// The slug of a `{{#workbook-steps SLUG}}` line, `None` when the line is no directive, and an
 /// error when it starts like one but is malformed.
-fn directive(line: &str) -> Option<Result<&str, String>> {
+fn directive(line: &str) -> Option<Result<&str>> {
     let trimmed = line.trim();
     let rest = trimmed.strip_prefix(STEPS_DIRECTIVE)?;
     let Some(inner) = rest.strip_suffix("}}") else {
         return Some(Err(format!(
             "`{trimmed}` is not a directive the book understands: write `{STEPS_DIRECTIVE} SLUG}}}}` alone on its line"
-        )));
+        ).into()));
     };
     let slug = inner.trim();
     if slug.is_empty() || slug.contains(char::is_whitespace) || !rest.starts_with(' ') {
         return Some(Err(format!(
             "`{trimmed}` is not a directive the book understands: write `{STEPS_DIRECTIVE} SLUG}}}}` with one exercise slug"
-        )));
+        ).into()));
     }
     Some(Ok(slug))
 }
@@ -324,7 +326,7 @@ fn expand_directives(
         let slug = match found {
             Ok(slug) => slug,
             Err(e) => {
-                errors.push(e);
+                errors.push(e.to_string());
                 continue;
             }
         };
@@ -350,7 +352,7 @@ fn expand_directives(
 /// A lesson page: the introduction, then for each step of the exercise (in the exercise's
 /// order, as `workbook lesson` shows them) its part of the lesson followed by its task box, then
 /// the closing part. Errors when a marker names a step the exercise does not have.
-fn insert_steps(markdown: &str, ex: &Exercise, check: &str) -> Result<String, String> {
+fn insert_steps(markdown: &str, ex: &Exercise, check: &str) -> Result<String> {
     let lesson = Lesson::parse(markdown);
     let ids: Vec<&str> = ex.steps().iter().map(|s| s.id.as_str()).collect();
     let unknown: Vec<&str> = lesson
@@ -365,7 +367,8 @@ fn insert_steps(markdown: &str, ex: &Exercise, check: &str) -> Result<String, St
             unknown.join(" / "),
             ex.slug,
             ids.join(", ")
-        ));
+        )
+        .into());
     }
     let mut page = lesson.intro.clone();
     for step in ex.steps() {
@@ -629,7 +632,10 @@ mod tests {
         assert!(page.trim_end().ends_with("`workbook check 07-x`"), "{page}");
         let e =
             insert_steps("<!-- workbook:step zz -->\n", &ex, "workbook check 07-x").unwrap_err();
-        assert!(e.contains("zz") && e.contains("a, b, c"), "{e}");
+        assert!(
+            e.to_string().contains("zz") && e.to_string().contains("a, b, c"),
+            "{e}"
+        );
     }
 
     #[test]

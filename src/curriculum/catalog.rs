@@ -2,6 +2,7 @@
 //! `workbook` works far from this checkout), or a community pack read from a folder in the same
 //! layout (`exercises/`, `lessons/`, `solutions/`).
 
+use crate::util::error::{Error, Result};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -34,16 +35,16 @@ pub struct Catalog {
     /// The `exercise.toml` of each, in the same order.
     sources: Vec<Cow<'static, str>>,
     /// Each exercise parsed alone, when only it was needed.
-    one: Vec<OnceLock<Result<Exercise, String>>>,
+    one: Vec<OnceLock<std::result::Result<Exercise, String>>>,
     /// Every exercise parsed.
-    all: OnceLock<Result<Vec<Exercise>, String>>,
+    all: OnceLock<std::result::Result<Vec<Exercise>, String>>,
     pack: Option<PathBuf>,
     /// The pack folder with links resolved: every file read from the pack must be inside it.
     pack_root: Option<PathBuf>,
 }
 
 impl Catalog {
-    pub fn embedded() -> Result<Catalog, String> {
+    pub fn embedded() -> Result<Catalog> {
         let mut dirs: Vec<&Dir> = EXERCISES.dirs().collect();
         dirs.sort_by_key(|d| d.path());
         let (slugs, sources) = dirs
@@ -81,14 +82,14 @@ impl Catalog {
     /// Refused when it loads, naming the file: a folder name that is not a slug, a file or a
     /// link leading out of the pack (exercise folders, starter files, lessons, solutions), a
     /// file or a number of files over the bounds of the format ([`bounds`]).
-    pub fn pack(dir: &Path) -> Result<Catalog, String> {
+    pub fn pack(dir: &Path) -> Result<Catalog> {
         let root = dir.join("exercises");
         let entries = std::fs::read_dir(&root).map_err(|e| {
             format!("{} is not an exercise pack: cannot read {}: {e} (a pack has exercises/, lessons/ and solutions/)", dir.display(), root.display())
         })?;
         let pack_root = dir
             .canonicalize()
-            .map_err(|e| format!("cannot read the pack {}: {e}", dir.display()))?;
+            .map_err(|e| Error::io(format!("cannot read the pack {}", dir.display()), e))?;
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -99,7 +100,8 @@ impl Catalog {
             return Err(format!(
                 "the pack {} has no exercises (no exercises/*/exercise.toml)",
                 dir.display()
-            ));
+            )
+            .into());
         }
         if dirs.len() > bounds::EXERCISES {
             return Err(format!(
@@ -107,7 +109,8 @@ impl Catalog {
                 dir.display(),
                 dirs.len(),
                 bounds::EXERCISES
-            ));
+            )
+            .into());
         }
         let mut slugs = Vec::new();
         let mut sources = Vec::new();
@@ -141,17 +144,18 @@ impl Catalog {
     }
 
     /// Every exercise, in order.
-    pub fn exercises(&self) -> Result<&[Exercise], String> {
+    pub fn exercises(&self) -> Result<&[Exercise]> {
         self.all
             .get_or_init(|| {
                 self.slugs
                     .iter()
                     .zip(&self.sources)
                     .map(|(slug, text)| Exercise::parse(slug, text))
-                    .collect()
+                    .collect::<Result<_>>()
+                    .map_err(|e| e.to_string())
             })
             .as_deref()
-            .map_err(Clone::clone)
+            .map_err(|e| e.clone().into())
     }
 
     /// Every exercise's slug (`NN-name`), in order; nothing is parsed.
@@ -160,7 +164,7 @@ impl Catalog {
     }
 
     /// The exercise with this exact slug, parsing only it unless all are parsed already.
-    pub fn get(&self, slug: &str) -> Result<&Exercise, String> {
+    pub fn get(&self, slug: &str) -> Result<&Exercise> {
         let i = self
             .slugs
             .iter()
@@ -170,9 +174,11 @@ impl Catalog {
             return Ok(&all[i]);
         }
         self.one[i]
-            .get_or_init(|| Exercise::parse(&self.slugs[i], &self.sources[i]))
+            .get_or_init(|| {
+                Exercise::parse(&self.slugs[i], &self.sources[i]).map_err(|e| e.to_string())
+            })
             .as_ref()
-            .map_err(Clone::clone)
+            .map_err(|e| e.clone().into())
     }
 
     /// The exercise with this exact slug, if there is one and it parses.
@@ -181,7 +187,7 @@ impl Catalog {
     }
 
     /// Finds an exercise by slug, number (`2`, `02`) or part of its name, parsing only it.
-    pub fn find(&self, wanted: &str) -> Result<&Exercise, String> {
+    pub fn find(&self, wanted: &str) -> Result<&Exercise> {
         let slug = find_slug(&self.slugs, wanted)?;
         self.get(slug)
     }
@@ -234,7 +240,7 @@ impl Catalog {
 }
 
 /// `path` (links resolved) is inside the pack, else the refusal naming it.
-fn inside(pack_root: &Path, path: &Path) -> Result<PathBuf, String> {
+fn inside(pack_root: &Path, path: &Path) -> Result<PathBuf> {
     let shown = || safe_text::line(&path.display().to_string()).into_owned();
     let real = path.canonicalize().map_err(|e| {
         format!(
@@ -248,35 +254,43 @@ fn inside(pack_root: &Path, path: &Path) -> Result<PathBuf, String> {
              lessons, solutions) must be inside its folder",
             shown(),
             safe_text::line(&real.display().to_string())
-        ));
+        )
+        .into());
     }
     Ok(real)
 }
 
 /// A text file of the pack: inside it, at most `max` bytes, UTF-8.
-fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String, String> {
+fn read_bounded(pack_root: &Path, path: &Path, max: u64) -> Result<String> {
     use std::io::Read;
     let real = inside(pack_root, path)?;
     let shown = || safe_text::line(&path.display().to_string()).into_owned();
-    let file = std::fs::File::open(&real).map_err(|e| format!("{}: {e}", shown()))?;
+    let file = std::fs::File::open(&real).map_err(|e| Error::io(shown(), e))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", shown()))?;
+        .map_err(|e| Error::io(shown(), e))?;
     if bytes.len() as u64 > max {
         return Err(format!(
             "{}: the file is over {max} bytes, the most such a file may hold",
             shown()
-        ));
+        )
+        .into());
     }
-    String::from_utf8(bytes).map_err(|_| format!("{}: is not UTF-8 text", shown()))
+    String::from_utf8(bytes)
+        .map_err(|_| format!("{}: is not UTF-8 text", shown()))
+        .map_err(Into::into)
 }
 
 /// The starter files of a pack's exercise: no link leading out of the pack, names without
 /// control characters, and within the bounds (`count`: entries and bytes so far).
-fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", safe_text::line(&dir.display().to_string())))?;
+fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::io(
+            format!("{}", safe_text::line(&dir.display().to_string())),
+            e,
+        )
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         let shown = || safe_text::line(&path.display().to_string()).into_owned();
@@ -285,7 +299,8 @@ fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Resu
             return Err(format!(
                 "{}: a starter file's name holds control characters",
                 shown()
-            ));
+            )
+            .into());
         }
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
@@ -296,7 +311,8 @@ fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Resu
                 "{}: the exercise has more than {} starter files and folders",
                 safe_text::line(&dir.display().to_string()),
                 bounds::STARTER_ENTRIES
-            ));
+            )
+            .into());
         }
         if meta.file_type().is_symlink() {
             // Links are never copied into a workspace; one leading out of the pack is refused.
@@ -310,7 +326,8 @@ fn check_starter(pack_root: &Path, dir: &Path, count: &mut (usize, u64)) -> Resu
                     "{}: the exercise's starter files hold more than {} bytes together",
                     shown(),
                     bounds::STARTER_BYTES
-                ));
+                )
+                .into());
             }
         }
     }
@@ -346,12 +363,12 @@ fn collect_folder(base: &Path, dir: &Path, out: &mut Vec<StarterFile>) {
 }
 
 /// Every built-in exercise, in order (by folder name, `NN-slug`), parsed.
-pub fn exercises() -> Result<Vec<Exercise>, String> {
+pub fn exercises() -> Result<Vec<Exercise>> {
     Ok(Catalog::embedded()?.exercises()?.to_vec())
 }
 
 /// Finds a slug by itself, its number (`2`, `02`) or a part of it that only it has.
-pub fn find_slug<'a>(slugs: &'a [String], wanted: &str) -> Result<&'a str, String> {
+pub fn find_slug<'a>(slugs: &'a [String], wanted: &str) -> Result<&'a str> {
     let w = wanted.trim().trim_end_matches('/');
     if let Some(s) = slugs.iter().find(|s| *s == w) {
         return Ok(s);
@@ -374,7 +391,7 @@ pub fn find_slug<'a>(slugs: &'a [String], wanted: &str) -> Result<&'a str, Strin
     Err(format!(
         "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them all.)",
         slugs.join(", ")
-    ))
+    ).into())
 }
 
 /// The Markdown of a lesson file under `lessons/`.
@@ -444,9 +461,15 @@ mod tests {
     fn an_unknown_exercise_is_named_with_a_suggestion() {
         let cat = Catalog::embedded().unwrap();
         let err = cat.find("03-tnpfs").unwrap_err();
-        assert!(err.contains("no exercise `03-tnpfs`"), "{err}");
-        assert!(err.contains("Did you mean `03-tmpfs`?"), "{err}");
-        assert!(err.contains("01-named-volumes, 02-bind-mounts"), "{err}");
+        assert!(err.to_string().contains("no exercise `03-tnpfs`"), "{err}");
+        assert!(
+            err.to_string().contains("Did you mean `03-tmpfs`?"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("01-named-volumes, 02-bind-mounts"),
+            "{err}"
+        );
         assert!(cat.get("99-nothing").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! `DOCKER_HOST`, else the current docker context (`DOCKER_CONTEXT` or `currentContext` in
 //! `~/.docker/config.json`), else the platform's default socket (rootful, rootless, Desktop).
 
+use crate::util::error::Result;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +57,7 @@ impl Env {
     }
 }
 
-pub fn resolve(env: &Env) -> Result<Endpoint, String> {
+pub fn resolve(env: &Env) -> Result<Endpoint> {
     if let Some(host) = &env.docker_host {
         return parse_host(host, "DOCKER_HOST");
     }
@@ -66,7 +67,7 @@ pub fn resolve(env: &Env) -> Result<Endpoint, String> {
     Ok(default_socket(env))
 }
 
-fn parse_host(host: &str, source: &str) -> Result<Endpoint, String> {
+fn parse_host(host: &str, source: &str) -> Result<Endpoint> {
     let address = if let Some(path) = host.strip_prefix("unix://") {
         Address::Unix(PathBuf::from(path))
     } else if let Some(addr) = host.strip_prefix("tcp://") {
@@ -77,7 +78,7 @@ fn parse_host(host: &str, source: &str) -> Result<Endpoint, String> {
         return Err(format!(
             "{source} is `{host}`, which workbook cannot use: it speaks to unix:// sockets and tcp:// \
              (plain HTTP). Point {source} at one of those, e.g. `export DOCKER_HOST=unix:///var/run/docker.sock`"
-        ));
+        ).into());
     };
     Ok(Endpoint {
         address,
@@ -86,7 +87,7 @@ fn parse_host(host: &str, source: &str) -> Result<Endpoint, String> {
 }
 
 /// The docker context in use, if it is not `default`: its name and endpoint host.
-fn context_host(env: &Env) -> Result<Option<(String, String)>, String> {
+fn context_host(env: &Env) -> Result<Option<(String, String)>> {
     let Some(dir) = env.config_dir() else {
         return Ok(None);
     };
@@ -132,7 +133,8 @@ fn context_host(env: &Env) -> Result<Option<(String, String)>, String> {
         "the docker context `{name}` is selected but was not found under {}: \
          run `docker context use default` or `docker context ls`",
         meta_root.display()
-    ))
+    )
+    .into())
 }
 
 /// A socket the default resolution looks at.
@@ -204,7 +206,10 @@ mod tests {
             docker_host: Some("ssh://me@box".into()),
             ..Env::default()
         };
-        assert!(resolve(&env).unwrap_err().contains("ssh://me@box"));
+        assert!(resolve(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("ssh://me@box"));
     }
 
     #[test]
@@ -236,6 +241,7 @@ mod tests {
         };
         assert!(resolve(&env)
             .unwrap_err()
+            .to_string()
             .contains("docker context use default"));
     }
 

@@ -1,6 +1,7 @@
 //! The connection to the Docker Engine: endpoint, timeouts, and
 //! error messages that say what failed, why, and what to do.
 
+use crate::util::error::Result;
 use bollard::errors::Error as DockerError;
 use bollard::{ClientVersion, Docker, API_DEFAULT_VERSION};
 
@@ -40,12 +41,12 @@ pub fn timeout_secs() -> u64 {
 /// well under a millisecond), so that an unreachable, refusing or silent daemon is reported
 /// here, with its fix, before any grading starts. Requests go through [`Transport`], which
 /// bounds each one in time and size.
-pub async fn connect() -> Result<Engine, String> {
+pub async fn connect() -> Result<Engine> {
     connect_as(API_DEFAULT_VERSION).await
 }
 
 /// [`connect`], as a client of the given API version.
-pub async fn connect_as(version: &ClientVersion) -> Result<Engine, String> {
+pub async fn connect_as(version: &ClientVersion) -> Result<Engine> {
     let endpoint = endpoint::resolve(&endpoint::Env::from_process())?;
     let timeout = timeout_secs();
     let address = match &endpoint.address {
@@ -153,6 +154,15 @@ pub fn describe(doing: &str, e: &DockerError) -> String {
     })
 }
 
+/// The library's error for a failed request to the daemon: [`describe`]'s sentence, with the
+/// daemon's error kept as its source.
+pub fn failed(doing: &str, e: DockerError) -> crate::util::error::Error {
+    crate::util::error::Error::Docker {
+        message: describe(doing, &e),
+        source: e,
+    }
+}
+
 pub fn is_not_found(e: &DockerError) -> bool {
     matches!(
         e,
@@ -164,23 +174,21 @@ pub fn is_not_found(e: &DockerError) -> bool {
 }
 
 /// Every container, running or not.
-pub async fn all_containers(
-    docker: &Docker,
-) -> Result<Vec<bollard::models::ContainerSummary>, String> {
+pub async fn all_containers(docker: &Docker) -> Result<Vec<bollard::models::ContainerSummary>> {
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
         .all(true)
         .build();
     docker
         .list_containers(Some(opts))
         .await
-        .map_err(|e| describe("listing containers", &e))
+        .map_err(|e| failed("listing containers", e))
 }
 
 /// Every volume.
-pub async fn all_volumes(docker: &Docker) -> Result<Vec<bollard::models::Volume>, String> {
+pub async fn all_volumes(docker: &Docker) -> Result<Vec<bollard::models::Volume>> {
     docker
         .list_volumes(None::<bollard::query_parameters::ListVolumesOptions>)
         .await
         .map(|r| r.volumes.unwrap_or_default())
-        .map_err(|e| describe("listing volumes", &e))
+        .map_err(|e| failed("listing volumes", e))
 }

@@ -2,6 +2,7 @@
 //! body, their tracking while they live (so a signal can remove them), their removal, and the
 //! sweep of leftovers of an interrupted run. Touches only containers the workbook labelled.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -10,7 +11,7 @@ use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::labels;
 
 /// Helper containers of this process that exist right now, so Ctrl-C can remove them.
@@ -93,7 +94,7 @@ async fn helpers(
     docker: &Docker,
     filters: &HashMap<&str, Vec<String>>,
     doing: &str,
-) -> Result<Vec<bollard::models::ContainerSummary>, String> {
+) -> Result<Vec<bollard::models::ContainerSummary>> {
     let opts = bollard::query_parameters::ListContainersOptionsBuilder::default()
         .all(true)
         .filters(filters)
@@ -101,7 +102,7 @@ async fn helpers(
     let found = docker
         .list_containers(Some(opts))
         .await
-        .map_err(|e| describe(doing, &e))?;
+        .map_err(|e| failed(doing, e))?;
     Ok(found
         .into_iter()
         .filter(|c| labels::is_helper(c.labels.as_ref()))
@@ -124,7 +125,7 @@ pub fn leftover_age() -> i64 {
 
 /// Removes workbook helper containers (probes, seeders, bench runs) left behind by a run that
 /// was killed. Touches only containers labelled `workbook.managed=true` with a helper role.
-pub async fn sweep(docker: &Docker) -> Result<usize, String> {
+pub async fn sweep(docker: &Docker) -> Result<usize> {
     let managed = format!("{}=true", labels::MANAGED);
     let filters = HashMap::from([("label", vec![managed, labels::ROLE.to_string()])]);
     let found = helpers(docker, &filters, "listing leftover workbook helpers").await?;
@@ -149,7 +150,7 @@ pub async fn sweep(docker: &Docker) -> Result<usize, String> {
 /// Removes the workbook's own helper containers (probes, seeders, bench runs) that use
 /// `volume`, whatever their age: a probe left by a run killed a moment ago must not keep a
 /// volume that `reset` removes in use. Returns how many it removed.
-pub async fn remove_helpers_using(docker: &Docker, volume: &str) -> Result<usize, String> {
+pub async fn remove_helpers_using(docker: &Docker, volume: &str) -> Result<usize> {
     let filters = HashMap::from([
         ("volume", vec![volume.to_string()]),
         ("label", vec![format!("{}=true", labels::MANAGED)]),

@@ -4,6 +4,7 @@
 //! [`Memory`] is what the gradings of one session share. Nothing here creates, starts or changes a
 //! learner's resource.
 
+use crate::util::error::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
@@ -101,7 +102,9 @@ impl Memory {
                 .and_then(|c| c.state.and_then(|s| s.started_at))
         };
         let Some(reuse) = self.exec_reuse else {
-            return exec::run(docker, id, command).await;
+            return exec::run(docker, id, command)
+                .await
+                .map_err(|e| e.to_string());
         };
         let cached = self.execs.lock().ok().and_then(|c| c.get(&key).cloned());
         let started = started_at().await;
@@ -122,7 +125,7 @@ impl Memory {
                 },
             );
         }
-        result
+        result.map_err(|e| e.to_string())
     }
 }
 
@@ -140,7 +143,7 @@ fn earliest_history_moment(exercise_dir: &Path, needs: &Needs) -> Option<u64> {
 
 /// The daemon's event history from `since` (unix seconds) to `until` (unix nanoseconds):
 /// every volume removal in it, and the stretch of time it covers.
-async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeHistory, String> {
+async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeHistory> {
     use futures_util::StreamExt;
     let opts = bollard::query_parameters::EventsOptions {
         since: Some(since.to_string()),
@@ -218,19 +221,21 @@ pub async fn gather_with(
                     m.merge(&h);
                 }
             }
-            Err(e) => snap.history_unread = Some(e),
+            Err(e) => snap.history_unread = Some(e.to_string()),
         }
         snap.history = Some(known);
         snap.engine = Some(facts);
     }
-    snap.volumes = volumes;
+    snap.volumes = volumes.map_err(|e| e.to_string());
     // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
     // a probe mounting a volume must not make `volume-unused` fail, in `check --all` or beside `watch`.
-    snap.containers = containers.map(|all| {
-        all.into_iter()
-            .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
-            .collect()
-    });
+    snap.containers = containers
+        .map(|all| {
+            all.into_iter()
+                .filter(|c| !crate::docker::labels::is_helper(c.labels.as_ref()))
+                .collect()
+        })
+        .map_err(|e| e.to_string());
 
     let ids: Vec<String> = needs
         .inspect
@@ -346,9 +351,9 @@ pub async fn gather_with(
                 Err(e) => {
                     for path in &paths {
                         snap.files
-                            .insert((r.clone(), (*path).clone()), Err(e.clone()));
+                            .insert((r.clone(), (*path).clone()), Err(e.to_string()));
                     }
-                    snap.trees.insert(r.clone(), Err(e.clone()));
+                    snap.trees.insert(r.clone(), Err(e.to_string()));
                 }
             }
         }

@@ -4,6 +4,7 @@
 //! else. Helper containers (probes, seeders, bench runs) are not reset's business: another
 //! workbook process may be using one right now; `helpers::sweep` removes the abandoned ones.
 
+use crate::util::error::Result;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use crate::checks::target::{names, COMPOSE_PROJECT, COMPOSE_WORKDIR};
 use crate::checks::volume_ref::{compose_projects, COMPOSE_VOLUME};
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::{Exercise, Resources};
-use crate::docker::engine::{all_containers, all_volumes, describe, is_not_found};
+use crate::docker::engine::{all_containers, all_volumes, describe, failed, is_not_found};
 use crate::docker::labels;
 use crate::learner::workspace::Workspace;
 
@@ -82,7 +83,7 @@ pub async fn plan(
     catalog: &Catalog,
     ex: &Exercise,
     resources: &Resources,
-) -> Result<Vec<Item>, String> {
+) -> Result<Vec<Item>> {
     let dir = ws.exercise_dir(&ex.slug);
     let mut snap = Snapshot::new(&dir);
     let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
@@ -157,7 +158,7 @@ pub async fn plan(
         let networks = docker
             .list_networks(Some(opts))
             .await
-            .map_err(|e| describe("listing networks", &e))?;
+            .map_err(|e| failed("listing networks", e))?;
         for n in networks {
             let project = n.labels.as_ref().and_then(|l| l.get(COMPOSE_PROJECT));
             if let (Some(p), Some(name)) = (project, n.name) {
@@ -272,7 +273,7 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
     for item in items {
         if let Item::Volume { name, .. } = item {
             if let Err(e) = crate::docker::helpers::remove_helpers_using(docker, name).await {
-                problems.push(e);
+                problems.push(e.to_string());
             }
             wait_for_self_removal(docker, Some(name)).await;
         }

@@ -6,6 +6,7 @@
 //! volume is looked up first, and one that exists without those labels (the learner's own, or
 //! another exercise's) stops the setup before anything is created or copied.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig, VolumeCreateRequest};
@@ -14,7 +15,7 @@ use bollard::Docker;
 
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::{bounds, Exercise, SeedFile};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{failed, is_not_found};
 use crate::docker::helpers;
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -37,14 +38,14 @@ pub fn is_ours(volume_labels: &HashMap<String, String>, slug: &str) -> bool {
 }
 
 /// The state of each of the exercise's setup volumes, in order.
-pub async fn volume_states(docker: &Docker, ex: &Exercise) -> Result<Vec<VolumeState>, String> {
+pub async fn volume_states(docker: &Docker, ex: &Exercise) -> Result<Vec<VolumeState>> {
     let mut out = Vec::new();
     for vol in &ex.data.setup.volumes {
         out.push(match docker.inspect_volume(&vol.name).await {
             Ok(v) if is_ours(&v.labels, &ex.slug) => VolumeState::Ours,
             Ok(_) => VolumeState::NotOurs,
             Err(e) if is_not_found(&e) => VolumeState::Absent,
-            Err(e) => return Err(describe(&format!("looking up volume {}", vol.name), &e)),
+            Err(e) => return Err(failed(&format!("looking up volume {}", vol.name), e)),
         });
     }
     Ok(out)
@@ -99,7 +100,7 @@ pub fn not_ours_message(cat: &Catalog, ex: &Exercise, name: &str) -> String {
 
 /// Creates the exercise's setup resources (volumes and their files). Idempotent for what it
 /// made itself; stops, touching nothing, at a volume of the same name that it did not make.
-pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<String>, String> {
+pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<String>> {
     // Every seed archive is built first, within the format's bounds: nothing fails, or takes
     // memory, once a helper container exists.
     let mut archives = Vec::new();
@@ -116,7 +117,8 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
                 "the setup of {} seeds more than {} bytes",
                 ex.slug,
                 bounds::SETUP_BYTES
-            ));
+            )
+            .into());
         }
         archives.push(archive);
     }
@@ -129,7 +131,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         .zip(&states)
         .find(|(_, s)| **s == VolumeState::NotOurs)
     {
-        return Err(not_ours_message(cat, ex, &vol.name));
+        return Err(not_ours_message(cat, ex, &vol.name).into());
     }
     let mut done = Vec::new();
     for (vol, archive) in ex.data.setup.volumes.iter().zip(archives) {
@@ -144,11 +146,11 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         let created = docker
             .create_volume(req)
             .await
-            .map_err(|e| describe(&format!("creating volume {}", vol.name), &e))?;
+            .map_err(|e| failed(&format!("creating volume {}", vol.name), e))?;
         // Creating a name that exists answers with the existing volume, labels unchanged: one
         // made since the lookup above is not ours either.
         if !is_ours(&created.labels, &ex.slug) {
-            return Err(not_ours_message(cat, ex, &vol.name));
+            return Err(not_ours_message(cat, ex, &vol.name).into());
         }
         if let Some(archive) = archive {
             seed(docker, &vol.name, archive).await?;
@@ -181,7 +183,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 409, ..
             }) => {}
-            Err(e) => return Err(describe(&format!("creating container {}", c.name), &e)),
+            Err(e) => return Err(failed(&format!("creating container {}", c.name), e)),
         }
     }
     Ok(done)
@@ -189,7 +191,7 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
 
 /// Copies a seed archive into a volume through a helper that is never started. The helper is
 /// tracked from its creation, so it is removed on every path: success, an error, Ctrl-C.
-async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), String> {
+async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<()> {
     let host = HostConfig {
         binds: Some(vec![format!("{volume}:/seed")]),
         ..Default::default()
@@ -197,7 +199,7 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), Str
     let body = helpers::helper_body(TOOLS_IMAGE, labels::ROLE_SEED, vec!["true".into()], host);
     let id = helpers::create(docker, body)
         .await
-        .map_err(|e| describe(&format!("creating a helper to fill volume {volume}"), &e))?;
+        .map_err(|e| failed(&format!("creating a helper to fill volume {volume}"), e))?;
     let result = async {
         let opts = UploadToContainerOptionsBuilder::default()
             .path("/seed")
@@ -209,7 +211,7 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), Str
                 bollard::body_full(bytes::Bytes::from(archive)),
             )
             .await
-            .map_err(|e| describe(&format!("copying files into volume {volume}"), &e))
+            .map_err(|e| failed(&format!("copying files into volume {volume}"), e))
     }
     .await;
     helpers::remove(docker, &id).await;
@@ -217,7 +219,7 @@ async fn seed(docker: &Docker, volume: &str, archive: Vec<u8>) -> Result<(), Str
 }
 
 /// A tar of the seed files, with their folders, owners and modes.
-pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>, String> {
+pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     let mut dirs: Vec<String> = Vec::new();
     for f in files {
@@ -245,7 +247,8 @@ pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>, String> {
                     "seed file {}: random_bytes = {n} is over the bound of {} bytes",
                     f.path,
                     bounds::RANDOM_BYTES
-                ))
+                )
+                .into())
             }
             (None, Some(n)) => pseudo_random(&f.path, n),
             (None, None) => Vec::new(),
@@ -269,7 +272,9 @@ pub fn seed_archive(files: &[SeedFile]) -> Result<Vec<u8>, String> {
         b.append_data(&mut h, parts.join("/"), &bytes[..])
             .map_err(|e| e.to_string())?;
     }
-    b.into_inner().map_err(|e| e.to_string())
+    b.into_inner()
+        .map_err(|e| e.to_string())
+        .map_err(Into::into)
 }
 
 /// Deterministic bytes (xorshift seeded by the path), so every workspace gets the same "binary" file.
@@ -336,6 +341,6 @@ mod tests {
             gid: None,
         };
         let e = seed_archive(&[f]).unwrap_err();
-        assert!(e.contains("over the bound"), "{e}");
+        assert!(e.to_string().contains("over the bound"), "{e}");
     }
 }

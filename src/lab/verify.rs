@@ -7,6 +7,7 @@
 //! It works in a temporary workspace, resets the exercise before each run, cleans up after
 //! each exercise, and compares the daemon's containers, volumes and networks before and after.
 
+use crate::util::error::Result;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -17,7 +18,7 @@ use serde::Serialize;
 use crate::checks::Status;
 use crate::curriculum::catalog::Catalog;
 use crate::curriculum::exercise::Exercise;
-use crate::docker::engine::{all_containers, all_volumes, describe};
+use crate::docker::engine::{all_containers, all_volumes, failed};
 use crate::docker::labels;
 use crate::grading::grade::{self, Report};
 use crate::lab::reset;
@@ -66,13 +67,13 @@ fn another_runs_helper(labels: Option<&std::collections::HashMap<String, String>
 }
 
 /// The daemon's containers, volumes and networks, by id or name (another run's helpers aside).
-async fn inventory(docker: &Docker) -> Result<BTreeSet<String>, String> {
+async fn inventory(docker: &Docker) -> Result<BTreeSet<String>> {
     let (containers, volumes) = tokio::join!(all_containers(docker), all_volumes(docker));
     let (containers, volumes) = (containers?, volumes?);
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
         .await
-        .map_err(|e| describe("listing networks", &e))?;
+        .map_err(|e| failed("listing networks", e))?;
     let mut all = BTreeSet::new();
     for c in containers {
         if another_runs_helper(c.labels.as_ref()) {
@@ -99,12 +100,12 @@ pub async fn verify(
     cat: &Catalog,
     exercises: &[&Exercise],
     mut each: impl FnMut(&ExerciseVerdict),
-) -> Result<VerifyReport, String> {
+) -> Result<VerifyReport> {
     let before = inventory(docker).await?;
     let tmp = tempfile::Builder::new()
         .prefix("workbook-verify-")
         .tempdir()
-        .map_err(|e| format!("cannot make a temporary workspace: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io("cannot make a temporary workspace", e))?;
     let (ws, _) = Workspace::init(&tmp.path().join("ws"), cat)?;
     let mut verdicts = Vec::new();
     for ex in exercises {
@@ -132,11 +133,11 @@ async fn reset_to_start(
     ws: &Workspace,
     ex: &Exercise,
     setup: bool,
-) -> Result<(), String> {
+) -> Result<()> {
     let items = reset::plan(docker, ws, cat, ex, &ex.all_resources()).await?;
     let problems = reset::execute(docker, &items).await;
     if !problems.is_empty() {
-        return Err(format!("resetting {}: {}", ex.slug, problems.join("; ")));
+        return Err(format!("resetting {}: {}", ex.slug, problems.join("; ")).into());
     }
     if setup {
         lab_setup::apply(docker, cat, ex).await?;
@@ -171,7 +172,7 @@ async fn verify_one(
     cat: &Catalog,
     ws: &Workspace,
     ex: &Exercise,
-) -> Result<ExerciseVerdict, String> {
+) -> Result<ExerciseVerdict> {
     let started = Instant::now();
     let dir = ws.exercise_dir(&ex.slug);
     let mut v = ExerciseVerdict {

@@ -2,6 +2,7 @@
 //! harmless) in `.workbook/progress.json`, written atomically: a temporary file in the same
 //! folder, fsync, rename. A corrupt file is moved aside, never deleted.
 
+use crate::util::error::Result;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -77,13 +78,13 @@ impl Default for Progress {
 impl Progress {
     /// Reads the state. A missing file is a fresh start; an unreadable one is moved aside
     /// (named in the returned warning) and replaced by a fresh start.
-    pub fn load(path: &Path) -> Result<(Progress, Option<String>), String> {
+    pub fn load(path: &Path) -> Result<(Progress, Option<String>)> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok((Progress::default(), None))
             }
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
         };
         match serde_json::from_str::<Progress>(&text) {
             Ok(p) if p.version == PROGRESS_VERSION => Ok((p, None)),
@@ -91,7 +92,7 @@ impl Progress {
                 "{} was written by another workbook version (progress format {}); this one reads {PROGRESS_VERSION}",
                 path.display(),
                 p.version
-            )),
+            ).into()),
             Err(e) => {
                 let aside = PathBuf::from(format!("{}.corrupt-{}", path.display(), now()));
                 std::fs::rename(path, &aside)
@@ -109,11 +110,12 @@ impl Progress {
     }
 
     /// Writes the state atomically.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         let mut json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         json.push('\n');
-        crate::util::fs::write_atomically(path, json.as_bytes())
-            .map_err(|e| format!("cannot save progress to {}: {e}", path.display()))
+        crate::util::fs::write_atomically(path, json.as_bytes()).map_err(|e| {
+            crate::util::error::Error::io(format!("cannot save progress to {}", path.display()), e)
+        })
     }
 
     pub fn exercise(&self, slug: &str) -> Option<&ExerciseProgress> {

@@ -2,6 +2,7 @@
 //! had to be moved aside), changed and written under the workspace lock, as every command that
 //! writes it does (`check`, `next`, `hint`, `reset`, `solution --run`, `watch`).
 
+use crate::util::error::Result;
 use console::style;
 
 use crate::grading::gather::Memory;
@@ -11,7 +12,7 @@ use crate::learner::workspace::{Lock, Workspace};
 
 /// The progress of `ws`, read without the lock (for commands that only show it). A progress
 /// file that had to be moved aside is said on stderr.
-pub fn load(ws: &Workspace) -> Result<Progress, String> {
+pub fn load(ws: &Workspace) -> Result<Progress> {
     let (p, warning) = Progress::load(&ws.progress_path())?;
     if let Some(w) = warning {
         eprintln!("{} {w}", style("warning:").yellow().bold());
@@ -30,7 +31,7 @@ pub struct State<'w> {
 impl<'w> State<'w> {
     /// Takes the workspace's lock (waiting for another workbook command, see
     /// [`Workspace::lock`]), then reads the progress.
-    pub fn open(ws: &'w Workspace) -> Result<State<'w>, String> {
+    pub fn open(ws: &'w Workspace) -> Result<State<'w>> {
         let lock = ws.lock()?;
         Ok(State {
             ws,
@@ -40,7 +41,7 @@ impl<'w> State<'w> {
     }
 
     /// [`State::open`] if the lock is free now; `None` while another command holds it.
-    pub fn try_open(ws: &'w Workspace) -> Result<Option<State<'w>>, String> {
+    pub fn try_open(ws: &'w Workspace) -> Result<Option<State<'w>>> {
         let Some(lock) = ws.try_lock()? else {
             return Ok(None);
         };
@@ -52,7 +53,7 @@ impl<'w> State<'w> {
     }
 
     /// Takes the lock to write a new progress from the start (the one stored is not read).
-    pub fn replace(ws: &'w Workspace) -> Result<State<'w>, String> {
+    pub fn replace(ws: &'w Workspace) -> Result<State<'w>> {
         let lock = ws.lock()?;
         Ok(State {
             ws,
@@ -77,7 +78,7 @@ impl<'w> State<'w> {
     }
 
     /// Writes the progress (atomically, see [`Progress::save`]).
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<()> {
         self.progress.save(&self.ws.progress_path())
     }
 
@@ -90,7 +91,7 @@ impl<'w> State<'w> {
         verdicts: impl IntoIterator<Item = (&'r Report, bool)>,
         endpoint: &str,
         memory: &Memory,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         for (report, asked) in verdicts {
             if asked {
                 self.record(report);

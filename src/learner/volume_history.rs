@@ -1,6 +1,7 @@
 //! The daemon event history the workbook gathered, stored in the workspace
 //! (`.workbook/volume-history.json`), one per daemon endpoint and bounded.
 
+use crate::util::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -32,7 +33,7 @@ pub fn load(path: &Path, endpoint: &str) -> VolumeHistory {
 
 /// Merges `history` into what is stored at `path` for `endpoint`, atomically. The caller holds
 /// the workspace lock.
-pub fn save(path: &Path, endpoint: &str, history: &VolumeHistory) -> Result<(), String> {
+pub fn save(path: &Path, endpoint: &str, history: &VolumeHistory) -> Result<()> {
     let mut stored = std::fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str::<Stored>(&t).ok())
@@ -45,8 +46,12 @@ pub fn save(path: &Path, endpoint: &str, history: &VolumeHistory) -> Result<(), 
     entry.merge(history);
     entry.trim(now_nanos());
     let json = serde_json::to_string(&stored).map_err(|e| e.to_string())?;
-    crate::util::fs::write_atomically(path, json.as_bytes())
-        .map_err(|e| format!("cannot save the volume history to {}: {e}", path.display()))
+    crate::util::fs::write_atomically(path, json.as_bytes()).map_err(|e| {
+        Error::io(
+            format!("cannot save the volume history to {}", path.display()),
+            e,
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The learner's workspace: a self-contained folder with one sub-folder per exercise (its
 //! starter files) and the progress state in `.workbook/`.
 
+use crate::util::error::Result;
 use std::path::{Path, PathBuf};
 
 use crate::curriculum::catalog::Catalog;
@@ -31,7 +32,7 @@ impl Workspace {
     /// The workspace to use: `explicit` (the `--workspace` flag or `WORKBOOK_WORKSPACE`), else the
     /// nearest folder above the current one holding `.workbook/`, else `./docker-volumes-workbook`
     /// when it exists. `Ok(None)` when there is none yet.
-    pub fn find(explicit: Option<&Path>) -> Result<Option<Workspace>, String> {
+    pub fn find(explicit: Option<&Path>) -> Result<Option<Workspace>> {
         if let Some(dir) = explicit {
             return if dir.join(STATE_DIR).is_dir() {
                 Ok(Some(Workspace::at(dir)))
@@ -44,13 +45,13 @@ impl Workspace {
                 Err(format!(
                     "{} is not a workbook workspace (it has no {STATE_DIR}/ folder); create one with `workbook init DIR`",
                     dir.display()
-                ))
+                ).into())
             } else {
                 Ok(None)
             };
         }
-        let cwd =
-            std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| crate::util::error::Error::io("cannot read the current folder", e))?;
         for dir in cwd.ancestors() {
             if dir.join(STATE_DIR).join(PROGRESS_FILE).is_file()
                 || dir.join(STATE_DIR).join("workspace").is_file()
@@ -73,7 +74,7 @@ impl Workspace {
 
     /// Creates (or completes) a workspace at `root`: never overwrites a learner's file.
     /// Returns the workspace and the paths it wrote.
-    pub fn init(root: &Path, catalog: &Catalog) -> Result<(Workspace, Vec<PathBuf>), String> {
+    pub fn init(root: &Path, catalog: &Catalog) -> Result<(Workspace, Vec<PathBuf>)> {
         let exercises: &[Exercise] = catalog.exercises()?;
         let io = |p: &Path, e: std::io::Error| format!("cannot write {}: {e}", p.display());
         std::fs::create_dir_all(root.join(STATE_DIR)).map_err(|e| io(root, e))?;
@@ -151,30 +152,35 @@ impl Workspace {
 
     /// The workspace's lock if no other workbook command holds it now; `Ok(None)` when one
     /// does (`watch` records its verdicts later instead of freezing while it waits).
-    pub fn try_lock(&self) -> Result<Option<Lock>, String> {
+    pub fn try_lock(&self) -> Result<Option<Lock>> {
         let (path, file) = self.lock_file()?;
         match file.try_lock() {
             Ok(()) => Ok(Some(Lock { _file: file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
             Err(std::fs::TryLockError::Error(e)) => {
-                Err(format!("cannot lock {}: {e}", path.display()))
+                Err(format!("cannot lock {}: {e}", path.display()).into())
             }
         }
     }
 
-    fn lock_file(&self) -> Result<(PathBuf, std::fs::File), String> {
+    fn lock_file(&self) -> Result<(PathBuf, std::fs::File)> {
         let path = self.root.join(STATE_DIR).join("lock");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| format!("cannot open the workspace lock {}: {e}", path.display()))?;
+            .map_err(|e| {
+                crate::util::error::Error::io(
+                    format!("cannot open the workspace lock {}", path.display()),
+                    e,
+                )
+            })?;
         Ok((path, file))
     }
 
     /// Takes the workspace's lock, waiting up to 15 s for another workbook command to finish.
-    pub fn lock(&self) -> Result<Lock, String> {
+    pub fn lock(&self) -> Result<Lock> {
         let (path, file) = self.lock_file()?;
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         loop {
@@ -190,10 +196,11 @@ impl Workspace {
                     self.root.display(),
                     LOCK_WAIT.as_secs(),
                     path.display()
-                ))
+                )
+                    .into())
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(format!("cannot lock {}: {e}", path.display()))
+                    return Err(format!("cannot lock {}: {e}", path.display()).into())
                 }
             }
         }

@@ -15,6 +15,7 @@
 //! - a second signal stops the waiting for the command's own cleanup;
 //! - while a pager shows output ([`hold`]), a Ctrl-C is the pager's: the process waits for it.
 
+use crate::util::error::Result;
 use std::future::Future;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -175,9 +176,9 @@ static CLEANUP: OnceLock<Cleanup> = OnceLock::new();
 /// none of them ends the process without the helpers' removal. A signal this process was
 /// started ignoring stays ignored (`nohup` ignores SIGHUP, a shell's background job SIGINT).
 /// Programs this process starts get the default behaviour back (`exec` resets handlers).
-pub fn install(cleanup: Cleanup) -> Result<(), String> {
+pub fn install(cleanup: Cleanup) -> Result<()> {
     let _ = CLEANUP.set(cleanup);
-    let cannot = |e: std::io::Error| format!("cannot listen for signals: {e}");
+    let cannot = |e: std::io::Error| crate::util::error::Error::io("cannot listen for signals", e);
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe fills in two descriptors on success, which the OwnedFds then own.
     let (read, write) = unsafe {
@@ -215,7 +216,7 @@ pub fn install(cleanup: Cleanup) -> Result<(), String> {
         .name("signals".to_string())
         .stack_size(256 << 10)
         .spawn(move || guard(read))
-        .map_err(|e| format!("cannot start: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io("cannot start", e))?;
     Ok(())
 }
 

@@ -116,7 +116,9 @@ fn broken_fixtures_fail_with_file_and_line() {
 
 #[test]
 fn an_unreadable_folder_is_an_error() {
-    let err = check_dir(&root().join("tests/fixtures/devcheck/no-such-folder")).unwrap_err();
+    let err = check_dir(&root().join("tests/fixtures/devcheck/no-such-folder"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("cannot read"), "{err}");
 }
 

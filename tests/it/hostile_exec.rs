@@ -51,7 +51,8 @@ async fn an_exec_that_never_stops_printing_is_cut_at_its_cap() {
     // A well-behaved exec first: the fake's answer is read as the daemon's would be.
     let ok = workbook::docker::exec::run(&engine.docker, "c0ffee", &cmd).await;
     assert_eq!(
-        ok.map(|r| (r.exit_code, r.stdout)),
+        ok.map(|r| (r.exit_code, r.stdout))
+            .map_err(|e| e.to_string()),
         Ok((0, "ok\n".to_string()))
     );
 
@@ -59,7 +60,8 @@ async fn an_exec_that_never_stops_printing_is_cut_at_its_cap() {
     let started = Instant::now();
     let err = workbook::docker::exec::run(&engine.docker, "c0ffee", &cmd)
         .await
-        .expect_err("an endless output is an error");
+        .expect_err("an endless output is an error")
+        .to_string();
     let took = started.elapsed();
     assert!(
         err.contains("sent more than 16 MiB for POST /exec/eeeeeeeeeeee/start"),

@@ -408,7 +408,7 @@ pub(super) fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
     // The lesson and its step markers.
     if let Some((file, at)) = string(&loose.lesson) {
         if let Err(e) = crate::curriculum::exercise::check_lesson_name(file) {
-            lint.at(Some(at), e);
+            lint.at(Some(at), e.to_string());
         } else {
             let (path, lesson) = source.lesson(file);
             match lesson {
@@ -439,6 +439,7 @@ pub(super) fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
     // Whatever else the loader refuses (setup containers, resource paths...).
     if lint.problems.iter().all(|p| p.warning) {
         if let Err(e) = Exercise::parse(&input.slug, text) {
+            let e = e.to_string();
             let prefix = format!("exercises/{}/exercise.toml: ", input.slug);
             let message = one_line(e.strip_prefix(&prefix).unwrap_or(&e));
             let line = message

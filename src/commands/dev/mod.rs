@@ -11,6 +11,7 @@
 //! problem is finally loaded by [`Exercise::parse`](crate::curriculum::exercise::Exercise::parse) itself, so `dev check` never passes data
 //! that the workbook would refuse.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,7 @@ impl fmt::Display for Problem {
 
 /// Lints every exercise in `dir` (a folder of `NN-slug/` folders). `Err` when `dir` cannot be
 /// read at all; otherwise the problems found (empty: clean).
-pub fn check_dir(dir: &Path) -> Result<Vec<Problem>, String> {
+pub fn check_dir(dir: &Path) -> Result<Vec<Problem>> {
     check(&Source::Folder(dir))
 }
 
@@ -63,7 +64,7 @@ pub fn check_embedded() -> Vec<Problem> {
             file: PathBuf::from("exercises"),
             line: None,
             warning: false,
-            message: e,
+            message: e.to_string(),
         }]
     })
 }
@@ -84,7 +85,7 @@ pub fn checkout_exercises() -> Option<PathBuf> {
 }
 
 /// `workbook dev check [DIR]`: 0 clean, 1 problems found; `Err` (exit 2) when DIR cannot be read.
-pub fn run(dir: Option<&Path>) -> Result<i32, String> {
+pub fn run(dir: Option<&Path>) -> Result<i32> {
     let (what, problems) = match dir {
         Some(d) => (d.display().to_string(), check_dir(d)?),
         None => match checkout_exercises() {
@@ -115,7 +116,7 @@ pub fn run(dir: Option<&Path>) -> Result<i32, String> {
     }
 }
 
-fn check(source: &Source) -> Result<Vec<Problem>, String> {
+fn check(source: &Source) -> Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let inputs = source.inputs(&mut problems)?;
     if inputs.is_empty() && problems.is_empty() {

@@ -1,6 +1,7 @@
 //! Where the data comes from: a folder of exercises or the embedded catalog, and the TOML
 //! read loosely, with spans, so that a problem can point at its line.
 
+use crate::util::error::{Error, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -65,7 +66,7 @@ pub(super) fn sibling(dir: &Path, name: &str) -> PathBuf {
 
 impl Source<'_> {
     /// The exercise folders, sorted; problems for folders that are not exercises.
-    pub(super) fn inputs(&self, problems: &mut Vec<Problem>) -> Result<Vec<Input>, String> {
+    pub(super) fn inputs(&self, problems: &mut Vec<Problem>) -> Result<Vec<Input>> {
         let mut inputs = Vec::new();
         match self {
             Source::Folder(dir) => {
@@ -78,7 +79,8 @@ impl Source<'_> {
                 })?;
                 let mut folders = Vec::new();
                 for entry in entries {
-                    let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+                    let entry = entry
+                        .map_err(|e| Error::io(format!("cannot read {}", dir.display()), e))?;
                     let name = entry.file_name().to_string_lossy().into_owned();
                     if !name.starts_with('.') && entry.path().is_dir() {
                         folders.push(name);
@@ -156,7 +158,7 @@ impl Source<'_> {
     }
 
     /// Where a lesson file is, and its text when it exists.
-    pub(super) fn lesson(&self, file: &str) -> (PathBuf, Result<String, String>) {
+    pub(super) fn lesson(&self, file: &str) -> (PathBuf, Result<String>) {
         match self {
             Source::Folder(dir) => {
                 let path = sibling(dir, "lessons").join(file);
@@ -167,13 +169,14 @@ impl Source<'_> {
                         format!("cannot be read: {e}")
                     }
                 });
-                (path, text)
+                (path, text.map_err(Into::into))
             }
             Source::Embedded => (
                 Path::new("lessons").join(file),
                 catalog::lesson(file)
                     .map(str::to_string)
-                    .ok_or_else(|| "does not exist (or is not UTF-8 text)".to_string()),
+                    .ok_or_else(|| "does not exist (or is not UTF-8 text)".to_string())
+                    .map_err(Into::into),
             ),
         }
     }

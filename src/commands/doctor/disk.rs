@@ -1,5 +1,6 @@
 //! The disk check: free space on the file system of the daemon's data root.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use bollard::models::SystemInfo;
@@ -50,7 +51,7 @@ pub(super) fn is_desktop(info: &SystemInfo) -> bool {
         .is_some_and(|o| o.contains("Docker Desktop"))
 }
 
-pub(super) fn disk_check(ep: &Endpoint, info: &Result<SystemInfo, String>) -> Check {
+pub(super) fn disk_check(ep: &Endpoint, info: &Result<SystemInfo>) -> Check {
     let info = match info {
         Ok(i) => i,
         Err(e) => {
@@ -58,7 +59,7 @@ pub(super) fn disk_check(ep: &Endpoint, info: &Result<SystemInfo, String>) -> Ch
                 "disk",
                 format!(
                     "free disk not measured: the daemon's data root is unknown ({})",
-                    one_line(e)
+                    one_line(&e.to_string())
                 ),
                 None,
             )

@@ -1,6 +1,7 @@
 //! The endpoint check (which Docker daemon, chosen how, other sockets here) and the engine
 //! check (whether it answers, and with what).
 
+use crate::util::error::Result;
 use std::path::PathBuf;
 
 use bollard::models::{SystemInfo, SystemVersion};
@@ -39,7 +40,7 @@ pub(super) fn endpoint_check(env: &Env) -> (Check, Option<Endpoint>) {
             let others = other_sockets(env, &ep);
             (endpoint_summary(env, &ep, &others), Some(ep))
         }
-        Err(e) => (endpoint_error(env, &e), None),
+        Err(e) => (endpoint_error(env, &e.to_string()), None),
     }
 }
 
@@ -168,10 +169,7 @@ fn parse_api(v: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-pub(super) fn engine_check(
-    version: &Result<SystemVersion, String>,
-    info: &Result<SystemInfo, String>,
-) -> Check {
+pub(super) fn engine_check(version: &Result<SystemVersion>, info: &Result<SystemInfo>) -> Check {
     let v = match version {
         Ok(v) => v,
         Err(e) => {

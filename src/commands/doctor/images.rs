@@ -1,5 +1,6 @@
 //! The registry, busybox and lab-images checks: can the lab images be built, and are they here.
 
+use crate::util::error::Result;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::docker::images::{self, PULL_BASE};
 const PULL_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Pulls the tiny base image within [`PULL_TIMEOUT`].
-pub(super) async fn pull_base(docker: &Docker) -> Result<(), String> {
+pub(super) async fn pull_base(docker: &Docker) -> Result<()> {
     images::pull(docker, PULL_BASE, PULL_TIMEOUT).await
 }
 
@@ -21,8 +22,8 @@ const INSTALL_BUSYBOX: &str = "`sudo apt-get install busybox-static` (Debian/Ubu
                                WORKBOOK_BUSYBOX to a static busybox binary";
 
 pub(super) fn registry_check(
-    pulled: &Result<(), String>,
-    busybox: &Result<PathBuf, String>,
+    pulled: &Result<()>,
+    busybox: &crate::util::error::Result<PathBuf>,
     images_fresh: bool,
 ) -> Check {
     let reason = match pulled {
@@ -32,7 +33,7 @@ pub(super) fn registry_check(
                 format!("a registry answers: pulled {PULL_BASE}, the base of the lab images"),
             )
         }
-        Err(e) => one_line(e),
+        Err(e) => one_line(&e.to_string()).to_string(),
     };
     match busybox {
         Ok(_) => Check::warn(
@@ -61,7 +62,10 @@ pub(super) fn registry_check(
 }
 
 /// `registry_ok`: whether a registry answered (`None`: unknown, the daemon is unreachable).
-pub(super) fn busybox_check(busybox: &Result<PathBuf, String>, registry_ok: Option<bool>) -> Check {
+pub(super) fn busybox_check(
+    busybox: &crate::util::error::Result<PathBuf>,
+    registry_ok: Option<bool>,
+) -> Check {
     match busybox {
         Ok(p) => Check::ok(
             "busybox",
@@ -84,7 +88,7 @@ pub(super) fn busybox_check(busybox: &Result<PathBuf, String>, registry_ok: Opti
 }
 
 /// Stale lab images, each with whether it is missing (`true`) or out of date (`false`).
-pub(super) async fn stale_images(docker: &Docker) -> Result<Vec<(&'static str, bool)>, String> {
+pub(super) async fn stale_images(docker: &Docker) -> Result<Vec<(&'static str, bool)>> {
     let mut out = Vec::new();
     for tag in images::stale(docker).await? {
         let missing = matches!(docker.inspect_image(tag).await, Err(e) if is_not_found(&e));
@@ -97,13 +101,16 @@ pub(super) fn short(tag: &str) -> &str {
     tag.strip_suffix(":latest").unwrap_or(tag)
 }
 
-pub(super) fn images_check(stale: &Result<Vec<(&'static str, bool)>, String>) -> Check {
+pub(super) fn images_check(stale: &Result<Vec<(&'static str, bool)>>) -> Check {
     let stale = match stale {
         Ok(s) => s,
         Err(e) => {
             return Check::warn(
                 "images",
-                format!("the lab images could not be checked: {}", one_line(e)),
+                format!(
+                    "the lab images could not be checked: {}",
+                    one_line(&e.to_string())
+                ),
                 Some("`docker image ls workbook/*` lists them".to_string()),
             )
         }
@@ -139,9 +146,9 @@ mod tests {
 
     #[test]
     fn registry_and_busybox_combine() {
-        let bb: Result<PathBuf, String> = Ok("/bin/busybox".into());
-        let none: Result<PathBuf, String> = Err("no busybox".into());
-        let offline: Result<(), String> = Err("pulling busybox:1.36 took over 8 s".into());
+        let bb: crate::util::error::Result<PathBuf> = Ok("/bin/busybox".into());
+        let none: crate::util::error::Result<PathBuf> = Err("no busybox".into());
+        let offline: Result<()> = Err("pulling busybox:1.36 took over 8 s".into());
         assert_eq!(
             registry_check(&Ok(()), &none, false).status,
             CheckStatus::Ok

@@ -1,13 +1,14 @@
 //! The leftovers check: workbook-labelled containers and volumes that no exercise keeps and
 //! no running command uses.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use bollard::Docker;
 
 use super::{one_line, Check};
-use crate::docker::engine::describe;
+use crate::docker::engine::failed;
 use crate::docker::helpers;
 use crate::docker::labels;
 
@@ -26,13 +27,16 @@ pub(super) async fn leftovers_check(docker: &Docker) -> Check {
         Ok(found) => leftovers_verdict(&found, helpers::leftover_age()),
         Err(e) => Check::warn(
             "leftovers",
-            format!("workbook leftovers could not be listed: {}", one_line(&e)),
+            format!(
+                "workbook leftovers could not be listed: {}",
+                one_line(&e.to_string())
+            ),
             None,
         ),
     }
 }
 
-async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>, String> {
+async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>> {
     let filters = HashMap::from([("label", vec![format!("{}=true", labels::MANAGED)])]);
     let containers = docker
         .list_containers(Some(
@@ -42,7 +46,7 @@ async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>, String> {
                 .build(),
         ))
         .await
-        .map_err(|e| describe("listing workbook containers", &e))?;
+        .map_err(|e| failed("listing workbook containers", e))?;
     let volumes = docker
         .list_volumes(Some(
             ListVolumesOptionsBuilder::default()
@@ -50,7 +54,7 @@ async fn managed_resources(docker: &Docker) -> Result<Vec<Resource>, String> {
                 .build(),
         ))
         .await
-        .map_err(|e| describe("listing workbook volumes", &e))?;
+        .map_err(|e| failed("listing workbook volumes", e))?;
     let now = crate::util::clock::now() as i64;
     let mut out = Vec::new();
     for c in containers {

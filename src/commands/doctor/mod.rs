@@ -16,12 +16,13 @@
 //! Exit code: 0 when nothing failed (warnings are things worth knowing, e.g. working offline),
 //! 1 when a check failed, 2 when the daemon cannot be reached.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::docker::endpoint::Env;
-use crate::docker::engine::describe;
+use crate::docker::engine::failed;
 use crate::ui::output::{json, out};
 
 mod bind;
@@ -134,7 +135,7 @@ impl Report {
 }
 
 /// `workbook doctor [--json]`: runs every check, prints them, returns the exit code.
-pub async fn run(workspace: Option<&Path>, as_json: bool) -> Result<i32, String> {
+pub async fn run(workspace: Option<&Path>, as_json: bool) -> Result<i32> {
     let report = diagnose(workspace).await;
     if as_json {
         json(&report);
@@ -176,7 +177,7 @@ pub async fn diagnose(workspace: Option<&Path>) -> Report {
             let (compose, busybox) = local.await;
             checks.push(unreachable_check(
                 &endpoint,
-                &e,
+                &e.to_string(),
                 &other_sockets(&env, &endpoint),
             ));
             checks.push(busybox_check(&busybox, None));
@@ -186,8 +187,8 @@ pub async fn diagnose(workspace: Option<&Path>) -> Report {
     };
     let docker = &engine.docker;
     let (version, info) = tokio::join!(docker.version(), docker.info());
-    let info = info.map_err(|e| describe("reading the daemon's information", &e));
-    let version = version.map_err(|e| describe("reading the daemon's version", &e));
+    let info = info.map_err(|e| failed("reading the daemon's information", e));
+    let version = version.map_err(|e| failed("reading the daemon's version", e));
     let dir = bind_dir(workspace);
     let ((compose, busybox), registry, stale, bind, leftovers) = tokio::join!(
         local,

@@ -1,5 +1,6 @@
 //! Changes to the files of the exercise folder.
 
+use crate::util::error::Result;
 use std::path::Path;
 
 use tokio::sync::mpsc;
@@ -21,7 +22,7 @@ pub fn is_change(kind: &notify::EventKind) -> bool {
 pub(super) fn watch_folder(
     dir: &Path,
     tx: mpsc::UnboundedSender<Instant>,
-) -> Result<notify::RecommendedWatcher, String> {
+) -> Result<notify::RecommendedWatcher> {
     use notify::Watcher;
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {

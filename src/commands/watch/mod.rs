@@ -14,6 +14,7 @@
 //! follow-up run. The time from a trigger's receipt to the redrawn verdict is measured; with
 //! `WORKBOOK_WATCH_TIMINGS=FILE` each re-grade appends `{"trigger":"event","ms":12.3}` to FILE.
 
+use crate::util::error::Result;
 mod events;
 mod files;
 mod keys;
@@ -91,19 +92,14 @@ pub async fn run(
     ws: &Workspace,
     engine: &Engine,
     opts: WatchOptions,
-) -> Result<i32, String> {
+) -> Result<i32> {
     let result = watch(cat, ws, engine, opts).await;
     // However the watch ended (a grading may have been cut short), no probe stays behind.
     helpers::remove_live(&engine.docker).await;
     result
 }
 
-async fn watch(
-    cat: &Catalog,
-    ws: &Workspace,
-    engine: &Engine,
-    opts: WatchOptions,
-) -> Result<i32, String> {
+async fn watch(cat: &Catalog, ws: &Workspace, engine: &Engine, opts: WatchOptions) -> Result<i32> {
     let progress = state::load(ws)?;
     let exercises = cat.exercises()?;
     let ex = progress
@@ -147,7 +143,7 @@ async fn watch(
                 drop(grading);
                 helpers::remove_live(&engine.docker).await;
                 s.print_latency_summary();
-                return Err(signal.to_string());
+                return Err(signal.to_string().into());
             }
             report = async {
                 match grading.as_mut() {

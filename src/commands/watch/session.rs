@@ -1,6 +1,7 @@
 //! A watch session: the exercise watched, its last verdict, and what it does with each new
 //! one (record it, draw it, time it) and with the keys.
 
+use crate::util::error::Result;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -78,7 +79,7 @@ pub(super) async fn ensure_setup(
     cat: &Catalog,
     ws: &Workspace,
     ex: &Exercise,
-) -> Result<(), String> {
+) -> Result<()> {
     let mut state = State::open(ws)?;
     require_exec_approval(cat, ex, &state.progress)?;
     if prepare::ensure_setup(engine, cat, ex, &mut state.progress, PackSetup::Refuse).await? {
@@ -153,7 +154,7 @@ impl<'a> Session<'a> {
     /// and the `r` key) count failed steps as attempts; re-grades on daemon events and file
     /// changes record only passes. While another workbook command holds the lock, verdicts wait
     /// in order (the watch never freezes for it) and [`Session::flush`] records them later.
-    fn record(&mut self, report: &Report, asked: bool) -> Result<(), String> {
+    fn record(&mut self, report: &Report, asked: bool) -> Result<()> {
         self.unrecorded.push((report.clone(), asked));
         self.flush()
     }
@@ -179,7 +180,7 @@ impl<'a> Session<'a> {
     }
 
     /// Records the verdicts waiting for the lock, if it is free now.
-    pub(super) fn flush(&mut self) -> Result<(), String> {
+    pub(super) fn flush(&mut self) -> Result<()> {
         if self.unrecorded.is_empty() {
             return Ok(());
         }
@@ -217,7 +218,7 @@ impl<'a> Session<'a> {
     }
 
     /// Records a verdict, shows it, and says whether the watch goes on.
-    pub(super) fn verdict(&mut self, report: Report, reason: Reason) -> Result<After, String> {
+    pub(super) fn verdict(&mut self, report: Report, reason: Reason) -> Result<After> {
         let before = self.last.take();
         let changed = before.as_ref().is_none_or(|b| !same_verdict(b, &report));
         let polled = matches!(
@@ -399,7 +400,7 @@ impl<'a> Session<'a> {
     }
 
     /// `h`: the hint of the first step that does not pass, counted as `workbook hint` does.
-    pub(super) fn hint(&mut self) -> Result<(), String> {
+    pub(super) fn hint(&mut self) -> Result<()> {
         let ex = self.ex;
         let step = self
             .last
@@ -422,7 +423,7 @@ impl<'a> Session<'a> {
     }
 
     /// `l`: every exercise with its status.
-    pub(super) fn list(&mut self) -> Result<(), String> {
+    pub(super) fn list(&mut self) -> Result<()> {
         let progress = state::load(self.ws)?;
         let lines = exercise_table(self.cat.exercises()?, &progress, Some(&self.ex.slug));
         self.screen.say(&lines.join("\n"));
@@ -430,7 +431,7 @@ impl<'a> Session<'a> {
     }
 
     /// `n`: the next exercise not done (set up and made current), `None` after the last one.
-    pub(super) async fn move_on(&mut self) -> Result<Option<&'a Exercise>, String> {
+    pub(super) async fn move_on(&mut self) -> Result<Option<&'a Exercise>> {
         let mut state = State::open(self.ws)?;
         let Some(next) = self
             .cat

@@ -3,6 +3,7 @@
 
 use super::{ExerciseFile, Resources};
 use crate::ui::safe_text;
+use crate::util::error::Result;
 
 /// `exercise.toml`, in bytes.
 pub const EXERCISE_FILE: u64 = 4 * 1024 * 1024;
@@ -60,18 +61,14 @@ fn string_bound(key: &str) -> (usize, &'static str) {
 
 /// Every list and string of the exercise outside its checks within its bound. Where a value
 /// is (`steps[2].title`) is only spelt out for a refusal.
-pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
-    fn count<T>(what: impl Fn() -> String, items: &[T], max: usize) -> Result<(), String> {
+pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<()> {
+    fn count<T>(what: impl Fn() -> String, items: &[T], max: usize) -> Result<()> {
         if items.len() > max {
-            return Err(format!(
-                "`{}` has {} entries: at most {max}",
-                what(),
-                items.len()
-            ));
+            return Err(format!("`{}` has {} entries: at most {max}", what(), items.len()).into());
         }
         Ok(())
     }
-    fn chars(what: impl Fn() -> String, s: &str, max: usize, called: &str) -> Result<(), String> {
+    fn chars(what: impl Fn() -> String, s: &str, max: usize, called: &str) -> Result<()> {
         // A string of `max` bytes or fewer has `max` characters or fewer: no count needed.
         if s.len() <= max {
             return Ok(());
@@ -81,7 +78,8 @@ pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
             return Err(format!(
                 "`{}` is {n} characters long: {called} is at most {max} characters",
                 what()
-            ));
+            )
+            .into());
         }
         Ok(())
     }
@@ -118,7 +116,8 @@ pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
                 here("labels"),
                 v.labels.len(),
                 LIST
-            ));
+            )
+            .into());
         }
         for (k, val) in &v.labels {
             name(&|| here("labels"), k)?;
@@ -135,7 +134,8 @@ pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
                         here("content"),
                         c.len(),
                         CONTENT
-                    ));
+                    )
+                    .into());
                 }
             }
             if let Some(m) = &f.mode {
@@ -188,7 +188,7 @@ pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<(), String> {
 
 /// Every list and string of a check's value within its bound; `key` is the nearest table key.
 /// A refusal names where the value is (`labels.tier`), spelt out only then.
-pub(super) fn check_bounds(value: &toml::Value, key: &str) -> Result<(), String> {
+pub(super) fn check_bounds(value: &toml::Value, key: &str) -> Result<()> {
     fn over(value: &toml::Value, key: &str) -> Result<(), (Vec<String>, String)> {
         match value {
             toml::Value::String(s) => {
@@ -244,15 +244,17 @@ pub(super) fn check_bounds(value: &toml::Value, key: &str) -> Result<(), String>
         }
         Ok(())
     }
-    over(value, key).map_err(|(path, why)| {
-        let path: String = path.iter().rev().map(String::as_str).collect();
-        let path = path.strip_prefix('.').unwrap_or(&path);
-        if path.is_empty() {
-            format!("the check {why}")
-        } else {
-            format!("`{}` {why}", safe_text::line(path))
-        }
-    })
+    over(value, key)
+        .map_err(|(path, why)| {
+            let path: String = path.iter().rev().map(String::as_str).collect();
+            let path = path.strip_prefix('.').unwrap_or(&path);
+            if path.is_empty() {
+                format!("the check {why}")
+            } else {
+                format!("`{}` {why}", safe_text::line(path))
+            }
+        })
+        .map_err(Into::into)
 }
 
 #[cfg(test)]
@@ -288,9 +290,9 @@ mod tests {
             (MINIMAL.replace("hint = \"h\"", &format!("hint = \"{}\"", long(bounds::TEXT + 1))), "`steps[0].hint` is 65537 characters long"),
             (format!("{MINIMAL}[resources]\nvolumes = [{}]\n", many(257, "\"vID\",")), "`resources.volumes` has 257 entries: at most 256"),
         ] {
-            let err = Exercise::parse("00-t", &text).unwrap_err();
+            let err = Exercise::parse("00-t", &text).unwrap_err().to_string();
             assert!(err.starts_with("exercises/00-t/exercise.toml: ") || err.starts_with("exercises/00-t/exercise.toml:"), "{err}");
-            assert!(err.contains(wanted), "wanted {wanted:?} in\n{err}");
+            assert!(err.to_string().contains(wanted), "wanted {wanted:?} in\n{err}");
         }
         // A check refused for a size keeps its position in the file.
         let err = Exercise::parse(
@@ -300,8 +302,9 @@ mod tests {
                 long(300)
             )),
         )
-        .unwrap_err();
-        assert!(err.contains("line 10"), "{err}");
+        .unwrap_err()
+        .to_string();
+        assert!(err.to_string().contains("line 10"), "{err}");
         // The bounds leave room: every built-in exercise is far inside them.
         assert!(crate::curriculum::catalog::exercises().unwrap().len() >= 11);
     }

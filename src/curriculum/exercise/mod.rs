@@ -4,6 +4,7 @@
 //! script for the solution. Unknown keys are refused so that a typo in an exercise is an error
 //! at load time, not a check that silently never runs. See `exercises/FORMAT.md`.
 
+use crate::util::error::Result;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -215,7 +216,7 @@ impl Exercise {
     /// What is shown as one line (the title, the summary, step titles) is neutralised for the
     /// terminal here ([`safe_text::line`]); Markdown is neutralised by the renderer, scripts
     /// where they are shown. Every message names the file, and never echoes raw text.
-    pub fn parse(slug: &str, text: &str) -> Result<Exercise, String> {
+    pub fn parse(slug: &str, text: &str) -> Result<Exercise> {
         check_slug(slug)?;
         let at = format!("exercises/{slug}/exercise.toml");
         if text.len() as u64 > bounds::EXERCISE_FILE {
@@ -223,7 +224,8 @@ impl Exercise {
                 "{at}: the file is {} bytes: an exercise.toml is at most {} bytes",
                 text.len(),
                 bounds::EXERCISE_FILE
-            ));
+            )
+            .into());
         }
         let data: ExerciseFile =
             toml::from_str(text).map_err(|e| safe_text::owned(format!("{at}: {e}")))?;
@@ -296,7 +298,7 @@ pub fn is_docker_name(name: &str) -> bool {
 /// An exercise's folder name: `[0-9a-z][0-9a-z-]*` (learners pick exercises by its number,
 /// `NN-slug`), so it can never be the workspace's own state (`.workbook`), its `README.md`, or
 /// a hidden file.
-pub fn check_slug(slug: &str) -> Result<(), String> {
+pub fn check_slug(slug: &str) -> Result<()> {
     let mut chars = slug.chars();
     let ok = chars
         .next()
@@ -311,11 +313,11 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
          starting with a letter or digit, at most 64 characters (e.g. `02-bind-mounts`); a folder named \
          otherwise could collide with the workspace's own files (`.workbook/`, `README.md`)",
         safe_text::line(slug)
-    ))
+    ).into())
 }
 
 /// A lesson is a plain file name under `lessons/`: no folder, no way out of it.
-pub fn check_lesson_name(lesson: &str) -> Result<(), String> {
+pub fn check_lesson_name(lesson: &str) -> Result<()> {
     let plain = !lesson.is_empty()
         && !lesson.starts_with('.')
         && !lesson.contains(['/', '\\', ':'])
@@ -327,7 +329,7 @@ pub fn check_lesson_name(lesson: &str) -> Result<(), String> {
     Err(format!(
         "lesson `{}` must be a plain file name under lessons/ (no `/`, `\\`, `..`, nor a leading `.`)",
         safe_text::line(lesson)
-    ))
+    ).into())
 }
 
 #[cfg(test)]
@@ -350,7 +352,8 @@ mod tests {
             let text = MINIMAL.replace("lesson = \"t.md\"", &format!("lesson = '{bad}'"));
             let err = Exercise::parse("00-t", &text).unwrap_err();
             assert!(
-                err.contains("must be a plain file name under lessons/"),
+                err.to_string()
+                    .contains("must be a plain file name under lessons/"),
                 "{bad}: {err}"
             );
         }
@@ -367,10 +370,11 @@ mod tests {
         ] {
             let err = Exercise::parse(bad, MINIMAL).unwrap_err();
             assert!(
-                err.contains("an exercise folder is named `NN-slug`"),
+                err.to_string()
+                    .contains("an exercise folder is named `NN-slug`"),
                 "{bad}: {err}"
             );
-            assert!(crate::ui::safe_text::is_inert(&err), "{err:?}");
+            assert!(crate::ui::safe_text::is_inert(&err.to_string()), "{err:?}");
         }
         for good in ["01-named-volumes", "7-x", "a"] {
             Exercise::parse(good, MINIMAL).unwrap();
@@ -388,8 +392,12 @@ mod tests {
         // A TOML error echoes the line at fault: inert too.
         let err = Exercise::parse("00-t", "format = 1\ntitle = \"a\u{1b}]0;x\u{7}\u{9b}\"\n")
             .unwrap_err();
-        assert!(err.contains("title = \"a\\x1b]0;x\\x07\\u{9b}\""), "{err}");
-        assert!(crate::ui::safe_text::is_inert(&err), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("title = \"a\\x1b]0;x\\x07\\u{9b}\""),
+            "{err}"
+        );
+        assert!(crate::ui::safe_text::is_inert(&err.to_string()), "{err:?}");
     }
 
     #[test]
@@ -406,15 +414,18 @@ mod tests {
             &MINIMAL.replace("title = \"T\"", "title = \"T\"\ntitel = 1"),
         )
         .unwrap_err();
-        assert!(err.contains("unknown field `titel`"), "{err}");
+        assert!(err.to_string().contains("unknown field `titel`"), "{err}");
         let err =
             Exercise::parse("00-t", &MINIMAL.replace("format = 1", "format = 2")).unwrap_err();
-        assert!(err.contains("format 2 is not supported"), "{err}");
+        assert!(
+            err.to_string().contains("format 2 is not supported"),
+            "{err}"
+        );
         let err = Exercise::parse(
             "00-t",
             &MINIMAL.replace("name = \"v\"", "name = \"v\"\nsize = 3"),
         )
         .unwrap_err();
-        assert!(err.contains("unknown field `size`"), "{err}");
+        assert!(err.to_string().contains("unknown field `size`"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! The checks of [`Exercise::parse`] that need the whole exercise: ids, names, seed files and
 //! exec targets.
 
+use crate::util::error::Result;
 use std::collections::HashSet;
 
 use super::{bounds, check_lesson_name, is_docker_name, Exercise, FORMAT_VERSION};
@@ -8,7 +9,7 @@ use crate::checks::Check;
 use crate::ui::safe_text;
 
 impl Exercise {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<()> {
         let at = format!("exercises/{}/exercise.toml", self.slug);
         let d = &self.data;
         check_lesson_name(&d.lesson).map_err(|e| format!("{at}: {e}"))?;
@@ -20,10 +21,10 @@ impl Exercise {
                 "{at}: format {} is not supported by this workbook (it reads format {FORMAT_VERSION}); \
                  update workbook or the exercise",
                 d.format
-            ));
+            ).into());
         }
         if d.steps.is_empty() {
-            return Err(format!("{at}: an exercise needs at least one [[steps]]"));
+            return Err(format!("{at}: an exercise needs at least one [[steps]]").into());
         }
         let mut ids = HashSet::new();
         for step in &d.steps {
@@ -36,13 +37,14 @@ impl Exercise {
                 return Err(format!(
                     "{at}: step id `{}` must be non-empty and use only letters, digits and '-'",
                     step.id
-                ));
+                )
+                .into());
             }
             if !ids.insert(step.id.as_str()) {
-                return Err(format!("{at}: step id `{}` is used twice", step.id));
+                return Err(format!("{at}: step id `{}` is used twice", step.id).into());
             }
             if step.checks.is_empty() {
-                return Err(format!("{at}: step `{}` has no checks", step.id));
+                return Err(format!("{at}: step `{}` has no checks", step.id).into());
             }
             for check in &step.checks {
                 check
@@ -55,7 +57,8 @@ impl Exercise {
                 return Err(format!(
                     "{at}: mistake `{}` names step `{}`, which does not exist",
                     m.id, m.step
-                ));
+                )
+                .into());
             }
         }
         for c in &d.setup.containers {
@@ -63,7 +66,7 @@ impl Exercise {
                 return Err(format!(
                     "{at}: setup container `{}` uses image `{}`: setups use the lab images (workbook/...) only",
                     c.name, c.image
-                ));
+                ).into());
             }
             for v in &c.volumes {
                 let source = v.split(':').next().unwrap_or("");
@@ -75,7 +78,7 @@ impl Exercise {
                         "{at}: setup container `{}` mounts `{}`: setups may mount named volumes only, never host paths",
                         c.name,
                         safe_text::line(v)
-                    ));
+                    ).into());
                 }
                 // Only the exercise's own setup volumes: Docker would create any other name
                 // unlabelled, or mount a volume the workbook did not make.
@@ -94,7 +97,7 @@ impl Exercise {
                          [[setup.volumes]] only, as `VOLUME:/path` or `VOLUME:/path:ro`",
                         c.name,
                         safe_text::line(v)
-                    ));
+                    ).into());
                 }
             }
         }
@@ -103,7 +106,8 @@ impl Exercise {
                 return Err(format!(
                     "{at}: resource file `{}` must be relative to the exercise folder",
                     safe_text::line(path)
-                ));
+                )
+                .into());
             }
         }
         Ok(())
@@ -111,7 +115,7 @@ impl Exercise {
 
     /// Names the workbook passes to the daemon, or lists before removing: Docker's own
     /// charset, so no name can carry a control character into a confirmation.
-    fn validate_names(&self, at: &str) -> Result<(), String> {
+    fn validate_names(&self, at: &str) -> Result<()> {
         let d = &self.data;
         let mut named: Vec<(String, &str)> = Vec::new();
         let mut resources = vec![("[resources]".to_string(), &d.resources)];
@@ -138,7 +142,8 @@ impl Exercise {
                     return Err(format!(
                         "{at}: {what} files: `{}` holds control characters",
                         safe_text::line(f)
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -153,7 +158,7 @@ impl Exercise {
                 return Err(format!(
                     "{at}: {what}: `{}` is not a Docker name (a letter or digit, then letters, digits, `_`, `.` or `-`)",
                     safe_text::line(name)
-                ));
+                ).into());
             }
         }
         for c in &d.setup.containers {
@@ -166,14 +171,14 @@ impl Exercise {
                     "{at}: setup container `{}` uses image `{}`: setups use the lab images (workbook/...) only",
                     c.name,
                     safe_text::line(&c.image)
-                ));
+                ).into());
             }
         }
         Ok(())
     }
 
     /// Seed files: sizes within their bounds, modes that are octal, owners that exist.
-    fn validate_setup_sizes(&self, at: &str) -> Result<(), String> {
+    fn validate_setup_sizes(&self, at: &str) -> Result<()> {
         let mut total: u64 = 0;
         for (i, v) in self.data.setup.volumes.iter().enumerate() {
             for (j, f) in v.files.iter().enumerate() {
@@ -187,7 +192,7 @@ impl Exercise {
                             "{here}: `random_bytes = {n}` is more than a seed file may hold (at most {} bytes, {} MiB)",
                             bounds::RANDOM_BYTES,
                             bounds::RANDOM_BYTES >> 20
-                        ));
+                        ).into());
                     }
                 }
                 let size = match (&f.content, f.random_bytes) {
@@ -201,19 +206,21 @@ impl Exercise {
                         return Err(format!(
                             "{here}: mode `{}` is not an octal mode (\"0644\")",
                             safe_text::line(m)
-                        ));
+                        )
+                        .into());
                     }
                 }
                 for (key, id) in [("uid", f.uid), ("gid", f.gid)] {
                     if id.is_some_and(|id| id > u64::from(u32::MAX)) {
-                        return Err(format!("{here}: `{key}` is more than {}", u32::MAX));
+                        return Err(format!("{here}: `{key}` is more than {}", u32::MAX).into());
                     }
                 }
                 let parts: Vec<&str> = f.path.split('/').filter(|p| !p.is_empty()).collect();
                 if parts.is_empty() || parts.iter().any(|p| *p == "." || *p == "..") {
                     return Err(format!(
                         "{here}: the path must name a file inside the volume (no `.` or `..`)"
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -222,7 +229,7 @@ impl Exercise {
                 "{at}: the setup's seed files hold {total} bytes together: a setup seeds at most {} bytes ({} MiB)",
                 bounds::SETUP_BYTES,
                 bounds::SETUP_BYTES >> 20
-            ));
+            ).into());
         }
         Ok(())
     }
@@ -230,7 +237,7 @@ impl Exercise {
     /// An exec check runs in a container of the exercise only: a compose `service` of the
     /// exercise folder (graders find services by the project's working directory, so never
     /// another folder's), or a `container` the exercise declares or sets up.
-    fn validate_exec_targets(&self, at: &str) -> Result<(), String> {
+    fn validate_exec_targets(&self, at: &str) -> Result<()> {
         let own = self.own_containers();
         for step in &self.data.steps {
             for check in &step.checks {
@@ -244,7 +251,7 @@ impl Exercise {
                                  `service` of the exercise folder",
                                 step.id,
                                 safe_text::line(c)
-                            ));
+                            ).into());
                         }
                     }
                 }
@@ -263,7 +270,9 @@ mod tests {
     #[test]
     fn an_exec_check_runs_only_in_the_exercises_own_containers() {
         let exec = "  kind = \"exec\"\n  container = \"victim\"\n  command = [\"cat\", \"/x\"]\n";
-        let err = Exercise::parse("00-t", &with_check(exec)).unwrap_err();
+        let err = Exercise::parse("00-t", &with_check(exec))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with(
                 "exercises/00-t/exercise.toml: step `a`: `container = \"victim\"` of an exec check"
@@ -300,17 +309,20 @@ mod tests {
             "00-t",
             &setup("harmless\\u001b[2K\\r  - volume scratch (0 files)"),
         )
-        .unwrap_err();
-        assert!(err.contains("is not a Docker name"), "{err}");
+        .unwrap_err()
+        .to_string();
+        assert!(err.to_string().contains("is not a Docker name"), "{err}");
         assert!(
-            err.contains("harmless\\x1b[2K\\r  - volume scratch"),
+            err.to_string()
+                .contains("harmless\\x1b[2K\\r  - volume scratch"),
             "{err}"
         );
         Exercise::parse("00-t", &setup("ml-data_2.x")).unwrap();
         let mount = format!("{}[[setup.containers]]\nname = \"k\"\nimage = \"workbook/tools\"\nvolumes = [\"pgdata:/d\"]\n", setup("sv"));
-        let err = Exercise::parse("00-t", &mount).unwrap_err();
+        let err = Exercise::parse("00-t", &mount).unwrap_err().to_string();
         assert!(
-            err.contains("mounts the exercise's own [[setup.volumes]] only"),
+            err.to_string()
+                .contains("mounts the exercise's own [[setup.volumes]] only"),
             "{err}"
         );
         Exercise::parse("00-t", &mount.replace("pgdata:/d", "sv:/d:ro")).unwrap();
@@ -324,11 +336,13 @@ mod tests {
         );
         assert!(Exercise::parse("00-t", &twice)
             .unwrap_err()
+            .to_string()
             .contains("used twice"));
         let dangling =
             format!("{MINIMAL}\n[[mistakes]]\nid=\"m\"\nstep=\"zz\"\nrun=\"true\"\nexpect=\"x\"\n");
         assert!(Exercise::parse("00-t", &dangling)
             .unwrap_err()
+            .to_string()
             .contains("does not exist"));
     }
 }

@@ -1,6 +1,7 @@
 //! Checking a bundle before the daemon sees it: a complete Docker image archive that holds
 //! every lab image.
 
+use crate::util::error::Result;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -67,21 +68,18 @@ fn damaged(name: &str, e: &io::Error, at: u64) -> String {
 /// Reads the whole archive (gzip or tar) and checks that it is a complete Docker image archive
 /// holding every lab image. `on_read` is told how many bytes were taken from the file so far
 /// (for progress); `name` is FILE, for messages.
-pub fn check_archive<R: Read>(
-    mut file: R,
-    name: &str,
-    on_read: &dyn Fn(u64),
-) -> Result<Contents, String> {
+pub fn check_archive<R: Read>(mut file: R, name: &str, on_read: &dyn Fn(u64)) -> Result<Contents> {
     let mut head = Vec::with_capacity(512);
     (&mut file)
         .take(512)
         .read_to_end(&mut head)
-        .map_err(|e| format!("cannot read {name}: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io(format!("cannot read {name}"), e))?;
     if head.is_empty() {
         return Err(format!(
             "{name} is empty: it is not a workbook bundle. {}",
             make_hint()
-        ));
+        )
+        .into());
     }
     let format = sniff(&head).ok_or_else(|| {
         format!(
@@ -109,7 +107,7 @@ fn check_tar<R: Read>(
     name: &str,
     format: Format,
     position: impl Fn(&R) -> u64,
-) -> Result<Contents, String> {
+) -> Result<Contents> {
     let mut source = Source {
         inner: reader,
         count: 0,
@@ -146,12 +144,7 @@ fn check_tar<R: Read>(
         Ok(())
     };
     if let Err(e) = scan() {
-        return Err(read_problem(
-            name,
-            &e,
-            source.failed,
-            position(&source.inner),
-        ));
+        return Err(read_problem(name, &e, source.failed, position(&source.inner)).into());
     }
     let tar_bytes = source.count;
 
@@ -161,6 +154,7 @@ fn check_tar<R: Read>(
                 "{name} is not a workbook bundle: it is an empty archive. {}",
                 make_hint()
             )
+            .into()
         } else if entries_seen
             .iter()
             .any(|e| e.ends_with("layer.tar") || e.starts_with("blobs/"))
@@ -170,6 +164,7 @@ fn check_tar<R: Read>(
                  list of its images (written last): nothing was loaded. Copy it again, or make a \
                  new one with `workbook setup --save FILE`"
             )
+            .into()
         } else {
             format!(
                 "{name} is not a workbook bundle: it is a {} archive, but not of Docker images \
@@ -181,6 +176,7 @@ fn check_tar<R: Read>(
                 },
                 make_hint()
             )
+            .into()
         });
     };
     let manifest: Vec<ManifestEntry> = serde_json::from_slice(manifest).map_err(|e| {
@@ -200,7 +196,8 @@ fn check_tar<R: Read>(
                     "{name} is truncated or damaged: it lacks {piece}, which its manifest lists: \
                      nothing was loaded. Copy it again, or make a new one with \
                      `workbook setup --save FILE`"
-                ));
+                )
+                .into());
             }
         }
         let labels = kept
@@ -239,7 +236,8 @@ fn check_tar<R: Read>(
             missing.join(", "),
             labels::LAB_IMAGE,
             make_hint()
-        ));
+        )
+        .into());
     }
     Ok(Contents {
         format,
@@ -320,7 +318,7 @@ mod tests {
     use super::*;
     use crate::docker::bundle::testkit::*;
 
-    fn check(bytes: &[u8]) -> Result<Contents, String> {
+    fn check(bytes: &[u8]) -> Result<Contents> {
         check_archive(bytes, "FILE", &|_| {})
     }
 
@@ -344,7 +342,8 @@ mod tests {
         for cut in (1..gz.len()).step_by(7).chain([gz.len() - 1]) {
             let err = check(&gz[..cut]).unwrap_err();
             assert!(
-                err.contains("truncated") || err.contains("not a workbook bundle"),
+                err.to_string().contains("truncated")
+                    || err.to_string().contains("not a workbook bundle"),
                 "cut {cut}: {err}"
             );
         }
@@ -352,17 +351,20 @@ mod tests {
         let manifest_end = tar.len() - 1024;
         for cut in (300..manifest_end).step_by(97).chain([manifest_end - 1]) {
             let err = check(&tar[..cut]).unwrap_err();
-            assert!(err.contains("truncated"), "cut {cut}: {err}");
+            assert!(err.to_string().contains("truncated"), "cut {cut}: {err}");
         }
         let err = check(&gz[..gz.len() / 2]).unwrap_err();
-        assert!(err.contains("FILE is truncated or damaged"), "{err}");
-        assert!(err.contains("nothing was loaded"), "{err}");
+        assert!(
+            err.to_string().contains("FILE is truncated or damaged"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("nothing was loaded"), "{err}");
     }
 
     #[test]
     fn foreign_files_are_not_bundles() {
         let err = check(b"").unwrap_err();
-        assert!(err.contains("FILE is empty"), "{err}");
+        assert!(err.to_string().contains("FILE is empty"), "{err}");
         let mut noise = Vec::new();
         let mut x: u64 = 0x9e3779b97f4a7c15;
         for _ in 0..10_000 {
@@ -373,20 +375,23 @@ mod tests {
         }
         noise[0] = b'R';
         let err = check(&noise).unwrap_err();
-        assert!(err.contains("neither a gzip nor a tar"), "{err}");
+        assert!(
+            err.to_string().contains("neither a gzip nor a tar"),
+            "{err}"
+        );
         // A gzip of noise: a complete gzip, but not a tar.
         let err = check(&gzip(&noise)).unwrap_err();
-        assert!(err.contains("not a workbook bundle"), "{err}");
+        assert!(err.to_string().contains("not a workbook bundle"), "{err}");
         // A tar of something else.
         let mut b = tar::Builder::new(Vec::new());
         b.append_data(&mut header(5), "notes.txt", &b"hello"[..])
             .unwrap();
         let err = check(&b.into_inner().unwrap()).unwrap_err();
-        assert!(err.contains("not of Docker images"), "{err}");
+        assert!(err.to_string().contains("not of Docker images"), "{err}");
         // Docker images, but not the workbook's.
         let err = check(&gzip(&fake_archive(false))).unwrap_err();
-        assert!(err.contains("not a workbook bundle"), "{err}");
-        assert!(err.contains("busybox:1.36"), "{err}");
-        assert!(err.contains(images::TOOLS_IMAGE), "{err}");
+        assert!(err.to_string().contains("not a workbook bundle"), "{err}");
+        assert!(err.to_string().contains("busybox:1.36"), "{err}");
+        assert!(err.to_string().contains(images::TOOLS_IMAGE), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! `load`: a checked bundle streamed to the daemon, then the lab images verified.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -13,11 +14,11 @@ use indicatif::ProgressBar;
 
 use super::inspect::{check_archive, has_lab_label, make_hint, Counting};
 use super::{bar, say, Direction, Format, Report, CHUNK, TRANSFER_TIMEOUT};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::images;
 use crate::docker::labels;
 
-fn open_bundle(path: &Path) -> Result<(std::fs::File, u64), String> {
+fn open_bundle(path: &Path) -> Result<(std::fs::File, u64)> {
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => format!(
@@ -31,18 +32,19 @@ fn open_bundle(path: &Path) -> Result<(std::fs::File, u64), String> {
     })?;
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        .map_err(|e| crate::util::error::Error::io(format!("cannot read {shown}"), e))?;
     if meta.is_dir() {
         return Err(format!(
             "{shown} is a folder: give the bundle file, e.g. `--load {}`",
             path.join("workbook-images.tar.gz").display()
-        ));
+        )
+        .into());
     }
     Ok((file, meta.len()))
 }
 
 /// Loads a bundle written by `save` (see the module doc) and verifies the lab images.
-pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
+pub async fn load(docker: &Docker, path: &Path) -> Result<Report> {
     let started = Instant::now();
     let shown = path.display().to_string();
     let (file, size) = open_bundle(path)?;
@@ -76,7 +78,8 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
                  here are already up to date: nothing was loaded. Make a bundle with this \
                  version of workbook (`workbook setup --save FILE`)",
                 differing.join(", ")
-            ));
+            )
+            .into());
         }
     }
 
@@ -110,14 +113,16 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
         return Err(format!(
             "reading {shown} failed while loading it ({e}): it may have changed since it was \
              checked. Try again; if it fails again, copy it again"
-        ));
+        )
+        .into());
     }
     if let Some(e) = refused {
         return Err(format!(
             "{}.\nThe archive itself is complete. Check the daemon's free space (`docker system \
              df`) and that `docker info` works, then try again",
             describe(&format!("loading {shown}"), &e)
-        ));
+        )
+        .into());
     }
 
     // 4. Verify: the lab images are there, are the workbook's, and are up to date.
@@ -129,7 +134,8 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
                     "{shown} was loaded, but {tag} is still missing: it was not a complete \
                      workbook bundle. {}",
                     make_hint()
-                ))
+                )
+                .into())
             }
             Some(s) if !s.lab => {
                 return Err(format!(
@@ -137,7 +143,8 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
                      image (no label {}=true). Rebuild the lab images with \
                      `workbook setup --force`",
                     labels::LAB_IMAGE
-                ))
+                )
+                .into())
             }
             Some(_) => {}
         }
@@ -159,7 +166,8 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report, String> {
              version",
             stale.join(", "),
             if stale.len() == 1 { "is" } else { "are" }
-        ));
+        )
+        .into());
     }
     Ok(Report::lab_images(
         Direction::Loaded,
@@ -222,7 +230,7 @@ struct LabState {
 }
 
 /// The present lab image tags: id, whether labelled as lab image, recipe digest.
-async fn lab_state(docker: &Docker) -> Result<HashMap<String, LabState>, String> {
+async fn lab_state(docker: &Docker) -> Result<HashMap<String, LabState>> {
     let mut out = HashMap::new();
     for tag in images::ALL {
         match docker.inspect_image(tag).await {
@@ -238,7 +246,7 @@ async fn lab_state(docker: &Docker) -> Result<HashMap<String, LabState>, String>
                 );
             }
             Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(describe(&format!("inspecting image {tag}"), &e)),
+            Err(e) => return Err(failed(&format!("inspecting image {tag}"), e)),
         }
     }
     Ok(out)
@@ -327,8 +335,12 @@ mod tests {
             Docker::connect_with_http(&refusing_daemon(), 10, bollard::API_DEFAULT_VERSION)
                 .unwrap();
         let err = load(&docker, &path).await.unwrap_err();
-        assert!(err.contains("the Docker daemon refused loading"), "{err}");
-        assert!(err.contains("no space left on device"), "{err}");
-        assert!(err.contains("docker system df"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("the Docker daemon refused loading"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("no space left on device"), "{err}");
+        assert!(err.to_string().contains("docker system df"), "{err}");
     }
 }

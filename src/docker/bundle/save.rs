@@ -1,5 +1,6 @@
 //! `save`: the lab images, exported by the daemon, into FILE.
 
+use crate::util::error::Result;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,12 +12,12 @@ use super::inspect::has_lab_label;
 use super::{
     bar, format_for_path, interactive, say, Direction, Format, Report, CHUNK, TRANSFER_TIMEOUT,
 };
-use crate::docker::engine::describe;
+use crate::docker::engine::{describe, failed};
 use crate::docker::images::{self, SetupOptions};
 use crate::docker::labels;
 
 /// Writes every lab image into FILE (see the module doc), building missing ones first.
-pub async fn save(docker: &Docker, path: &Path) -> Result<Report, String> {
+pub async fn save(docker: &Docker, path: &Path) -> Result<Report> {
     let opts = SetupOptions {
         offline: false,
         force: false,
@@ -27,11 +28,7 @@ pub async fn save(docker: &Docker, path: &Path) -> Result<Report, String> {
 
 /// `save`, building the images with these options when they are missing or out of date (or
 /// always, with `force`).
-pub async fn save_with(
-    docker: &Docker,
-    path: &Path,
-    opts: &SetupOptions,
-) -> Result<Report, String> {
+pub async fn save_with(docker: &Docker, path: &Path, opts: &SetupOptions) -> Result<Report> {
     let started = Instant::now();
     let format = format_for_path(path);
     // Fail on an unwritable FILE before building or exporting anything.
@@ -43,13 +40,14 @@ pub async fn save_with(
         let img = docker
             .inspect_image(tag)
             .await
-            .map_err(|e| describe(&format!("inspecting image {tag}"), &e))?;
+            .map_err(|e| failed(&format!("inspecting image {tag}"), e))?;
         if !has_lab_label(img.config.and_then(|c| c.labels).as_ref()) {
             return Err(format!(
                 "{tag} is not a workbook lab image (it lacks the label {}=true): something else \
                  was tagged with its name. Rebuild it with `workbook setup --force`",
                 labels::LAB_IMAGE
-            ));
+            )
+            .into());
         }
     }
 
@@ -88,13 +86,14 @@ pub async fn save_with(
                      again",
                     describe("exporting the lab images", &e),
                     path.display()
-                ));
+                )
+                .into());
             }
         };
         tar_bytes += chunk.len() as u64;
         if let Err(e) = sink.write_all(&chunk) {
             pb.finish_and_clear();
-            return Err(write_problem(path, &e));
+            return Err(write_problem(path, &e).into());
         }
         pb.set_position(sink.written());
     }
@@ -106,7 +105,8 @@ pub async fn save_with(
             "the Docker daemon sent an empty archive for {}; nothing was written to {}",
             images::ALL.join(", "),
             path.display()
-        ));
+        )
+        .into());
     }
     temp.persist(path)
         .map_err(|e| write_problem(path, &e.error))?;
@@ -175,13 +175,14 @@ impl Sink {
 }
 
 /// A temporary file in FILE's folder, so the final rename stays on one file system.
-fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, String> {
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let shown = path.display();
     if path.is_dir() {
         return Err(format!(
             "{shown} is a folder: give a file name, e.g. `--save {}`",
             path.join("workbook-images.tar.gz").display()
-        ));
+        )
+        .into());
     }
     let name = path
         .file_name()
@@ -199,13 +200,11 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, String> {
              choose another place",
             dir.display(),
             dir.display()
-        ));
+        )
+        .into());
     }
     if !dir.is_dir() {
-        return Err(format!(
-            "cannot write {shown}: {} is not a folder",
-            dir.display()
-        ));
+        return Err(format!("cannot write {shown}: {} is not a folder", dir.display()).into());
     }
     let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
@@ -218,6 +217,7 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, String> {
     builder
         .tempfile_in(&dir)
         .map_err(|e| write_problem(path, &e))
+        .map_err(Into::into)
 }
 
 fn write_problem(path: &Path, e: &io::Error) -> String {
@@ -268,9 +268,9 @@ mod tests {
     fn unwritable_targets_are_refused_before_anything_is_done() {
         let dir = tempfile::tempdir().unwrap();
         let err = temp_beside(dir.path()).unwrap_err();
-        assert!(err.contains("is a folder"), "{err}");
+        assert!(err.to_string().contains("is a folder"), "{err}");
         let err = temp_beside(&dir.path().join("no/such/x.tar.gz")).unwrap_err();
-        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.to_string().contains("does not exist"), "{err}");
         let t = temp_beside(&dir.path().join("x.tar.gz")).unwrap();
         assert_eq!(t.path().parent(), Some(dir.path()));
     }

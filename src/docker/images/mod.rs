@@ -8,6 +8,7 @@
 //! from the host (Debian: `apt-get install busybox-static`). Images carry a digest of their
 //! recipe, so `setup` rebuilds only what changed.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{failed, is_not_found};
 use crate::docker::labels;
 
 mod rootfs;
@@ -96,7 +97,7 @@ struct Recipe {
 }
 
 /// Lab images that are missing or out of date (cheap: one inspect per image).
-pub async fn stale(docker: &Docker) -> Result<Vec<&'static str>, String> {
+pub async fn stale(docker: &Docker) -> Result<Vec<&'static str>> {
     let mut out = Vec::new();
     for tag in ALL {
         let want = recipe_digest(tag);
@@ -107,19 +108,19 @@ pub async fn stale(docker: &Docker) -> Result<Vec<&'static str>, String> {
     Ok(out)
 }
 
-async fn current_digest(docker: &Docker, tag: &str) -> Result<Option<String>, String> {
+async fn current_digest(docker: &Docker, tag: &str) -> Result<Option<String>> {
     match docker.inspect_image(tag).await {
         Ok(img) => Ok(img
             .config
             .and_then(|c| c.labels)
             .and_then(|l| l.get(labels::RECIPE).cloned())),
         Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(describe(&format!("inspecting image {tag}"), &e)),
+        Err(e) => Err(failed(&format!("inspecting image {tag}"), e)),
     }
 }
 
 /// Builds what is missing or stale (everything with `force`).
-pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport, String> {
+pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport> {
     let mut report = SetupReport {
         base: None,
         images: Vec::new(),
@@ -178,14 +179,17 @@ fn say(opts: &SetupOptions, line: &str) {
     }
 }
 
-async fn choose_base(docker: &Docker, opts: &SetupOptions) -> Result<Base, String> {
+async fn choose_base(docker: &Docker, opts: &SetupOptions) -> Result<Base> {
     if !opts.offline {
         let pb = spinner(opts, &format!("trying to pull {PULL_BASE}..."));
         let pulled = pull(docker, PULL_BASE, PULL_TIMEOUT).await;
         pb.finish_and_clear();
         match pulled {
             Ok(()) => return Ok(Base::Pulled(PULL_BASE.to_string())),
-            Err(e) => say(opts, &format!("no registry: {}", first_line(&e))),
+            Err(e) => say(
+                opts,
+                &format!("no registry: {}", first_line(&e.to_string())),
+            ),
         }
     }
     host_busybox().map(Base::HostBusybox)
@@ -196,14 +200,14 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Pulls `image` from its registry, giving up after `within` ("pulling {image} took over N s").
-pub async fn pull(docker: &Docker, image: &str, within: Duration) -> Result<(), String> {
+pub async fn pull(docker: &Docker, image: &str, within: Duration) -> Result<()> {
     let pull = async {
         let opts = CreateImageOptionsBuilder::default()
             .from_image(image)
             .build();
         let mut stream = docker.create_image(Some(opts), None, None);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| describe(&format!("pulling {image}"), &e))?;
+            let info = item.map_err(|e| failed(&format!("pulling {image}"), e))?;
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
                 return Err(err);
             }
@@ -211,8 +215,8 @@ pub async fn pull(docker: &Docker, image: &str, within: Duration) -> Result<(), 
         Ok(())
     };
     match tokio::time::timeout(within, pull).await {
-        Ok(r) => r,
-        Err(_) => Err(format!("pulling {image} took over {} s", within.as_secs())),
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(format!("pulling {image} took over {} s", within.as_secs()).into()),
     }
 }
 
@@ -255,7 +259,7 @@ fn recipe_digest(tag: &str) -> String {
     format!("{h:016x}")
 }
 
-fn tools_recipe(base: &Base) -> Result<Recipe, String> {
+fn tools_recipe(base: &Base) -> Result<Recipe> {
     let (from, busybox) = match base {
         Base::Pulled(img) => (img.clone(), None),
         Base::HostBusybox(p) => ("scratch".to_string(), Some(p.as_path())),
@@ -296,9 +300,9 @@ fn recipe_for(tag: &'static str) -> Recipe {
     }
 }
 
-fn context(recipe: &Recipe) -> Result<Vec<u8>, String> {
+fn context(recipe: &Recipe) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    let err = |e: std::io::Error| format!("assembling the build context: {e}");
+    let err = |e: std::io::Error| crate::util::error::Error::io("assembling the build context", e);
     let mut h = file_header(recipe.dockerfile.len() as u64, 0o644);
     b.append_data(&mut h, "Dockerfile", recipe.dockerfile.as_bytes())
         .map_err(err)?;
@@ -324,7 +328,7 @@ fn spinner(opts: &SetupOptions, msg: &str) -> indicatif::ProgressBar {
     pb
 }
 
-async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<(), String> {
+async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<()> {
     let previous = docker
         .inspect_image(recipe.tag)
         .await
@@ -350,7 +354,7 @@ async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<
             Ok(i) => i,
             Err(e) => {
                 pb.finish_and_clear();
-                return Err(describe(&format!("building {}", recipe.tag), &e));
+                return Err(failed(&format!("building {}", recipe.tag), e));
             }
         };
         if let Some(line) = info
@@ -368,7 +372,8 @@ async fn build(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<
                 "building {} failed: {err}\nbuild output:\n{}",
                 recipe.tag,
                 log.join("\n")
-            ));
+            )
+            .into());
         }
     }
     pb.finish_and_clear();

@@ -1,6 +1,7 @@
 //! The root file system layer of `workbook/tools`: the users and folders the exercises expect
 //! and, when no registry answers, a static busybox from the host with its applet links.
 
+use crate::util::error::Result;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -70,7 +71,7 @@ const FALLBACK_APPLETS: &[&str] = &[
 ];
 
 /// A static busybox on the host: `WORKBOOK_BUSYBOX`, `/bin/busybox` or `/usr/bin/busybox`.
-pub fn host_busybox() -> Result<PathBuf, String> {
+pub fn host_busybox() -> Result<PathBuf> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(p) = std::env::var("WORKBOOK_BUSYBOX") {
         candidates.push(PathBuf::from(p));
@@ -94,7 +95,7 @@ pub fn host_busybox() -> Result<PathBuf, String> {
         "no registry answered and no static busybox is on this machine to build the lab images from ({found}).\n\
          Install one: `sudo apt-get install busybox-static` (Debian/Ubuntu), or set WORKBOOK_BUSYBOX to a \
          static busybox binary, or load images saved on another machine"
-    ))
+    ).into())
 }
 
 /// True for an ELF executable without a program interpreter (PT_INTERP).
@@ -147,9 +148,9 @@ fn applets(busybox: &Path) -> Vec<String> {
 }
 
 /// The root file system layer: users, folders and, offline, busybox with its applet links.
-pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>, String> {
+pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    let err = |e: std::io::Error| format!("assembling the lab image: {e}");
+    let err = |e: std::io::Error| crate::util::error::Error::io("assembling the lab image", e);
     let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Directory);
@@ -179,7 +180,8 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>, String> {
         b.append_data(&mut h, path, text.as_bytes()).map_err(err)?;
     }
     if let Some(bb) = busybox {
-        let bytes = std::fs::read(bb).map_err(|e| format!("reading {}: {e}", bb.display()))?;
+        let bytes = std::fs::read(bb)
+            .map_err(|e| crate::util::error::Error::io(format!("reading {}", bb.display()), e))?;
         let mut h = file_header(bytes.len() as u64, 0o755);
         b.append_data(&mut h, "bin/busybox", &bytes[..])
             .map_err(err)?;

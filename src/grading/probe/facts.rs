@@ -1,5 +1,6 @@
 //! Facts of files from what the daemon gives: a stat header, or a tar archive of the volume.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -113,18 +114,18 @@ pub fn take_entries(
 }
 
 /// The first entry of a (possibly cut short) tar stream.
-pub fn first_entry(buf: &[u8]) -> Result<FileFact, String> {
+pub fn first_entry(buf: &[u8]) -> Result<FileFact> {
     let mut archive = tar::Archive::new(buf);
     let mut entries = archive.entries().map_err(|e| e.to_string())?;
     let mut entry = match entries.next() {
         Some(e) => e.map_err(|e| e.to_string())?,
-        None => return Err("it was empty".to_string()),
+        None => return Err("it was empty".into()),
     };
     fact_of(&mut entry)
 }
 
 /// Kind, owner, mode, size and (for a small regular file) the bytes of a tar entry.
-fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact, String> {
+fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact> {
     let header = entry.header();
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => FileKind::File,
@@ -144,7 +145,7 @@ fn fact_of<R: Read>(entry: &mut tar::Entry<R>) -> Result<FileFact, String> {
         let mut content = Vec::with_capacity(fact.size as usize);
         entry.read_to_end(&mut content).map_err(|e| e.to_string())?;
         if content.len() as u64 != fact.size {
-            return Err("the archive was cut short".to_string());
+            return Err("the archive was cut short".into());
         }
         fact.content = Some(content);
     }

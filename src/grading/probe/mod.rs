@@ -4,6 +4,7 @@
 //! read-only at `/probe`, no network and no capabilities. The archive endpoint shows the
 //! volume's files through it; then the probe is removed, whatever happened.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -16,7 +17,7 @@ use futures_util::StreamExt;
 
 use crate::archive::{self, Manifest};
 use crate::checks::snapshot::{Fetched, FileFact};
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::helpers::{self, helper_body};
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -41,15 +42,11 @@ enum Mounted<'a> {
 }
 
 /// Creates a stopped probe container with `volume` mounted read-only; returns its id.
-pub async fn create(docker: &Docker, volume: &str) -> Result<String, String> {
+pub async fn create(docker: &Docker, volume: &str) -> Result<String> {
     create_with(docker, volume, Mounted::Volume).await
 }
 
-async fn create_with(
-    docker: &Docker,
-    volume: &str,
-    mounted: Mounted<'_>,
-) -> Result<String, String> {
+async fn create_with(docker: &Docker, volume: &str, mounted: Mounted<'_>) -> Result<String> {
     let host = match mounted {
         Mounted::Volume => HostConfig {
             binds: Some(vec![format!("{volume}:{MOUNT_POINT}:ro")]),
@@ -78,8 +75,8 @@ async fn create_with(
         Ok(id) => Ok(id),
         Err(e) if is_not_found(&e) => Err(format!(
             "the lab image {TOOLS_IMAGE} is missing, so volume {volume} cannot be read: run `workbook setup`"
-        )),
-        Err(e) => Err(describe(&format!("creating a probe for volume {volume}"), &e)),
+        ).into()),
+        Err(e) => Err(failed(&format!("creating a probe for volume {volume}"), e)),
     }
 }
 
@@ -162,16 +159,19 @@ fn bind_source(volume: &Volume) -> Option<&str> {
 /// `docker volume rm` or `prune` at that very moment is never refused ("volume is in use")
 /// because the workbook was looking. Other volumes (driver options, plugins) are named, as the
 /// driver must mount them.
-pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<VolumeRead, String> {
+pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<VolumeRead> {
     let name = volume.name.as_str();
     if let Some(folder) = bind_source(volume) {
         match create_with(docker, name, Mounted::Folder(folder)).await {
             Ok(id) => return Ok(read_through(docker, &id, name, wanted, Some(folder)).await),
             // Its folder went away between the listing and now: so did the volume.
-            Err(e) if e.contains("does not exist") || e.contains("no such file") => {
-                return Err(vanished(name))
+            Err(e)
+                if e.to_string().contains("does not exist")
+                    || e.to_string().contains("no such file") =>
+            {
+                return Err(vanished(name).into())
             }
-            Err(_) if !volume_exists(docker, name).await => return Err(vanished(name)),
+            Err(_) if !volume_exists(docker, name).await => return Err(vanished(name).into()),
             // The engine will not bind that folder (a sandboxed daemon): name volumes instead.
             Err(_) => BIND_PROBES.store(false, Ordering::SeqCst),
         }

@@ -7,6 +7,7 @@
 //! container, the temporary named volume and the temporary host folder are removed on every
 //! path, errors included.
 
+use crate::util::error::Result;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -21,7 +22,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::docker::engine::{describe, is_not_found};
+use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::helpers;
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
@@ -124,7 +125,7 @@ pub async fn remove_live(docker: &Docker) {
 }
 
 /// Runs the workload against every storage kind and reports the median throughput of each.
-pub async fn run(docker: &Docker, opts: &BenchOptions) -> Result<BenchReport, String> {
+pub async fn run(docker: &Docker, opts: &BenchOptions) -> Result<BenchReport> {
     validate(opts)?;
     ensure_image(docker).await?;
     check_memory(docker, opts).await?;
@@ -140,7 +141,8 @@ pub async fn run(docker: &Docker, opts: &BenchOptions) -> Result<BenchReport, St
                 kind.doing(),
                 timings.rounds.len(),
                 opts.rounds
-            ));
+            )
+            .into());
         }
         results.push(summarize(kind.name(), opts.size_mb, &timings));
         clocks.push(timings.clock);
@@ -153,18 +155,20 @@ pub async fn run(docker: &Docker, opts: &BenchOptions) -> Result<BenchReport, St
     })
 }
 
-fn validate(opts: &BenchOptions) -> Result<(), String> {
+fn validate(opts: &BenchOptions) -> Result<()> {
     if opts.size_mb == 0 || opts.size_mb > MAX_SIZE_MB {
         return Err(format!(
             "--size-mb must be between 1 and {MAX_SIZE_MB}, not {}",
             opts.size_mb
-        ));
+        )
+        .into());
     }
     if opts.rounds == 0 || opts.rounds > MAX_ROUNDS {
         return Err(format!(
             "--rounds must be between 1 and {MAX_ROUNDS}, not {}",
             opts.rounds
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -174,23 +178,23 @@ fn missing_image() -> String {
     format!("the lab image {name} is missing: run `workbook setup`")
 }
 
-async fn ensure_image(docker: &Docker) -> Result<(), String> {
+async fn ensure_image(docker: &Docker) -> Result<()> {
     match docker.inspect_image(TOOLS_IMAGE).await {
         Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Err(missing_image()),
-        Err(e) => Err(describe(
+        Err(e) if is_not_found(&e) => Err(missing_image().into()),
+        Err(e) => Err(failed(
             &format!("looking for the lab image {TOOLS_IMAGE}"),
-            &e,
+            e,
         )),
     }
 }
 
 /// The tmpfs run keeps the whole file in the Docker host's RAM.
-async fn check_memory(docker: &Docker, opts: &BenchOptions) -> Result<(), String> {
+async fn check_memory(docker: &Docker, opts: &BenchOptions) -> Result<()> {
     let info = docker
         .info()
         .await
-        .map_err(|e| describe("reading the Docker host's memory size", &e))?;
+        .map_err(|e| failed("reading the Docker host's memory size", e))?;
     let Some(total) = info.mem_total.filter(|m| *m > 0) else {
         return Ok(());
     };
@@ -200,12 +204,13 @@ async fn check_memory(docker: &Docker, opts: &BenchOptions) -> Result<(), String
             "--size-mb {} is more than half the memory of the Docker host ({total_mib} MiB), \
              and the tmpfs run keeps the whole file in RAM: use a smaller --size-mb",
             opts.size_mb
-        ));
+        )
+        .into());
     }
     Ok(())
 }
 
-async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Timings, String> {
+async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Timings> {
     match kind {
         Kind::ContainerLayer => run_container(docker, opts, HostConfig::default()).await,
         Kind::NamedVolume => {
@@ -227,7 +232,9 @@ async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Ti
             let dir = tempfile::Builder::new()
                 .prefix("workbook-bench-")
                 .tempdir_in(std::env::temp_dir())
-                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+                .map_err(|e| {
+                    crate::util::error::Error::io("cannot create a temporary folder", e)
+                })?;
             let data = shared_folder(dir.path())?;
             let host = HostConfig {
                 mounts: Some(vec![Mount {
@@ -243,16 +250,18 @@ async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Ti
             if let Err(e) = dir.close() {
                 eprintln!("warning: cannot remove the temporary folder {shown}: {e}");
             }
-            result.map_err(|e| {
-                if e.contains("does not exist") {
-                    format!(
+            result
+                .map_err(|e| {
+                    if e.to_string().contains("does not exist") {
+                        format!(
                         "{e}\nIs the Docker daemon on another machine (DOCKER_HOST)? It must see \
                          this machine's temporary folder for the bind-mount run."
                     )
-                } else {
-                    e
-                }
-            })
+                    } else {
+                        e.to_string()
+                    }
+                })
+                .map_err(Into::into)
         }
         Kind::Tmpfs => {
             // The file plus room for the file system's own bookkeeping.
@@ -272,20 +281,25 @@ async fn run_kind(docker: &Docker, opts: &BenchOptions, kind: Kind) -> Result<Ti
 /// A world-writable folder inside the private (0700) temporary folder: the container's root
 /// has no CAP_DAC_OVERRIDE, so it may not write into a folder another user owns, and nobody
 /// else on the host can reach the folder through its parent.
-fn shared_folder(parent: &Path) -> Result<std::path::PathBuf, String> {
+fn shared_folder(parent: &Path) -> Result<std::path::PathBuf> {
     let data = parent.join("data");
-    std::fs::create_dir(&data)
-        .map_err(|e| format!("cannot create the folder {}: {e}", data.display()))?;
+    std::fs::create_dir(&data).map_err(|e| {
+        crate::util::error::Error::io(format!("cannot create the folder {}", data.display()), e)
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777))
-            .map_err(|e| format!("cannot open up the folder {}: {e}", data.display()))?;
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o777)).map_err(|e| {
+            crate::util::error::Error::io(
+                format!("cannot open up the folder {}", data.display()),
+                e,
+            )
+        })?;
     }
     Ok(data)
 }
 
-async fn create_volume(docker: &Docker) -> Result<String, String> {
+async fn create_volume(docker: &Docker) -> Result<String> {
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -303,7 +317,7 @@ async fn create_volume(docker: &Docker) -> Result<String, String> {
         Ok(v) => Ok(v.name),
         Err(e) => {
             remove_volume(docker, &name).await;
-            Err(describe("creating a temporary volume", &e))
+            Err(failed("creating a temporary volume", e))
         }
     }
 }
@@ -342,11 +356,7 @@ async fn remove_volume(docker: &Docker, name: &str) {
 const VOLUME_ATTEMPTS: u32 = 40;
 
 /// Runs the script in one container with `host`'s storage at /bench; always removes it.
-async fn run_container(
-    docker: &Docker,
-    opts: &BenchOptions,
-    host: HostConfig,
-) -> Result<Timings, String> {
+async fn run_container(docker: &Docker, opts: &BenchOptions, host: HostConfig) -> Result<Timings> {
     let cmd = vec![
         "sh".to_string(),
         "-c".to_string(),
@@ -359,8 +369,8 @@ async fn run_container(
     let body = helpers::helper_body(TOOLS_IMAGE, labels::ROLE_BENCH, cmd, host);
     let id = match helpers::create(docker, body).await {
         Ok(id) => id,
-        Err(e) if is_not_found(&e) => return Err(missing_image()),
-        Err(e) => return Err(describe("creating the bench container", &e)),
+        Err(e) if is_not_found(&e) => return Err(missing_image().into()),
+        Err(e) => return Err(failed("creating the bench container", e)),
     };
     // Generous: a slow disk may write a few MiB/s.
     let budget = Duration::from_secs(120 + 2 * opts.size_mb * u64::from(opts.rounds));
@@ -369,25 +379,26 @@ async fn run_container(
         Err(_) => Err(format!(
             "the workload did not finish within {} s",
             budget.as_secs()
-        )),
+        ))
+        .map_err(Into::into),
     };
     helpers::remove(docker, &id).await;
     result
 }
 
 /// Starts the container, waits for it, and parses its logs.
-async fn execute(docker: &Docker, id: &str) -> Result<Timings, String> {
+async fn execute(docker: &Docker, id: &str) -> Result<Timings> {
     docker
         .start_container(id, None::<StartContainerOptions>)
         .await
-        .map_err(|e| describe("starting the bench container", &e))?;
+        .map_err(|e| failed("starting the bench container", e))?;
     let mut exit = 0;
     let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
     while let Some(item) = wait.next().await {
         match item {
             Ok(r) => exit = r.status_code,
             Err(DockerError::DockerContainerWaitError { code, .. }) => exit = code,
-            Err(e) => return Err(describe("waiting for the bench container", &e)),
+            Err(e) => return Err(failed("waiting for the bench container", e)),
         }
     }
     let logs = logs(docker, id).await?;
@@ -395,12 +406,15 @@ async fn execute(docker: &Docker, id: &str) -> Result<Timings, String> {
         return Err(format!(
             "the workload failed (exit code {exit}):\n{}",
             tail(&logs, 8)
-        ));
+        )
+        .into());
     }
-    parse_timings(&logs).map_err(|e| format!("{e}; the container printed:\n{}", tail(&logs, 8)))
+    parse_timings(&logs)
+        .map_err(|e| format!("{e}; the container printed:\n{}", tail(&logs, 8)))
+        .map_err(Into::into)
 }
 
-async fn logs(docker: &Docker, id: &str) -> Result<String, String> {
+async fn logs(docker: &Docker, id: &str) -> Result<String> {
     let opts = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)

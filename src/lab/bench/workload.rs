@@ -1,6 +1,7 @@
 //! The workload each container runs, and what its logs say: timings, throughput, medians.
 
 use super::{KindResult, TARGET};
+use crate::util::error::Result;
 
 /// The workload. Busybox `date` often lacks `%N`, so the script picks the finest clock it has:
 /// `date +%s%N` (ns), else `adjtimex` (µs, readable without privileges), else `/proc/uptime`
@@ -69,7 +70,7 @@ impl Clock {
 
 /// Parses the `clock=`, `write_ns=` and `read_ns=` lines; everything else (dd's own output)
 /// is ignored. Each `write_ns` must be followed by its `read_ns`.
-pub(super) fn parse_timings(logs: &str) -> Result<Timings, String> {
+pub(super) fn parse_timings(logs: &str) -> Result<Timings> {
     let mut clock = Clock::Centis;
     let mut rounds = Vec::new();
     let mut pending: Option<u64> = None;
@@ -89,18 +90,22 @@ pub(super) fn parse_timings(logs: &str) -> Result<Timings, String> {
                     "date" => Clock::Nanos,
                     "adjtimex" => Clock::Micros,
                     "uptime" => Clock::Centis,
-                    other => return Err(format!("unknown clock `{other}`")),
+                    other => return Err(format!("unknown clock `{other}`").into()),
                 }
             }
             "write_ns" => {
                 if pending.is_some() {
-                    return Err("two write timings without a read timing between".to_string());
+                    return Err("two write timings without a read timing between"
+                        .to_string()
+                        .into());
                 }
                 pending = Some(number("write_ns", value)?);
             }
             "read_ns" => {
                 let Some(write) = pending.take() else {
-                    return Err("a read timing without a write timing before it".to_string());
+                    return Err("a read timing without a write timing before it"
+                        .to_string()
+                        .into());
                 };
                 rounds.push((write, number("read_ns", value)?));
             }
@@ -108,10 +113,14 @@ pub(super) fn parse_timings(logs: &str) -> Result<Timings, String> {
         }
     }
     if pending.is_some() {
-        return Err("the last write timing has no read timing".to_string());
+        return Err("the last write timing has no read timing"
+            .to_string()
+            .into());
     }
     if rounds.is_empty() {
-        return Err("no timing lines (write_ns=..., read_ns=...) were printed".to_string());
+        return Err("no timing lines (write_ns=..., read_ns=...) were printed"
+            .to_string()
+            .into());
     }
     Ok(Timings { clock, rounds })
 }

@@ -46,13 +46,7 @@ fn the_compose_exercises_verify_with_compose_v2() {
         .args(["--json", "--yes"])
         .output()
         .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report: Value = util::json_stdout(&out);
     for v in report["exercises"].as_array().unwrap() {
         assert_eq!(
             v["problems"],

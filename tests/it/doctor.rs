@@ -86,13 +86,7 @@ fn doctor_json_on_the_real_daemon_leaves_nothing_behind() {
         .args(["doctor", "--json"])
         .output()
         .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report: Value = util::json_stdout(&out);
     assert_eq!(report["version"], 1);
     let code = out.status.code().unwrap();
     match report["status"].as_str().unwrap() {

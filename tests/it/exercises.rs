@@ -24,13 +24,7 @@ fn verify(pre: &[&str], args: &[&str]) -> (i32, Value) {
         .args(["--json", "--yes"])
         .output()
         .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let report: Value = util::json_stdout(&out);
     (out.status.code().unwrap_or(-1), report)
 }
 

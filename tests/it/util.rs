@@ -48,6 +48,17 @@ pub fn workbook() -> assert_cmd::Command {
     assert_cmd::Command::from_std(workbook_process())
 }
 
+/// The JSON a command printed on stdout; what it printed, both streams, when that is not JSON.
+pub fn json_stdout(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// `docker ARGS` with the docker CLI: its output. A CLI that cannot be started at all is exit
 /// status 127 with the reason on stderr (as a shell says it), not a panic, so that a cleanup in
 /// a `Drop` may call it too.

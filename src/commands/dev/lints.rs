@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
-use toml::Value;
+use toml::{Spanned, Value};
 
 use super::spans::{line_at, line_of_key, locate_strict_error, string, Input, Loose, Source};
 use super::Problem;
@@ -300,10 +300,7 @@ pub(super) fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
     };
     for step in &loose.steps {
         let s = step.get_ref();
-        let name = match string(&s.id) {
-            Some((id, _)) => format!("step `{id}`"),
-            None => "a step".to_string(),
-        };
+        let name = step_name(&s.id);
         for check in &s.checks {
             for (key, path, folder) in host_paths(check.get_ref()) {
                 if !inside(&path) {
@@ -371,10 +368,7 @@ pub(super) fn lint_exercise(source: &Source, input: &Input) -> Vec<Problem> {
     }
     for step in &loose.steps {
         let s = step.get_ref();
-        let name = match string(&s.id) {
-            Some((id, _)) => format!("step `{id}`"),
-            None => "a step".to_string(),
-        };
+        let name = step_name(&s.id);
         for check in &s.checks {
             let c = check.get_ref();
             if c.get("kind").and_then(Value::as_str) != Some("exec") {
@@ -581,6 +575,14 @@ pub(super) fn lint_markers(
         }
     }
     (in_toml, in_lesson)
+}
+
+/// How a lint names a step: "step `ID`", or "a step" when it has no id.
+fn step_name(id: &Option<Spanned<Value>>) -> String {
+    match string(id) {
+        Some((id, _)) => format!("step `{id}`"),
+        None => "a step".to_string(),
+    }
 }
 
 #[cfg(test)]

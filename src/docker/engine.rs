@@ -49,10 +49,7 @@ pub async fn connect() -> Result<Engine> {
 pub async fn connect_as(version: &ClientVersion) -> Result<Engine> {
     let endpoint = endpoint::resolve(&endpoint::Env::from_process())?;
     let timeout = timeout_secs();
-    let address = match &endpoint.address {
-        Address::Unix(path) => transport::Address::Unix(path.clone()),
-        Address::Tcp(host) => transport::Address::Tcp(host.clone()),
-    };
+    let address = transport_address(&endpoint)?;
     let transport = Transport::new(
         address,
         endpoint.to_string(),
@@ -69,14 +66,79 @@ pub async fn connect_as(version: &ClientVersion) -> Result<Engine> {
     // Each request is bounded by `timeout` (bollard's, until the answer's head, and the
     // transport's, to its end): a daemon that accepts and never answers comes back as
     // RequestTimeoutError or the transport's NoAnswer, which unreachable_message explains.
-    docker
-        .ping()
-        .await
-        .map_err(|e| unreachable_message(&endpoint, &e))?;
+    if let Err(e) = docker.ping().await {
+        return Err(ping_failed(&endpoint, &e).await.into());
+    }
     Ok(Engine { docker, endpoint })
 }
 
+/// How the transport reaches `endpoint`: TLS made from its files (an error names the file at
+/// fault), ssh with the docker CLI's arguments.
+pub fn transport_address(endpoint: &Endpoint) -> Result<transport::Address> {
+    Ok(match (&endpoint.address, &endpoint.tls) {
+        (Address::Unix(path), _) => transport::Address::Unix(path.clone()),
+        (Address::Tcp(host), None) => transport::Address::Tcp(host.clone()),
+        (Address::Tcp(host), Some(tls)) => {
+            let problem = |why: String| format!("cannot use TLS with {}: {why}", endpoint.url());
+            transport::Address::Tls {
+                host: host.clone(),
+                config: transport::tls::client_config(tls).map_err(problem)?,
+                name: transport::tls::server_name(host).map_err(problem)?,
+            }
+        }
+        (Address::Ssh(ssh), _) => transport::Address::Ssh {
+            args: ssh.args(),
+            shown: ssh.to_string(),
+        },
+    })
+}
+
+/// [`unreachable_message`], after asking a plain `tcp://` daemon that cut the request whether
+/// it wants TLS (a TLS port answers a plain request by closing it, or with an HTTP 400).
+async fn ping_failed(endpoint: &Endpoint, e: &DockerError) -> String {
+    if let (Address::Tcp(host), None) = (&endpoint.address, &endpoint.tls) {
+        let cut = transport::fault_of(e).is_none()
+            && !matches!(e, DockerError::RequestTimeoutError)
+            && !chain(e).contains("onnection refused");
+        if cut && transport::tls::speaks_tls(host, std::time::Duration::from_secs(5)).await {
+            return wants_tls_message(endpoint);
+        }
+    }
+    unreachable_message(endpoint, e)
+}
+
+fn wants_tls_message(endpoint: &Endpoint) -> String {
+    let url = endpoint.url();
+    let fix = if endpoint.source.starts_with("docker context") {
+        format!(
+            "give the context its certificates: `docker context update {} --docker              \"host={url},ca=CA.pem,cert=CERT.pem,key=KEY.pem\"`",
+            endpoint
+                .source
+                .trim_start_matches("docker context `")
+                .trim_end_matches('`')
+        )
+    } else {
+        "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=FOLDER (the folder with the daemon's \
+         ca.pem and your cert.pem and key.pem), as for `docker --tlsverify`"
+            .to_string()
+    };
+    format!(
+        "the daemon at {url} wants TLS: it answered a plain HTTP request by closing it, and a TLS \
+         hello with its own (from {}).\n{fix}",
+        endpoint.source
+    )
+}
+
 fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
+    if let (Some(tls), Some(err)) = (&endpoint.tls, transport::tls::rustls_error(e)) {
+        return transport::tls::explain(&err, &endpoint.url(), tls);
+    }
+    if let Some(ssh) = ssh_failure(e) {
+        return format!(
+            "cannot reach the Docker daemon at {endpoint}: {ssh}.\n{}",
+            ssh_fix(&ssh.said)
+        );
+    }
     let fault = transport::fault_of(e);
     if let Some(f) = fault
         .as_ref()
@@ -105,6 +167,44 @@ fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
         "check that `docker info` works with the same settings"
     };
     format!("cannot reach the Docker daemon at {endpoint}: {chain}.\n{fix}")
+}
+
+/// The ssh failure under `e`, if ssh ended the request.
+fn ssh_failure(e: &DockerError) -> Option<transport::SshFailed> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(s) = io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<transport::SshFailed>())
+            {
+                return Some(s.clone());
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// The fix for what ssh said.
+fn ssh_fix(said: &str) -> &'static str {
+    if said.contains("Permission denied") {
+        "ssh could not log in without a prompt: add your key with `ssh-copy-id USER@HOST` (or \
+         `ssh-add`), and check that `ssh USER@HOST docker info` works"
+    } else if said.contains("Host key verification failed") || said.contains("HOST IDENTIFICATION")
+    {
+        "ssh does not know (or no longer trusts) the host's key: connect once by hand \
+         (`ssh USER@HOST`) and accept it, or fix ~/.ssh/known_hosts"
+    } else if said.contains("command not found") || said.contains("not found") {
+        "the remote host has no docker CLI to run `docker system dial-stdio`: install Docker there"
+    } else if said.contains("Could not resolve")
+        || said.contains("Connection refused")
+        || said.contains("timed out")
+    {
+        "check the host and port in DOCKER_HOST, and that `ssh USER@HOST` works"
+    } else {
+        "check that `ssh USER@HOST docker system dial-stdio` works with the same settings"
+    }
 }
 
 /// The whole error chain on one line: hyper hides the real cause in `source()`, and a limit of

@@ -12,18 +12,11 @@ use crate::docker::endpoint::{self, Address, Endpoint, Env};
 /// The oldest Engine API the workbook is tested with (Docker 20.10).
 const MIN_API: (u32, u32) = (1, 41);
 
-fn url(address: &Address) -> String {
-    match address {
-        Address::Unix(p) => format!("unix://{}", p.display()),
-        Address::Tcp(h) => format!("tcp://{h}"),
-    }
-}
-
 /// Sockets on this machine other than the endpoint's: (path, what it usually is).
 pub(super) fn other_sockets(env: &Env, endpoint: &Endpoint) -> Vec<(PathBuf, &'static str)> {
     let chosen = match &endpoint.address {
         Address::Unix(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
-        Address::Tcp(_) => PathBuf::new(),
+        Address::Tcp(_) | Address::Ssh(_) => PathBuf::new(),
     };
     endpoint::socket_candidates(env)
         .into_iter()
@@ -60,7 +53,7 @@ fn endpoint_summary(env: &Env, ep: &Endpoint, others: &[(PathBuf, &str)]) -> Che
             ep.source
         )
     };
-    let mut summary = format!("Docker endpoint {}: {how}", url(&ep.address));
+    let mut summary = format!("Docker endpoint {}: {how}", ep.url());
     if !others.is_empty() {
         let list: Vec<String> = others
             .iter()
@@ -141,6 +134,21 @@ pub(super) fn unreachable_check(ep: &Endpoint, error: &str, others: &[(PathBuf, 
              `docker info` shows when it answers again"
                 .to_string(),
         ),
+        // TLS and ssh: the connection's own message says the cause and the fix.
+        _ if ep.tls.is_some()
+            || matches!(ep.address, Address::Ssh(_))
+            || error.contains("wants TLS") =>
+        {
+            let mut lines = error.lines();
+            let why = first_reason(lines.next().unwrap_or(error));
+            let fix = lines.collect::<Vec<_>>().join(" ");
+            let fix = if fix.is_empty() {
+                "check that `docker info` works with the same settings".to_string()
+            } else {
+                fix
+            };
+            (why, fix)
+        }
         Address::Tcp(host) => (
             first_reason(error),
             format!(
@@ -149,6 +157,10 @@ pub(super) fn unreachable_check(ep: &Endpoint, error: &str, others: &[(PathBuf, 
             ),
         ),
         Address::Unix(_) => (first_reason(error), start_docker(ep)),
+        Address::Ssh(_) => (
+            first_reason(error),
+            "check that `docker info` works with the same DOCKER_HOST".to_string(),
+        ),
     };
     Check::fail("engine", format!("{at}: {why}"), fix)
 }
@@ -327,13 +339,13 @@ mod tests {
             "Docker endpoint tcp://h:2375: set by DOCKER_HOST"
         );
         let bad = Env {
-            docker_host: Some("ssh://me@box".into()),
+            docker_host: Some("ssh://me@box:port".into()),
             ..Env::default()
         };
         let (c, endpoint) = endpoint_check(&bad);
         assert!(endpoint.is_none());
         assert_eq!(c.status, CheckStatus::Fail);
-        assert!(c.summary.contains("ssh://me@box"));
+        assert!(c.summary.contains("ssh://me@box:port"));
         assert!(!c.summary.contains("Point"));
         assert!(c.fix.unwrap().contains("unset DOCKER_HOST"));
         let gone = Env {

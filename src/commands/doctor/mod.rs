@@ -276,6 +276,7 @@ mod tests {
         Endpoint {
             address,
             source: source.to_string(),
+            tls: None,
         }
     }
 }

@@ -38,6 +38,8 @@ use tokio::time::Instant;
 mod conn;
 mod fault;
 mod meter;
+mod ssh;
+pub mod tls;
 
 pub use fault::{fault_in, fault_of, Fault, FaultKind};
 pub use meter::{Broken, Meter};
@@ -56,12 +58,23 @@ pub const EXEC_OUTPUT_LIMIT: u64 = 16 << 20;
 /// An answer's status line and headers.
 const HEAD_LIMIT: usize = 64 << 10;
 
-/// Where the daemon listens.
+/// Where the daemon listens, and how to speak to it.
 #[derive(Debug, Clone)]
 pub enum Address {
     Unix(PathBuf),
     /// `host:port`, plain HTTP.
     Tcp(String),
+    /// `host:port`, HTTPS: the connection is TLS, the bounds apply to what it carries.
+    Tls {
+        host: String,
+        config: std::sync::Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+    },
+    /// `ssh ARGS` (ending in `docker system dial-stdio`); `shown` is the endpoint's URL.
+    Ssh {
+        args: Vec<String>,
+        shown: String,
+    },
 }
 
 /// What one request may take; `None` is "not bounded here" (the caller bounds it).
@@ -185,8 +198,8 @@ pub struct Transport {
 impl Transport {
     pub fn new(address: Address, endpoint: String, timeout: Duration) -> Transport {
         let host = match &address {
-            Address::Unix(_) => "docker".to_string(),
-            Address::Tcp(h) => h.clone(),
+            Address::Unix(_) | Address::Ssh { .. } => "docker".to_string(),
+            Address::Tcp(h) | Address::Tls { host: h, .. } => h.clone(),
         };
         Transport {
             address,
@@ -218,6 +231,7 @@ impl Transport {
             request: shown_request(request.method(), &path),
         };
         let head_request = request.method() == Method::HEAD;
+        let connect_timeout = self.timeout;
         Box::pin(async move {
             let request = origin_form(request, &host)?;
             let started = Instant::now();
@@ -231,6 +245,7 @@ impl Transport {
                 idle: None,
                 last_byte: None,
             };
+            let timeout = limits.deadline.unwrap_or(connect_timeout);
             match address {
                 Address::Unix(path) => {
                     let io = tokio::net::UnixStream::connect(&path)
@@ -239,14 +254,94 @@ impl Transport {
                     exchange(unbound.with(io), request).await
                 }
                 Address::Tcp(host) => {
-                    let io = tokio::net::TcpStream::connect(&host).await?;
-                    // Small requests and answers: no waiting to fill a segment.
-                    let _ = io.set_nodelay(true);
+                    let io = tcp(&host, timeout).await?;
                     exchange(unbound.with(io), request).await
+                }
+                Address::Tls { host, config, name } => {
+                    let tcp = tcp(&host, timeout).await?;
+                    let connector = tokio_rustls::TlsConnector::from(config);
+                    let io = tokio::time::timeout(timeout, connector.connect(name, tcp))
+                        .await
+                        .map_err(|_| {
+                            io::Error::new(
+                                io::ErrorKind::TimedOut,
+                                format!(
+                                    "the TLS handshake with {host} did not end within {} s",
+                                    timeout.as_secs()
+                                ),
+                            )
+                        })??;
+                    exchange(unbound.with(io), request).await
+                }
+                Address::Ssh { args, shown } => {
+                    let (io, stderr) = ssh::spawn(&args).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot run `ssh` for {shown}: {e} (is the OpenSSH client \
+                                 installed? `ssh -V`)"
+                            ),
+                        )
+                    })?;
+                    match exchange(unbound.with(io), request).await {
+                        Ok(answer) => Ok(answer),
+                        Err(e) => {
+                            // ssh ended, most likely: say what it said.
+                            let said = stderr.text(Duration::from_secs(3)).await;
+                            if said.is_empty() {
+                                return Err(e);
+                            }
+                            Err(bollard::errors::Error::IOError {
+                                err: io::Error::other(SshFailed {
+                                    shown,
+                                    said,
+                                    cause: crate::docker::engine::chain(&e),
+                                }),
+                            })
+                        }
+                    }
                 }
             }
         })
     }
+}
+
+/// `ssh … docker system dial-stdio` ended before the daemon answered; `said` is its stderr.
+#[derive(Debug, Clone)]
+pub struct SshFailed {
+    pub shown: String,
+    pub said: String,
+    pub cause: String,
+}
+
+impl std::fmt::Display for SshFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ssh to {} failed before the daemon answered ({}); ssh said: {}",
+            self.shown, self.cause, self.said
+        )
+    }
+}
+
+impl std::error::Error for SshFailed {}
+
+/// A TCP connection to `host`, within `timeout`.
+async fn tcp(host: &str, timeout: Duration) -> io::Result<tokio::net::TcpStream> {
+    let io = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(host))
+        .await
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "connecting to {host} did not succeed within {} s",
+                    timeout.as_secs()
+                ),
+            )
+        })??;
+    // Small requests and answers: no waiting to fill a segment.
+    let _ = io.set_nodelay(true);
+    Ok(io)
 }
 
 impl Bounded<()> {

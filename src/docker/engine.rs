@@ -173,7 +173,11 @@ fn unreachable_message(endpoint: &Endpoint, e: &DockerError) -> String {
 fn ssh_failure(e: &DockerError) -> Option<transport::SshFailed> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        let io = match err.downcast_ref::<DockerError>() {
+            Some(DockerError::IOError { err }) => Some(err),
+            _ => err.downcast_ref::<std::io::Error>(),
+        };
+        if let Some(io) = io {
             if let Some(s) = io
                 .get_ref()
                 .and_then(|i| i.downcast_ref::<transport::SshFailed>())

@@ -12,6 +12,7 @@ mod cli;
 mod compose_v2;
 mod devcheck;
 mod doctor;
+mod endpoints;
 mod engine;
 mod exercises;
 mod faults;

@@ -79,6 +79,10 @@ pub fn client_config(tls: &Tls) -> Result<Arc<ClientConfig>, String> {
         }
         (None, None) => builder.with_no_client_auth(),
     };
+    // No session resumption: a forking TLS proxy (socat) answers a resumed session of another
+    // child with an internal-error alert; a full handshake per request costs about a millisecond.
+    let mut config = config;
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
 
@@ -111,10 +115,16 @@ pub fn rustls_error(e: &(dyn std::error::Error + 'static)) -> Option<rustls::Err
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(r.clone());
         }
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            if let Some(r) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return Some(r.clone());
-            }
+        let io = match err.downcast_ref::<bollard::errors::Error>() {
+            // bollard's IOError does not give its io::Error as a source.
+            Some(bollard::errors::Error::IOError { err }) => Some(err),
+            _ => err.downcast_ref::<io::Error>(),
+        };
+        if let Some(r) = io
+            .and_then(|io| io.get_ref())
+            .and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            return Some(r.clone());
         }
         cur = err.source();
     }

@@ -1,0 +1,230 @@
+//! Endpoints beyond the local socket, on loopback: a TLS proxy (socat, certificates made here with
+//! the openssl CLI) in front of the daemon's socket, graded through DOCKER_TLS_VERIFY +
+//! DOCKER_CERT_PATH and through a docker context holding the TLS material; the plain message
+//! when TLS is not set; a certificate error for a wrong CA. The tools come from .ci/run; without
+//! them the tests say they did not run, but under CI they fail.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{self, workbook};
+
+/// `tool` on PATH, else `None` (a printed reason) or, under CI, a failure.
+fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide {tool} (see .ci/run)"
+        );
+        eprintln!("not run: {tool} is not installed");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `script` with sh in `dir`, which must succeed.
+fn sh(dir: &Path, script: &str) {
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`; and a second
+/// CA (`other-ca.pem`) that signed neither.
+fn make_certs(dir: &Path) {
+    sh(
+        dir,
+        r#"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca-key.pem -out ca.pem 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other-ca-key.pem -out other-ca.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server-key.pem -out server.csr 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server-cert.pem 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout key.pem -out client.csr 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\n' > client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out cert.pem 2>/dev/null
+        mkdir client wrong
+        cp ca.pem cert.pem key.pem client/
+        cp other-ca.pem wrong/ca.pem; cp cert.pem key.pem wrong/
+        "#,
+    );
+}
+
+/// Kills the child when dropped.
+struct Proxy(Child);
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// socat's TLS listener on `port`, verifying client certificates, in front of the daemon.
+fn tls_proxy(dir: &Path, port: u16) -> Proxy {
+    let child = Command::new("socat")
+        .arg(format!(
+            "openssl-listen:{port},bind=127.0.0.1,reuseaddr,fork,cert={d}/server-cert.pem,key={d}/server-key.pem,cafile={d}/ca.pem,verify=1",
+            d = dir.display()
+        ))
+        .arg("UNIX-CONNECT:/var/run/docker.sock")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "socat never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Proxy(child)
+}
+
+fn doctor(envs: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = workbook();
+    cmd.env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_TLS")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(["doctor", "--json"]).output().unwrap();
+    (out.status.code(), util::json_stdout(&out))
+}
+
+fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} check: {report:#}"))
+}
+
+#[test]
+fn tls_endpoints_are_spoken_to_and_their_faults_named() {
+    if !have("socat") || !have("openssl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let port = free_port();
+    let _proxy = tls_proxy(dir.path(), port);
+    let host = format!("tcp://127.0.0.1:{port}");
+    let client = dir.path().join("client");
+    let client = client.to_str().unwrap();
+    let _daemon = util::daemon();
+
+    // DOCKER_TLS_VERIFY + DOCKER_CERT_PATH: the engine answers through TLS, and exercise 01
+    // verifies (set up, solved, graded) through it.
+    let tls = [
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", client),
+    ];
+    let (code, report) = doctor(&tls);
+    assert_eq!(check(&report, "engine")["status"], "ok", "{report:#}");
+    assert_ne!(code, Some(2), "{report:#}");
+    let mut cmd = workbook();
+    for (k, v) in tls {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["verify", "01-named-volumes", "--json", "--yes"])
+        .output()
+        .unwrap();
+    let v = util::json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        v["exercises"][0]["problems"],
+        serde_json::json!([]),
+        "{v:#}"
+    );
+
+    // A docker context holding the same TLS material.
+    let config = dir.path().join("docker-config");
+    let digest = workbook::docker::endpoint::context_digest("tls-test");
+    let meta = config.join("contexts/meta").join(&digest);
+    let material = config.join("contexts/tls").join(&digest).join("docker");
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::create_dir_all(&material).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        format!(
+            r#"{{"Name":"tls-test","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#
+        ),
+    )
+    .unwrap();
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        std::fs::copy(dir.path().join("client").join(f), material.join(f)).unwrap();
+    }
+    let (_, report) = doctor(&[
+        ("DOCKER_CONFIG", config.to_str().unwrap()),
+        ("DOCKER_CONTEXT", "tls-test"),
+    ]);
+    assert_eq!(check(&report, "engine")["status"], "ok", "{report:#}");
+    assert!(
+        check(&report, "endpoint")["summary"]
+            .as_str()
+            .unwrap()
+            .contains("tls-test"),
+        "{report:#}"
+    );
+
+    // Without DOCKER_TLS_VERIFY: the plain message, never ✓.
+    let (code, report) = doctor(&[("DOCKER_HOST", host.as_str())]);
+    assert_eq!(code, Some(2), "{report:#}");
+    let engine = check(&report, "engine");
+    assert_eq!(engine["status"], "fail", "{report:#}");
+    let said = format!("{} {}", engine["summary"], engine["fix"]);
+    assert!(said.contains("wants TLS"), "{said}");
+    assert!(said.contains("DOCKER_TLS_VERIFY=1"), "{said}");
+
+    // A CA that did not sign the daemon's certificate.
+    let wrong = dir.path().join("wrong");
+    let (code, report) = doctor(&[
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", wrong.to_str().unwrap()),
+    ]);
+    assert_eq!(code, Some(2), "{report:#}");
+    let engine = check(&report, "engine");
+    let said = format!("{} {}", engine["summary"], engine["fix"]);
+    assert!(said.contains("certificate verify failed"), "{said}");
+    assert!(said.contains("ca.pem"), "{said}");
+
+    // No client certificate: the daemon's refusal is named (socat verify=1).
+    let bare = dir.path().join("bare");
+    std::fs::create_dir(&bare).unwrap();
+    std::fs::copy(dir.path().join("ca.pem"), bare.join("ca.pem")).unwrap();
+    let (code, report) = doctor(&[
+        ("DOCKER_HOST", host.as_str()),
+        ("DOCKER_TLS_VERIFY", "1"),
+        ("DOCKER_CERT_PATH", bare.to_str().unwrap()),
+    ]);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert_eq!(check(&report, "engine")["status"], "fail", "{report:#}");
+}

@@ -228,3 +228,104 @@ fn tls_endpoints_are_spoken_to_and_their_faults_named() {
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(check(&report, "engine")["status"], "fail", "{report:#}");
 }
+
+/// A local sshd on 127.0.0.1 (its own host key, config and authorized key, root login by key),
+/// and `DOCKER_HOST=ssh://root@127.0.0.1:PORT`: ssh runs `docker system dial-stdio` on the
+/// "remote" side, which is this machine. The test's ssh client settings (its key, no host key
+/// check) come from an `ssh` first on PATH that adds `-F` to the real one.
+#[test]
+fn an_ssh_endpoint_is_spoken_to() {
+    if !have("ssh") || !Path::new("/usr/sbin/sshd").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must provide sshd (see .ci/run)"
+        );
+        eprintln!("not run: no /usr/sbin/sshd");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let port = free_port();
+    sh(
+        dir.path(),
+        &format!(
+            r#"
+            ssh-keygen -q -t ed25519 -N '' -f host_key
+            ssh-keygen -q -t ed25519 -N '' -f client_key
+            cp client_key.pub authorized_keys
+            chmod 600 authorized_keys
+            mkdir -p /run/sshd
+            cat > sshd_config <<CONF
+ListenAddress 127.0.0.1:{port}
+HostKey {d}/host_key
+AuthorizedKeysFile {d}/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+CONF
+            cat > ssh_config <<CONF
+Host *
+  IdentityFile {d}/client_key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+CONF
+            mkdir bin
+            printf '#!/bin/sh\nexec /usr/bin/ssh -F {d}/ssh_config "$@"\n' > bin/ssh
+            chmod +x bin/ssh
+            "#
+        ),
+    );
+    let sshd = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(dir.path().join("sshd_config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _sshd = Proxy(sshd);
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "sshd never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let path = format!("{}/bin:{}", d, std::env::var("PATH").unwrap_or_default());
+    let host = format!("ssh://root@127.0.0.1:{port}");
+    let _daemon = util::daemon();
+    let (code, report) = doctor(&[("DOCKER_HOST", host.as_str()), ("PATH", path.as_str())]);
+    assert_eq!(check(&report, "engine")["status"], "ok", "{report:#}");
+    assert_ne!(code, Some(2), "{report:#}");
+    let started = Instant::now();
+    let out = workbook()
+        .env("DOCKER_HOST", &host)
+        .env("PATH", &path)
+        .args(["verify", "01-named-volumes", "--json", "--yes"])
+        .output()
+        .unwrap();
+    let v = util::json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        v["exercises"][0]["problems"],
+        serde_json::json!([]),
+        "{v:#}"
+    );
+    eprintln!(
+        "verify 01 over ssh: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // A key sshd does not know: what ssh said, and the fix.
+    std::fs::write(dir.path().join("authorized_keys"), "").unwrap();
+    let (code, report) = doctor(&[("DOCKER_HOST", host.as_str()), ("PATH", path.as_str())]);
+    assert_eq!(code, Some(2), "{report:#}");
+    let engine = check(&report, "engine");
+    let said = format!("{} {}", engine["summary"], engine["fix"]);
+    assert!(said.contains("Permission denied"), "{said}");
+    assert!(said.contains("ssh-copy-id"), "{said}");
+}

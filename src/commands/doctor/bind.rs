@@ -42,10 +42,11 @@ async fn probe_image(docker: &Docker) -> Option<&'static str> {
 }
 
 fn bind_fix(ep: &Endpoint, info: Option<&SystemInfo>, dir: &Path) -> String {
-    if let Address::Tcp(host) = &ep.address {
+    if matches!(ep.address, Address::Tcp(_) | Address::Ssh(_)) {
         format!(
-            "the daemon runs on another machine (tcp://{host}) and sees its own files: work on the \
-             Docker host, or `unset DOCKER_HOST` to use a local daemon"
+            "the daemon may run on another machine ({}) and see its own files: work on the \
+             Docker host, or `unset DOCKER_HOST` to use a local daemon",
+            ep.url()
         )
     } else if info.is_some_and(is_desktop) {
         format!(

@@ -72,11 +72,12 @@ pub(super) fn disk_check(ep: &Endpoint, info: &Result<SystemInfo>) -> Check {
             None,
         );
     };
-    if let Address::Tcp(host) = &ep.address {
+    if matches!(ep.address, Address::Tcp(_) | Address::Ssh(_)) {
         return Check::warn(
             "disk",
             format!(
-                "free disk for {root} cannot be measured: the daemon is on another machine (tcp://{host})"
+                "free disk for {root} cannot be measured: the daemon is on another machine ({})",
+                ep.url()
             ),
             Some(format!("on the Docker host: `df -h {root}`")),
         );

@@ -240,6 +240,46 @@ mod tests {
         );
     }
 
+    /// A folder reached through a symbolic link (macOS's `/tmp` is `/private/tmp`; home folders
+    /// are often links) is the same folder: `-v "$(pwd)/data:/app/data"` typed in the linked
+    /// path grades as the exercise's `data`, whichever side names it through the link.
+    #[test]
+    fn a_bind_through_a_symlink_is_the_same_folder() {
+        let real = tempfile::tempdir().unwrap();
+        std::fs::create_dir(real.path().join("data")).unwrap();
+        let links = tempfile::tempdir().unwrap();
+        let link = links.path().join("ws");
+        std::os::unix::fs::symlink(real.path(), &link).unwrap();
+        let through_link = link.join("data").to_string_lossy().to_string();
+        let real_data = real.path().join("data").to_string_lossy().to_string();
+        let want = "container='trainer'\ndestination='/app/data'\ntype='bind'\nsource='data'";
+        for (exercise_dir, reported) in [
+            (real.path(), &through_link),
+            (link.as_path(), &through_link),
+            (link.as_path(), &real_data),
+        ] {
+            let snap = snapshot_with_inspect(
+                exercise_dir,
+                "trainer",
+                &inspect_json(&[("bind", reported, "", "/app/data", true)], &[]),
+            );
+            let v = check(want).evaluate(&snap);
+            assert!(v.is_pass(), "{exercise_dir:?} with {reported}: {v:?}");
+        }
+        // Another folder of the same name is not the exercise's.
+        let other = links.path().join("data");
+        std::fs::create_dir(&other).unwrap();
+        let snap = snapshot_with_inspect(
+            &link,
+            "trainer",
+            &inspect_json(
+                &[("bind", &other.to_string_lossy(), "", "/app/data", true)],
+                &[],
+            ),
+        );
+        assert_eq!(check(want).evaluate(&snap).status, Status::Fail);
+    }
+
     #[test]
     fn named_volume_where_a_bind_was_expected() {
         let dir = tempfile::tempdir().unwrap();

@@ -206,7 +206,7 @@ async fn read_marker(docker: &Docker, id: &str) -> Result<Option<Vec<u8>>, BindE
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404,
                 message,
-            }) if !message.contains("No such container") => return Ok(None),
+            }) if !crate::grading::probe::no_such_container(&message) => return Ok(None),
             Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
                 return Err(BindError::Daemon(format!("the daemon said: {message}")))
             }

@@ -105,7 +105,7 @@ enum ReadError {
 fn classify(e: &bollard::errors::Error, doing: &str) -> Result<Option<FileFact>, ReadError> {
     use bollard::errors::Error::DockerResponseServerError;
     match e {
-        DockerResponseServerError { status_code: 404, message } if !message.contains("No such container") => Ok(None),
+        DockerResponseServerError { status_code: 404, message } if !no_such_container(message) => Ok(None),
         DockerResponseServerError { status_code: 404, .. } => Err(ReadError::Daemon(format!(
             "{doing}: the probe container was removed while it was read (by another program); run the check again"
         ))),
@@ -114,6 +114,12 @@ fn classify(e: &bollard::errors::Error, doing: &str) -> Result<Option<FileFact>,
         }
         other => Err(ReadError::Daemon(describe(doing, other))),
     }
+}
+
+/// Whether a 404's message says the container is missing (not the path in it): Docker says
+/// "No such container: ID", Podman "no container with name or ID ... found: no such container".
+pub fn no_such_container(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("no such container")
 }
 
 /// Several paths of one volume are read with one archive request of its root: every request
@@ -470,4 +476,32 @@ async fn read_one(
     first_entry(&buf)
         .map(Some)
         .map_err(|e| ReadError::Daemon(format!("{doing}: the archive was unreadable: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::no_such_container;
+
+    /// The message of a recorded 404 body (tests/fixtures/podman-4.3.1/).
+    fn podman(file: &str) -> String {
+        let path = format!(
+            "{}/tests/fixtures/podman-4.3.1/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        body["message"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_missing_container_is_told_from_a_missing_path_on_docker_and_podman() {
+        assert!(no_such_container("No such container: 1f2e3d"));
+        assert!(no_such_container(&podman(
+            "archive-404-no-such-container.json"
+        )));
+        assert!(!no_such_container(&podman("archive-404-no-such-path.json")));
+        assert!(!no_such_container(
+            "Could not find the file /probe/x in container 1f2e3d"
+        ));
+    }
 }

@@ -454,6 +454,12 @@ async fn read_tree(
             TREE_LIMIT >> 20
         )));
     }
+    // Podman's archive of a folder has no `./` entry for the folder itself: an empty volume
+    // is a tar of no entry at all (tests/fixtures/podman-4.3.1/archive-empty-volume-root.tar),
+    // which the backup validator rightly calls empty. Here it is the listing of an empty volume.
+    if holds_no_entry(&buf) {
+        return Ok((Manifest::new(), buf));
+    }
     let limits = archive::Limits {
         max_total_bytes: TREE_LIMIT + (1 << 20),
         ..archive::Limits::default()
@@ -461,6 +467,11 @@ async fn read_tree(
     let manifest = archive::read_tar(&buf[..], None, &limits)
         .map_err(|problems| ReadError::Daemon(format!("{doing}: {}", problems.join("; "))))?;
     Ok((manifest, buf))
+}
+
+/// Whether a whole tar stream is valid and holds no entry (only its end blocks, or nothing).
+fn holds_no_entry(buf: &[u8]) -> bool {
+    buf.iter().all(|b| *b == 0)
 }
 
 async fn read_one(
@@ -491,6 +502,24 @@ mod tests {
         let body: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         body["message"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn podmans_archive_of_an_empty_volume_is_an_empty_listing() {
+        let path = format!(
+            "{}/tests/fixtures/podman-4.3.1/archive-empty-volume-root.tar",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let tar = std::fs::read(path).unwrap();
+        assert!(super::holds_no_entry(&tar));
+        assert!(super::holds_no_entry(b""));
+        // Docker's archive of an empty volume: the root entry alone.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_size(0);
+        b.append_data(&mut h, "./", &b""[..]).unwrap();
+        assert!(!super::holds_no_entry(&b.into_inner().unwrap()));
     }
 
     #[test]

@@ -5,16 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::util::{self, workbook};
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no `{id}` check in {report:#}"))
-}
+use crate::util::{self, doctor_check as check, workbook};
 
 #[test]
 fn an_unreachable_daemon_is_named_with_its_fix() {

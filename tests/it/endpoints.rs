@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, workbook};
+use crate::util::{self, doctor_check as check, workbook};
 
 /// `tool` on PATH, else `None` (a printed reason) or, under CI, a failure.
 fn have(tool: &str) -> bool {
@@ -115,13 +115,23 @@ fn doctor(envs: &[(&str, &str)]) -> (Option<i32>, serde_json::Value) {
     (out.status.code(), util::json_stdout(&out))
 }
 
-fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} check: {report:#}"))
+/// `verify 01-named-volumes` with `envs`: it must pass with no problem.
+fn verify_01_passes(envs: &[(&str, &str)]) {
+    let mut cmd = workbook();
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["verify", "01-named-volumes", "--json", "--yes"])
+        .output()
+        .unwrap();
+    let v = util::json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{v:#}");
+    assert_eq!(
+        v["exercises"][0]["problems"],
+        serde_json::json!([]),
+        "{v:#}"
+    );
 }
 
 #[test]
@@ -148,21 +158,7 @@ fn tls_endpoints_are_spoken_to_and_their_faults_named() {
     let (code, report) = doctor(&tls);
     assert_eq!(check(&report, "engine")["status"], "ok", "{report:#}");
     assert_ne!(code, Some(2), "{report:#}");
-    let mut cmd = workbook();
-    for (k, v) in tls {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .args(["verify", "01-named-volumes", "--json", "--yes"])
-        .output()
-        .unwrap();
-    let v = util::json_stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{v:#}");
-    assert_eq!(
-        v["exercises"][0]["problems"],
-        serde_json::json!([]),
-        "{v:#}"
-    );
+    verify_01_passes(&tls);
 
     // A docker context holding the same TLS material.
     let config = dir.path().join("docker-config");
@@ -302,19 +298,7 @@ CONF
     assert_eq!(check(&report, "engine")["status"], "ok", "{report:#}");
     assert_ne!(code, Some(2), "{report:#}");
     let started = Instant::now();
-    let out = workbook()
-        .env("DOCKER_HOST", &host)
-        .env("PATH", &path)
-        .args(["verify", "01-named-volumes", "--json", "--yes"])
-        .output()
-        .unwrap();
-    let v = util::json_stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{v:#}");
-    assert_eq!(
-        v["exercises"][0]["problems"],
-        serde_json::json!([]),
-        "{v:#}"
-    );
+    verify_01_passes(&[("DOCKER_HOST", host.as_str()), ("PATH", path.as_str())]);
     eprintln!(
         "verify 01 over ssh: {:.1} s",
         started.elapsed().as_secs_f64()

@@ -146,3 +146,13 @@ pub fn as_from_a_terminal(cmd: &mut std::process::Command) -> &mut std::process:
         })
     }
 }
+
+/// The check `id` of a `doctor --json` report.
+pub fn doctor_check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no `{id}` check in {report:#}"))
+}

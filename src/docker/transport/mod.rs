@@ -260,17 +260,12 @@ impl Transport {
                 Address::Tls { host, config, name } => {
                     let tcp = tcp(&host, timeout).await?;
                     let connector = tokio_rustls::TlsConnector::from(config);
-                    let io = tokio::time::timeout(timeout, connector.connect(name, tcp))
-                        .await
-                        .map_err(|_| {
-                            io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                format!(
-                                    "the TLS handshake with {host} did not end within {} s",
-                                    timeout.as_secs()
-                                ),
-                            )
-                        })??;
+                    let io = within(
+                        timeout,
+                        connector.connect(name, tcp),
+                        &format!("the TLS handshake with {host} did not end"),
+                    )
+                    .await?;
                     exchange(unbound.with(io), request).await
                 }
                 Address::Ssh { args, shown } => {
@@ -326,19 +321,28 @@ impl std::fmt::Display for SshFailed {
 
 impl std::error::Error for SshFailed {}
 
+/// `step` within `timeout`, else a time-out error saying "`what` within N s".
+async fn within<T>(
+    timeout: Duration,
+    step: impl std::future::Future<Output = io::Result<T>>,
+    what: &str,
+) -> io::Result<T> {
+    tokio::time::timeout(timeout, step).await.map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{what} within {} s", timeout.as_secs()),
+        )
+    })?
+}
+
 /// A TCP connection to `host`, within `timeout`.
 async fn tcp(host: &str, timeout: Duration) -> io::Result<tokio::net::TcpStream> {
-    let io = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(host))
-        .await
-        .map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "connecting to {host} did not succeed within {} s",
-                    timeout.as_secs()
-                ),
-            )
-        })??;
+    let io = within(
+        timeout,
+        tokio::net::TcpStream::connect(host),
+        &format!("connecting to {host} did not succeed"),
+    )
+    .await?;
     // Small requests and answers: no waiting to fill a segment.
     let _ = io.set_nodelay(true);
     Ok(io)

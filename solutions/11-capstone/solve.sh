@@ -54,10 +54,9 @@ docker compose run --rm backup tar czf /backup/checkpoints.tar.gz -C /data .
 tar tzf backups/checkpoints.tar.gz
 
 # 3. The disaster: the trainer's container and its checkpoints volume are gone.
-#    Compose named the volume PROJECT_checkpoints; its labels find it whatever PROJECT is.
-project=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' "$cid")
-vol=$(docker volume ls -q --filter label=com.docker.compose.project="$project" \
-    --filter label=com.docker.compose.volume=checkpoints)
+#    Compose named the volume PROJECT_checkpoints; the trainer's mounts name it whatever
+#    PROJECT is (on any engine: Podman 4.3 matches several --filter label=... as ANY of them).
+vol=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/workspace/checkpoints"}}{{.Name}}{{end}}{{end}}' "$cid")
 docker compose rm -f trainer          # the APIs keep serving: they never used checkpoints
 docker volume rm "$vol"
 

@@ -51,6 +51,10 @@ impl Kind for BackupArchive {
         Ok(())
     }
 
+    fn host_files(&self) -> bool {
+        true
+    }
+
     fn needs(&self, needs: &mut Needs) {
         if let Some(r) = self.volume_ref() {
             needs.tree_if_file(&r, &self.path);

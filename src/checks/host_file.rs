@@ -62,6 +62,10 @@ impl Kind for HostFile {
         Ok(())
     }
 
+    fn host_files(&self) -> bool {
+        true
+    }
+
     fn needs(&self, needs: &mut Needs) {
         if let Some(t) = self.contains_fact.as_ref().and_then(|f| f.target().ok()) {
             needs.inspect(t);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::snapshot::{Needs, Snapshot};
 
 mod backup_archive;
+pub mod capability;
 mod container_running;
 mod container_user;
 mod exec_check;
@@ -70,6 +71,12 @@ pub trait Kind {
     }
     /// Adds the facts this check reads to `needs`.
     fn needs(&self, needs: &mut Needs);
+    /// Whether the check compares with this machine's files (a bind mount of the exercise
+    /// folder, a file a container wrote there, a backup archive): an engine that cannot see
+    /// them cannot grade it ([`capability::Capability::HostFiles`]).
+    fn host_files(&self) -> bool {
+        false
+    }
     /// Judges the facts. `Err` is a verdict reached before the judging could end (the volume or
     /// container is missing, the daemon could not give a fact): what `?` carries out of a look-up.
     fn judge(&self, snap: &Snapshot) -> Judged;
@@ -112,6 +119,10 @@ impl Check {
     pub fn evaluate(&self, snap: &Snapshot) -> Verdict {
         self.kind().evaluate(snap)
     }
+
+    pub fn host_files(&self) -> bool {
+        self.kind().host_files()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +131,15 @@ pub enum Status {
     Pass,
     Fail,
     Error,
+    /// The engine cannot do what the step asks ([`capability`]): neither a pass nor a fail.
+    Unavailable,
+}
+
+impl Status {
+    /// Nothing left to do for the learner: passed, or not available on this engine.
+    pub fn settled(self) -> bool {
+        matches!(self, Status::Pass | Status::Unavailable)
+    }
 }
 
 impl std::fmt::Display for Status {
@@ -128,6 +148,7 @@ impl std::fmt::Display for Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Error => "error",
+            Status::Unavailable => "unavailable",
         })
     }
 }
@@ -172,6 +193,14 @@ impl Verdict {
     pub fn error(message: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Error,
+            message: crate::ui::safe_text::owned(message.into()),
+        }
+    }
+
+    /// The engine cannot do what the step asks: why, and what to do instead.
+    pub fn unavailable(message: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Unavailable,
             message: crate::ui::safe_text::owned(message.into()),
         }
     }

@@ -50,6 +50,11 @@ impl Kind for MountCheck {
         Ok(())
     }
 
+    /// A bind mount of a folder of the exercise.
+    fn host_files(&self) -> bool {
+        self.mount_type.as_deref() == Some("bind") && self.source.is_some()
+    }
+
     fn needs(&self, needs: &mut Needs) {
         Target::need_inspect(&self.container, &self.service, needs);
     }

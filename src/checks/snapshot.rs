@@ -33,6 +33,11 @@ pub struct Needs {
     /// Volumes whose removals since a host file was written matter (a backup, then a drill):
     /// the daemon's event history is read when the file exists.
     pub histories: Vec<(VolumeRef, String)>,
+    /// A step needs to know what the engine can do ([`crate::checks::capability`]).
+    pub engine: bool,
+    /// A step compares with this machine's files: whether the engine sees them is found out
+    /// (once per process, on a TCP or ssh endpoint).
+    pub host_files: bool,
 }
 
 impl Needs {
@@ -173,9 +178,26 @@ pub struct EngineFacts {
     /// The engine reports a local volume's last content change as its `CreatedAt` (Docker
     /// Engine before 23.0), so that time cannot tell a re-created volume from a restored one.
     pub created_at_moves: bool,
+    /// Podman (its Docker-compatible API), which differs where [`EngineFacts::archive_gives_owners`]
+    /// and [`EngineFacts::mounts_unstarted`] say.
+    pub podman: bool,
+    /// Why the engine cannot see this machine's files (a remote engine: a file written in the
+    /// workspace was not visible in a container binding it), when that was found.
+    pub unseen_host: Option<String>,
 }
 
 impl EngineFacts {
+    /// Whether the archive endpoint reports files' owners (Podman 4.3: every entry is 0:0).
+    pub fn archive_gives_owners(&self) -> bool {
+        !self.podman
+    }
+
+    /// Whether a container that was created but never started has mounted a volume with driver
+    /// options (Podman 4.3 mounts those only at start: a probe sees the empty `_data` folder).
+    pub fn mounts_unstarted(&self) -> bool {
+        !self.podman
+    }
+
     /// From the daemon's `/version`.
     pub fn from_version(v: &bollard::models::SystemVersion) -> EngineFacts {
         let podman = v
@@ -187,6 +209,8 @@ impl EngineFacts {
             return EngineFacts {
                 name: format!("Podman {}", p.version),
                 created_at_moves: false,
+                podman: true,
+                unseen_host: None,
             };
         }
         let version = v.version.clone().unwrap_or_default();
@@ -198,6 +222,8 @@ impl EngineFacts {
             name: format!("Docker Engine {version}"),
             // Unknown: assume the old behaviour, which only makes the verdicts more careful.
             created_at_moves: major.is_none_or(|m| m < 23),
+            podman: false,
+            unseen_host: None,
         }
     }
 }

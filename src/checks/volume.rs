@@ -180,6 +180,11 @@ impl Kind for VolumeCheck {
         Ok(())
     }
 
+    /// A `device` in the exercise folder: the engine must see that folder.
+    fn host_files(&self) -> bool {
+        !self.option_in_exercise.is_empty() || !self.option_host_path.is_empty()
+    }
+
     fn needs(&self, _needs: &mut Needs) {}
 
     fn judge(&self, snap: &Snapshot) -> Judged {

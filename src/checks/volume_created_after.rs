@@ -157,9 +157,10 @@ impl Kind for VolumeCreatedAfter {
             return Ok(Verdict::fail(
                 expected,
                 format!(
-                    "{name} was created at {} ({ago} s ago), before {file} ({})",
-                    clock(created),
-                    clock(mtime)
+                    "{name} was never deleted after {file} was written ({}): it was created at {} \
+                     ({ago} s ago), before that",
+                    clock(mtime),
+                    clock(created)
                 ),
                 drill,
             ));
@@ -236,6 +237,8 @@ mod tests {
             }
             .into(),
             created_at_moves,
+            podman: false,
+            unseen_host: None,
         }))
     }
 
@@ -290,7 +293,13 @@ mod tests {
         snap.engine = engine(false);
         let v = check("backup.tar.gz").evaluate(&snap);
         assert_eq!(v.status, Status::Fail, "{v:?}");
-        assert!(v.message.contains("before backup.tar.gz"), "{}", v.message);
+        assert!(
+            v.message
+                .contains("never deleted after backup.tar.gz was written")
+                && v.message.contains("before that"),
+            "{}",
+            v.message
+        );
 
         // Newer, on an engine that keeps creation times: a plain pass.
         let (_d, mut snap, written) = drill(5);

@@ -35,6 +35,10 @@ impl Kind for VolumeMatchesArchive {
         self.volume_ref().map(|_| ())
     }
 
+    fn host_files(&self) -> bool {
+        true
+    }
+
     fn needs(&self, needs: &mut Needs) {
         if let Ok(r) = self.volume_ref() {
             needs.tree_if_file(&r, &self.archive);

@@ -97,13 +97,13 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
                 }
             }
         } else {
-            for s in report.steps.iter().filter(|s| s.status == Status::Pass) {
-                outln(&format!("{} {}", mark(Status::Pass), s.title));
+            for s in report.steps.iter().filter(|s| s.status.settled()) {
+                outln(&format!("{} {}", mark(s.status), s.title));
             }
             first_unfinished = report
                 .steps
                 .iter()
-                .position(|s| s.status != Status::Pass)
+                .position(|s| !s.status.settled())
                 .unwrap_or(0);
             let step = &report.steps[first_unfinished];
             // The learner was shown this step and tried it: say why it is not done yet.

@@ -12,12 +12,13 @@ use crate::learner::progress::{ExerciseStatus, Progress};
 use crate::ui::output::{out, outln};
 use crate::ui::render::{render, Style};
 
-/// A step's mark: ✓ pass, ✗ fail, ! could not be checked.
+/// A step's mark: ✓ pass, ✗ fail, ! could not be checked, – not available on this engine.
 pub fn mark(status: Status) -> console::StyledObject<&'static str> {
     match status {
         Status::Pass => style("✓").green().bold(),
         Status::Fail => style("✗").red().bold(),
         Status::Error => style("!").yellow().bold(),
+        Status::Unavailable => style("–").cyan().bold(),
     }
 }
 
@@ -42,9 +43,17 @@ pub fn print_report(ex: &Exercise, report: &Report) {
         .iter()
         .filter(|s| s.status == Status::Pass)
         .count();
-    let summary = format!("{passed}/{} steps pass", report.steps.len());
+    let unavailable = report
+        .steps
+        .iter()
+        .filter(|s| s.status == Status::Unavailable)
+        .count();
+    let mut summary = format!("{passed}/{} steps pass", report.steps.len());
+    if unavailable > 0 {
+        summary.push_str(&format!(", {unavailable} not available on this engine"));
+    }
     match report.status {
-        Status::Pass => outln(&format!(
+        Status::Pass | Status::Unavailable => outln(&format!(
             "{} — run `workbook next` to move on",
             style(summary).green()
         )),

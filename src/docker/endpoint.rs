@@ -105,6 +105,11 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// Reached over the network (`tcp://`, `ssh://`): the engine may run on another machine.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.address, Address::Tcp(_) | Address::Ssh(_))
+    }
+
     /// The address as DOCKER_HOST would say it: `unix:///…`, `tcp://…`, `ssh://…`.
     pub fn url(&self) -> String {
         match &self.address {

@@ -69,7 +69,19 @@ pub async fn connect_as(version: &ClientVersion) -> Result<Engine> {
     if let Err(e) = docker.ping().await {
         return Err(ping_failed(&endpoint, &e).await.into());
     }
+    if let Ok(mut connected) = CONNECTED.lock() {
+        *connected = Some(endpoint.clone());
+    }
     Ok(Engine { docker, endpoint })
+}
+
+/// The endpoint this process last connected to.
+static CONNECTED: std::sync::Mutex<Option<Endpoint>> = std::sync::Mutex::new(None);
+
+/// The endpoint this process last connected to ([`connect`]), for what depends on where the
+/// engine runs (whether it sees this machine's files, `grading::locality`).
+pub fn connected_endpoint() -> Option<Endpoint> {
+    CONNECTED.lock().ok().and_then(|c| c.clone())
 }
 
 /// How the transport reaches `endpoint`: TLS made from its files (an error names the file at

@@ -35,6 +35,8 @@ pub struct Memory {
     /// Volumes the last grading read through a probe that named them (driver options), which
     /// the daemon counts as using the volume while it exists.
     named_probes: Mutex<std::collections::HashSet<String>>,
+    /// The engine's facts, once read (the engine does not change within a session).
+    engine: Mutex<Option<EngineFacts>>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +77,27 @@ impl Memory {
             .lock()
             .map(|n| n.clone())
             .unwrap_or_default()
+    }
+
+    /// The engine's facts, read once per memory; `host_files`: also find out whether it sees
+    /// this machine's files (`dir`: where the marker may be written).
+    async fn engine(&self, docker: &Docker, host_files: bool, dir: &Path) -> Fetched<EngineFacts> {
+        let known = self.engine.lock().ok().and_then(|e| e.clone());
+        let mut facts = match known {
+            Some(f) => f,
+            None => {
+                let f = engine_facts(docker).await?;
+                if let Ok(mut e) = self.engine.lock() {
+                    *e = Some(f.clone());
+                }
+                f
+            }
+        };
+        if host_files {
+            // Cached per process and endpoint by the locality module itself.
+            facts.unseen_host = crate::grading::locality::unseen_host(docker, dir).await;
+        }
+        Ok(facts)
     }
 
     /// The history known now.
@@ -203,16 +226,29 @@ pub async fn gather_with(
         match moment {
             Some(m) => {
                 let since = m.saturating_sub(HISTORY_LEAD_SECS);
-                let (h, facts) =
-                    tokio::join!(read_history(docker, since, graded_at), engine_facts(docker));
-                Some((h, facts))
+                Some(read_history(docker, since, graded_at).await)
             }
             None => None,
         }
     };
-    let (volumes, containers, history) =
-        tokio::join!(all_volumes(docker), all_containers(docker), history);
-    if let Some((fetched, facts)) = history {
+    // What the engine is: how volume times are kept (histories), how volumes can be read, what
+    // steps need of it.
+    let reads_volumes = !needs.files.is_empty()
+        || !needs.stats.is_empty()
+        || !needs.trees.is_empty()
+        || !needs.trees_if_file.is_empty();
+    let wants_engine = moment.is_some() || needs.engine || reads_volumes;
+    let marker_dir = exercise_dir.parent().unwrap_or(exercise_dir);
+    let engine = async {
+        match wants_engine {
+            true => Some(memory.engine(docker, needs.host_files, marker_dir).await),
+            false => None,
+        }
+    };
+    let (volumes, containers, history, engine) =
+        tokio::join!(all_volumes(docker), all_containers(docker), history, engine);
+    snap.engine = engine;
+    if let Some(fetched) = history {
         let mut known = memory.history.lock().map(|h| h.clone()).unwrap_or_default();
         match fetched {
             Ok(h) => {
@@ -224,7 +260,6 @@ pub async fn gather_with(
             Err(e) => snap.history_unread = Some(e.to_string()),
         }
         snap.history = Some(known);
-        snap.engine = Some(facts);
     }
     snap.volumes = volumes.map_err(|e| e.to_string());
     // The workbook's own helpers (this run's probes, another run's, a seeder) are not graded:
@@ -304,11 +339,20 @@ pub async fn gather_with(
         let full = wanted.full.clone();
         wanted.stat.retain(|p| !full.contains(p));
     }
+    // Not known (the daemon did not say its version): read as from Docker Engine.
+    let facts = match &snap.engine {
+        Some(Ok(f)) => f.clone(),
+        _ => EngineFacts::from_version(&Default::default()),
+    };
+    let facts = &facts;
     let reads = join_all(
         per_volume
             .iter()
             .map(|(name, (_, wanted, volume))| async move {
-                (name.clone(), probe::read(docker, volume, wanted).await)
+                (
+                    name.clone(),
+                    probe::read(docker, volume, wanted, facts).await,
+                )
             }),
     );
     let execs = join_all(needs.execs.iter().map(|(target, cmd)| {

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::checks::capability::Capability;
 use crate::checks::snapshot::{Needs, Snapshot};
 use crate::checks::{Check, Status, Verdict};
 use crate::curriculum::exercise::Exercise;
@@ -39,7 +40,8 @@ impl Report {
     /// 0 all pass, 1 some fail, 2 error.
     pub fn exit_code(&self) -> i32 {
         match self.status {
-            Status::Pass => 0,
+            // Unavailable steps aside, everything passed.
+            Status::Pass | Status::Unavailable => 0,
             Status::Fail => 1,
             Status::Error => 2,
         }
@@ -53,6 +55,9 @@ pub fn needs(ex: &Exercise) -> Needs {
         for check in &step.checks {
             check.needs(&mut needs);
         }
+        let engine = step.needs_of_engine();
+        needs.engine |= !engine.is_empty();
+        needs.host_files |= engine.contains(&Capability::HostFiles);
     }
     needs
 }
@@ -68,6 +73,7 @@ pub fn judge(ex: &Exercise, snap: &Snapshot) -> Report {
                 .iter()
                 .find(|v| !v.is_pass())
                 .cloned()
+                .map(|v| unless_unavailable(v, &step.needs_of_engine(), snap))
                 .unwrap_or_else(|| {
                     Verdict::pass(
                         verdicts
@@ -97,6 +103,21 @@ pub fn judge(ex: &Exercise, snap: &Snapshot) -> Report {
         exercise: ex.slug.clone(),
         status,
         steps,
+    }
+}
+
+/// A step that does not pass on an engine that lacks what it needs is not available there,
+/// not failed: the learner could not have done it ([`crate::checks::capability`]). Errors stay
+/// errors (the daemon did not answer), and a pass is a pass on any engine.
+fn unless_unavailable(v: Verdict, needs: &[Capability], snap: &Snapshot) -> Verdict {
+    match &snap.engine {
+        Some(Ok(engine)) if v.status == Status::Fail => {
+            match crate::checks::capability::unavailable(needs, engine) {
+                Some(why) => Verdict::unavailable(why),
+                None => v,
+            }
+        }
+        _ => v,
     }
 }
 

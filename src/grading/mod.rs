@@ -2,4 +2,5 @@
 
 pub mod gather;
 pub mod grade;
+pub mod locality;
 pub mod probe;

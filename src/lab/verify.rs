@@ -36,9 +36,35 @@ pub struct ExerciseVerdict {
     pub variants_total: usize,
     pub mistakes_caught: usize,
     pub mistakes_total: usize,
+    /// Recorded mistakes of steps this engine cannot do (not a problem: nothing to catch).
+    pub mistakes_unavailable: usize,
+    /// Steps this engine cannot do (the solution's grading said so), with why.
+    pub unavailable: Vec<UnavailableStep>,
+    /// The engine verified on: "Docker Engine 20.10.24", "Podman 4.3.1".
+    pub engine: String,
     pub seconds: f64,
     /// What went wrong, one sentence each.
     pub problems: Vec<String>,
+}
+
+/// A step this engine cannot do, as the grading after the solution reported it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnavailableStep {
+    pub step: String,
+    pub why: String,
+}
+
+/// The steps of `report` that are not available on this engine.
+fn unavailable_steps(report: &Report) -> Vec<UnavailableStep> {
+    report
+        .steps
+        .iter()
+        .filter(|s| s.status == Status::Unavailable)
+        .map(|s| UnavailableStep {
+            step: s.id.clone(),
+            why: s.message.clone(),
+        })
+        .collect()
 }
 
 impl ExerciseVerdict {
@@ -183,6 +209,9 @@ async fn verify_one(
         variants_total: ex.data.variants.len(),
         mistakes_caught: 0,
         mistakes_total: ex.data.mistakes.len(),
+        mistakes_unavailable: 0,
+        unavailable: Vec::new(),
+        engine: engine_name(docker).await,
         seconds: 0.0,
         problems: Vec::new(),
     };
@@ -228,6 +257,7 @@ async fn verify_one(
                 ));
             } else {
                 let report = grade::grade(docker, ex, &dir).await;
+                v.unavailable = unavailable_steps(&report);
                 if report.passed() {
                     v.solution_passes = true;
                 } else {
@@ -284,6 +314,7 @@ async fn verify_one(
                 "mistake {}: step {} PASSES, the grader misses this mistake",
                 m.id, m.step
             )),
+            Some(step) if step.status == Status::Unavailable => v.mistakes_unavailable += 1,
             Some(step) if step.status == Status::Error => v.problems.push(format!(
                 "mistake {}: step {} is an error, not a fail: {}",
                 m.id, m.step, step.message
@@ -302,6 +333,14 @@ async fn verify_one(
     reset_to_start(docker, cat, ws, ex, false).await?;
     v.seconds = started.elapsed().as_secs_f64();
     Ok(v)
+}
+
+/// The engine's name as grading reads it ("Podman 4.3.1"), or "an unknown engine".
+async fn engine_name(docker: &Docker) -> String {
+    match docker.version().await {
+        Ok(v) => crate::checks::snapshot::EngineFacts::from_version(&v).name,
+        Err(_) => "an unknown engine".to_string(),
+    }
 }
 
 /// What verify will remove before and after each exercise, for the question asked first.
@@ -342,15 +381,26 @@ pub fn table_row(v: &ExerciseVerdict) -> String {
     } else {
         format!("{}/{}", v.variants_passed, v.variants_total)
     };
-    format!(
+    let mistakes = match v.mistakes_unavailable {
+        0 => format!("{}/{}", v.mistakes_caught, v.mistakes_total),
+        n => format!("{}/{} ({n} n/a)", v.mistakes_caught, v.mistakes_total - n),
+    };
+    let mut row = format!(
         "{:<22} {:<10} {:<10} {:<9} {:<9} {:>7.1}",
         v.exercise,
         yes_no(v.fails_unsolved, "fails", "passes"),
         yes_no(v.solution_passes, "passes", "fails"),
         variants,
-        format!("{}/{}", v.mistakes_caught, v.mistakes_total),
+        mistakes,
         v.seconds
-    )
+    );
+    for u in &v.unavailable {
+        row.push_str(&format!(
+            "\n  – step {} not available on {}",
+            u.step, v.engine
+        ));
+    }
+    row
 }
 
 #[cfg(test)]

@@ -174,8 +174,7 @@ impl Progress {
                     sp.first_passed.get_or_insert(t);
                 }
                 Status::Fail if attempt => sp.failed_attempts += 1,
-                Status::Fail => {}
-                Status::Error => {}
+                Status::Fail | Status::Error | Status::Unavailable => {}
             }
         }
         if report.passed() && ex.status != ExerciseStatus::Done {

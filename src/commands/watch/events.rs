@@ -62,11 +62,11 @@ impl EventFilter {
                 let by_helper = attributes
                     .and_then(|a| a.get("container"))
                     .is_some_and(|c| self.helpers.iter().any(|h| h == c));
+                let volume = volume_of(ev).unwrap_or_default();
                 match action {
-                    // `id` is the volume's name.
-                    "create" => self.volumes.insert(id.to_string()) && !by_helper,
-                    "destroy" => {
-                        self.volumes.remove(id);
+                    "create" => self.volumes.insert(volume.to_string()) && !by_helper,
+                    "destroy" | "remove" => {
+                        self.volumes.remove(volume);
                         !by_helper
                     }
                     _ => !by_helper && VOLUME_ACTIONS.contains(&action),
@@ -81,13 +81,14 @@ impl EventFilter {
 /// `name`.
 fn volume_of(ev: &EventMessage) -> Option<&str> {
     let actor = ev.actor.as_ref()?;
-    actor
-        .attributes
-        .as_ref()
-        .and_then(|a| a.get("name"))
-        .filter(|_| ev.typ == Some(EventMessageTypeEnum::VOLUME))
-        .map(String::as_str)
-        .or(actor.id.as_deref())
+    actor.id.as_deref().filter(|id| !id.is_empty()).or_else(|| {
+        actor
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("name"))
+            .filter(|_| ev.typ == Some(EventMessageTypeEnum::VOLUME))
+            .map(String::as_str)
+    })
 }
 
 /// Whether a relevant event may be the learner starting to act on one of `named`, the volumes
@@ -99,7 +100,9 @@ pub fn unsettling(ev: &EventMessage, named: &HashSet<String>) -> bool {
     }
     let action = ev.action.as_deref().unwrap_or_default();
     match ev.typ {
-        Some(EventMessageTypeEnum::CONTAINER) => matches!(action, "destroy" | "die" | "stop"),
+        Some(EventMessageTypeEnum::CONTAINER) => {
+            matches!(action, "destroy" | "remove" | "die" | "stop")
+        }
         Some(EventMessageTypeEnum::VOLUME) => volume_of(ev).is_some_and(|v| named.contains(v)),
         _ => false,
     }

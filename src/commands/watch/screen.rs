@@ -132,7 +132,13 @@ pub fn fit_steps(report: &Report, width: usize, room: usize) -> Vec<String> {
 
 pub(super) fn summary(report: &Report) -> String {
     let count = |status| report.steps.iter().filter(|s| s.status == status).count();
-    let text = format!("{}/{} steps pass", count(Status::Pass), report.steps.len());
+    let mut text = format!("{}/{} steps pass", count(Status::Pass), report.steps.len());
+    if count(Status::Unavailable) > 0 {
+        text.push_str(&format!(
+            ", {} not available on this engine",
+            count(Status::Unavailable)
+        ));
+    }
     match count(Status::Error) {
         0 => text,
         n => format!("{text}, {n} could not be checked"),

@@ -348,7 +348,7 @@ impl<'a> Session<'a> {
             "watching for changes".to_string()
         };
         let status = match report.status {
-            Status::Pass => style(summary(report)).green(),
+            Status::Pass | Status::Unavailable => style(summary(report)).green(),
             Status::Fail => style(summary(report)).red(),
             Status::Error => style(summary(report)).yellow(),
         };
@@ -405,7 +405,7 @@ impl<'a> Session<'a> {
         let step = self
             .last
             .as_ref()
-            .and_then(|r| r.steps.iter().find(|s| s.status != Status::Pass))
+            .and_then(|r| r.steps.iter().find(|s| !s.status.settled()))
             .and_then(|s| ex.step(&s.id));
         let Some(step) = step else {
             self.screen

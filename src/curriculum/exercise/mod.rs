@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::checks::capability::Capability;
 use crate::checks::Check;
 use crate::ui::safe_text;
 
@@ -159,6 +160,23 @@ pub struct Step {
     pub hint: String,
     #[serde(deserialize_with = "bounded_checks")]
     pub checks: Vec<Check>,
+    /// What the step needs of the engine beyond what every engine does
+    /// ([`crate::checks::capability`]); a check of this machine's files adds
+    /// [`Capability::HostFiles`] by itself ([`Step::needs_of_engine`]).
+    #[serde(default)]
+    pub requires: Vec<Capability>,
+}
+
+impl Step {
+    /// What the step needs of the engine: what its data declares, and
+    /// [`Capability::HostFiles`] when a check compares with this machine's files.
+    pub fn needs_of_engine(&self) -> Vec<Capability> {
+        let mut needs = self.requires.clone();
+        if self.checks.iter().any(Check::host_files) && !needs.contains(&Capability::HostFiles) {
+            needs.push(Capability::HostFiles);
+        }
+        needs
+    }
 }
 
 /// Checks, each read as a TOML value first and refused when a value or list in it is over its

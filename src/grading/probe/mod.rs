@@ -16,13 +16,14 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use crate::archive::{self, Manifest};
-use crate::checks::snapshot::{Fetched, FileFact};
+use crate::checks::snapshot::{EngineFacts, Fetched, FileFact};
 use crate::docker::engine::{describe, failed, is_not_found};
 use crate::docker::helpers::{self, helper_body};
 use crate::docker::images::TOOLS_IMAGE;
 use crate::docker::labels;
 
 mod facts;
+mod started;
 
 pub use facts::{fact_of_stat, first_entry, take_entries};
 
@@ -165,8 +166,18 @@ fn bind_source(volume: &Volume) -> Option<&str> {
 /// `docker volume rm` or `prune` at that very moment is never refused ("volume is in use")
 /// because the workbook was looking. Other volumes (driver options, plugins) are named, as the
 /// driver must mount them.
-pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<VolumeRead> {
+pub async fn read(
+    docker: &Docker,
+    volume: &Volume,
+    wanted: &Wanted,
+    engine: &EngineFacts,
+) -> Result<VolumeRead> {
     let name = volume.name.as_str();
+    if needs_started_read(volume, wanted, engine) {
+        return started::read(docker, name, wanted)
+            .await
+            .map_err(Into::into);
+    }
     if let Some(folder) = bind_source(volume) {
         match create_with(docker, name, Mounted::Folder(folder)).await {
             Ok(id) => return Ok(read_through(docker, &id, name, wanted, Some(folder)).await),
@@ -186,6 +197,15 @@ pub async fn read(docker: &Docker, volume: &Volume, wanted: &Wanted) -> Result<V
     let mut read = read_through(docker, &id, name, wanted, None).await;
     read.named = true;
     Ok(read)
+}
+
+/// Whether `wanted` of `volume` must be read by a started helper on `engine`: its archive
+/// endpoint gives no owners (and owners are wanted: whole paths, a listing), or a never-started
+/// container does not mount a volume with driver options.
+fn needs_started_read(volume: &Volume, wanted: &Wanted, engine: &EngineFacts) -> bool {
+    let owners_wanted = !wanted.full.is_empty() || wanted.tree;
+    let options = !(volume.driver == "local" && volume.options.is_empty());
+    (owners_wanted && !engine.archive_gives_owners()) || (options && !engine.mounts_unstarted())
 }
 
 /// Whether the daemon still has volume `name` (a failed request counts as yes: the caller then
@@ -454,19 +474,30 @@ async fn read_tree(
             TREE_LIMIT >> 20
         )));
     }
+    let manifest = manifest_of(&buf, volume).map_err(ReadError::Daemon)?;
+    Ok((manifest, buf))
+}
+
+/// The listing of volume `volume` from a whole tar of its root.
+fn manifest_of(buf: &[u8], volume: &str) -> Fetched<Manifest> {
     // Podman's archive of a folder has no `./` entry for the folder itself: an empty volume
     // is a tar of no entry at all (tests/fixtures/podman-4.3.1/archive-empty-volume-root.tar),
     // which the backup validator rightly calls empty. Here it is the listing of an empty volume.
-    if holds_no_entry(&buf) {
-        return Ok((Manifest::new(), buf));
+    if holds_no_entry(buf) {
+        return Ok(Manifest::new());
+    }
+    if buf.len() as u64 > TREE_LIMIT {
+        return Err(format!(
+            "volume {volume} holds more than {} MiB: too large for the workbook to compare",
+            TREE_LIMIT >> 20
+        ));
     }
     let limits = archive::Limits {
         max_total_bytes: TREE_LIMIT + (1 << 20),
         ..archive::Limits::default()
     };
-    let manifest = archive::read_tar(&buf[..], None, &limits)
-        .map_err(|problems| ReadError::Daemon(format!("{doing}: {}", problems.join("; "))))?;
-    Ok((manifest, buf))
+    archive::read_tar(buf, None, &limits)
+        .map_err(|problems| format!("listing volume {volume}: {}", problems.join("; ")))
 }
 
 /// Whether a whole tar stream is valid and holds no entry (only its end blocks, or nothing).

@@ -164,6 +164,10 @@ pub struct Snapshot {
     pub history_unread: Option<String>,
     /// The engine, when a check needs to know how it keeps volume times.
     pub engine: Option<Fetched<EngineFacts>>,
+    /// The compose project names the exercise folder declares (`COMPOSE_PROJECT_NAME`, `.env`,
+    /// `name:`), read when grading began
+    /// ([`crate::checks::volume_ref::declared_project_names`]).
+    pub compose_declared: Vec<String>,
 }
 
 /// What kind of engine answers, as far as grading cares.
@@ -221,6 +225,7 @@ impl Snapshot {
             history: None,
             history_unread: None,
             engine: None,
+            compose_declared: Vec::new(),
         }
     }
 

@@ -422,6 +422,81 @@ mod tests {
         assert_eq!(found(&snap), (None, None));
     }
 
+    macro_rules! recorded {
+        ($name:literal) => {
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/compose-names/",
+                $name
+            ))
+        };
+    }
+
+    /// The recorded summaries of seven projects (tests/fixtures/compose-names/README.md): each
+    /// folder's service and volume are its own, up; after `down`, found by the name the
+    /// folder gives, except `-p`'s.
+    #[test]
+    fn recorded_projects_of_both_compose_versions() {
+        let containers: Vec<bollard::models::ContainerSummary> =
+            serde_json::from_str(recorded!("containers.json")).unwrap();
+        let volumes: bollard::models::VolumeListResponse =
+            serde_json::from_str(recorded!("volumes.json")).unwrap();
+        let volumes = volumes.volumes.unwrap();
+        let root = "/tmp/wbrec-4908";
+        let compose = "services:\n  trainer:\n    image: workbook/tools\n";
+        for (folder, project, declared, found_after_down) in [
+            ("WbRec Upper.v1", "wbrecupperv1", vec![], true),
+            ("WbRec Upper.v2", "wbrecupperv2", vec![], true),
+            ("wbrec-folder-flag-v1", "wbrec-flag-v1", vec![], false),
+            ("wbrec-folder-flag-v2", "wbrec-flag-v2", vec![], false),
+            (
+                "wbrec-folder-dotenv-v1",
+                "wbrec-dotenv-v1",
+                declared_project_names(
+                    None,
+                    Some("COMPOSE_PROJECT_NAME=wbrec-dotenv-v1\n"),
+                    Some(compose),
+                ),
+                true,
+            ),
+            (
+                "wbrec-folder-dotenv-v2",
+                "wbrec-dotenv-v2",
+                declared_project_names(
+                    None,
+                    Some("COMPOSE_PROJECT_NAME=wbrec-dotenv-v2\n"),
+                    Some(compose),
+                ),
+                true,
+            ),
+            (
+                "wbrec-folder-name-v2",
+                "wbrec-name-v2",
+                declared_project_names(
+                    None,
+                    None,
+                    Some(&format!("name: wbrec-name-v2\n{compose}")),
+                ),
+                true,
+            ),
+        ] {
+            let mut snap = Snapshot::new(&Path::new(root).join(folder));
+            snap.containers = Ok(containers.clone());
+            snap.volumes = Ok(volumes.clone());
+            snap.compose_declared = declared;
+            let (c, v) = found(&snap);
+            let sep = if project.ends_with("v1") { "_" } else { "-" };
+            assert_eq!(c, Some(format!("{project}{sep}trainer{sep}1")), "{folder}");
+            assert_eq!(v, Some(format!("{project}_checkpoints")), "{folder}");
+            snap.containers = Ok(Vec::new());
+            let v = found(&snap).1;
+            assert_eq!(v.is_some(), found_after_down, "{folder} after down: {v:?}");
+            if let Some(v) = v {
+                assert_eq!(v, format!("{project}_checkpoints"), "{folder}");
+            }
+        }
+    }
+
     #[test]
     fn declared_names_in_composes_order() {
         assert_eq!(

@@ -14,6 +14,7 @@ mod container_user;
 mod exec_check;
 pub mod history;
 mod host_file;
+pub mod host_path;
 mod mount;
 pub mod mounts_view;
 pub mod size;
@@ -260,3 +261,6 @@ mod verdict_tests {
 
 #[cfg(test)]
 mod engine_fixtures;
+
+#[cfg(test)]
+mod desktop_fixtures;

@@ -1,6 +1,8 @@
 //! `kind = "mount"`: what a container has at a destination: type (volume | bind | tmpfs),
 //! source (a volume name, or a host path relative to the exercise folder) and read-only.
 //! Read-only is judged on `RW`, never on `Mode` (`-v a:b:ro` says "ro", `--mount ...,readonly` "").
+//! A bind's source is the exercise's folder when the engine's path or the client's (kept in
+//! `HostConfig`) names it, Docker Desktop's VM forms included (`host_path`).
 
 use crate::util::error::Result;
 use std::path::Path;
@@ -9,7 +11,8 @@ use serde::Deserialize;
 
 use super::mounts_view::{self, MountView};
 use super::{Judged, Kind, Target, Verdict, VolumeRef};
-use crate::checks::snapshot::{canonical, Needs, Snapshot};
+use crate::checks::host_path::HostPath;
+use crate::checks::snapshot::{canonical, names_folder, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,10 +173,18 @@ impl MountCheck {
                 } else {
                     snap.host_path(want)
                 };
-                let got = m.source.as_deref().map(|s| canonical(Path::new(s)));
-                (got.as_ref() != Some(&want_path)).then(|| {
+                let names_it = |p: &str| names_folder(p, &want_path, false);
+                // Docker Desktop reports its VM's path; the client's path is kept as sent.
+                let client = m.client_source.as_deref().filter(|c| {
+                    HostPath::parse(c).is_absolute() && Some(*c) != m.source.as_deref()
+                });
+                let ok = m.source.as_deref().is_some_and(names_it) || client.is_some_and(names_it);
+                (!ok).then(|| {
+                    let given = client
+                        .map(|c| format!(" (given as {c})"))
+                        .unwrap_or_default();
                     format!(
-                        "{} but the exercise's {want} is {}",
+                        "{}{given} but the exercise's {want} is {}",
                         mounts_view::describe(m),
                         want_path.display()
                     )

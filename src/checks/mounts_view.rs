@@ -2,9 +2,9 @@
 //! `.Mounts` (volumes, binds, `--mount type=tmpfs`), `.HostConfig.Tmpfs` (`--tmpfs`), and
 //! `.HostConfig.Mounts[].TmpfsOptions` (the size of a `--mount type=tmpfs`).
 
-use bollard::models::ContainerInspectResponse;
+use bollard::models::{ContainerInspectResponse, HostConfig, MountType};
 
-use super::size;
+use super::{host_path, size};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountView {
@@ -12,8 +12,11 @@ pub struct MountView {
     pub typ: String,
     /// Volume name for volumes.
     pub name: Option<String>,
-    /// Host path for binds (and the volume's folder for volumes).
+    /// Host path for binds (and the volume's folder for volumes), as the engine reports it.
     pub source: Option<String>,
+    /// For binds: the host path the client gave (`HostConfig.Binds`, `HostConfig.Mounts`),
+    /// which the engine keeps as sent. Docker Desktop reports `source` in its VM's form.
+    pub client_source: Option<String>,
     pub destination: String,
     pub read_only: bool,
     /// For tmpfs: the size limit in bytes, `None` when unlimited.
@@ -62,10 +65,16 @@ pub fn all(info: &ContainerInspectResponse) -> Vec<MountView> {
             } else {
                 (None, None)
             };
+            let client_source = if typ == "bind" {
+                client_source(host, &destination)
+            } else {
+                None
+            };
             MountView {
                 typ,
                 name: m.name.clone().filter(|n| !n.is_empty()),
                 source: m.source.clone().filter(|s| !s.is_empty()),
+                client_source,
                 destination,
                 read_only: !m.rw.unwrap_or(true),
                 tmpfs_size,
@@ -91,6 +100,7 @@ pub fn all(info: &ContainerInspectResponse) -> Vec<MountView> {
             typ: "tmpfs".to_string(),
             name: None,
             source: None,
+            client_source: None,
             destination: dest.clone(),
             read_only: opts.contains(&"ro"),
             tmpfs_size,
@@ -98,6 +108,31 @@ pub fn all(info: &ContainerInspectResponse) -> Vec<MountView> {
         });
     }
     out
+}
+
+/// The host path the client asked to bind at `destination`: `-v SRC:DEST` is kept in
+/// `HostConfig.Binds`, `--mount type=bind,...` (and Compose v2) in `HostConfig.Mounts`.
+fn client_source(host: Option<&HostConfig>, destination: &str) -> Option<String> {
+    let host = host?;
+    let from_binds = host
+        .binds
+        .iter()
+        .flatten()
+        .find_map(|b| host_path::bind_source(b, destination));
+    let from_mounts = || {
+        host.mounts.iter().flatten().find_map(|m| {
+            let bind = m.typ == Some(MountType::BIND);
+            let here = m
+                .target
+                .as_deref()
+                .is_some_and(|t| same_path(t, destination));
+            (bind && here).then(|| m.source.clone()).flatten()
+        })
+    };
+    from_binds
+        .map(str::to_string)
+        .or_else(from_mounts)
+        .filter(|s| !s.is_empty())
 }
 
 /// The mount at `destination`, if any.

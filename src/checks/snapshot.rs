@@ -12,6 +12,7 @@ use bollard::models::{ContainerInspectResponse, ContainerSummary, Volume};
 
 use crate::archive::Manifest;
 use crate::checks::history::VolumeHistory;
+use crate::checks::host_path::{self, HostPath};
 use crate::checks::{Target, Verdict, VolumeRef};
 use crate::docker::exec;
 
@@ -168,6 +169,10 @@ pub struct Snapshot {
     pub history_unread: Option<String>,
     /// The engine, when a check needs to know how it keeps volume times.
     pub engine: Option<Fetched<EngineFacts>>,
+    /// The compose project names the exercise folder declares (`COMPOSE_PROJECT_NAME`, `.env`,
+    /// `name:`), read when grading began
+    /// ([`crate::checks::volume_ref::declared_project_names`]).
+    pub compose_declared: Vec<String>,
 }
 
 /// What kind of engine answers, as far as grading cares.
@@ -246,6 +251,7 @@ impl Snapshot {
             history: None,
             history_unread: None,
             engine: None,
+            compose_declared: Vec::new(),
         }
     }
 
@@ -337,6 +343,21 @@ impl Snapshot {
     pub fn host_path(&self, relative: &str) -> PathBuf {
         canonical(&self.canonical_dir.join(relative))
     }
+}
+
+/// Whether a host path the engine reports or keeps (a bind's source, a volume's `device`) names
+/// the folder `want` (absolute, links resolved: [`Snapshot::host_path`]), or with `within` a
+/// path inside it. Docker Desktop's VM forms of the folder count ([`host_path::engine_forms`]).
+pub fn names_folder(reported: &str, want: &Path, within: bool) -> bool {
+    let want = HostPath::parse(&want.to_string_lossy());
+    let exists_here = Path::new(reported).exists();
+    host_path::engine_forms(reported, exists_here)
+        .into_iter()
+        .map(|form| match form {
+            HostPath::Posix(p) => HostPath::Posix(canonical(&p)),
+            drive => drive,
+        })
+        .any(|form| form.is_in(&want, within))
 }
 
 /// `path` with links resolved when it exists, as given otherwise.

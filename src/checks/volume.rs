@@ -2,12 +2,12 @@
 
 use crate::util::error::Result;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Deserialize;
 
 use super::{Judged, Kind, Verdict, VolumeRef};
-use crate::checks::snapshot::{canonical, Needs, Snapshot};
+use crate::checks::host_path::HostPath;
+use crate::checks::snapshot::{names_folder, Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,8 +136,8 @@ impl VolumeCheck {
             let want = snap.host_path(rel);
             let expected = format!("volume {name} with {k}={}", want.display());
             match vol.options.get(k) {
-                Some(v) if Path::new(v).is_absolute() && canonical(Path::new(v)) == want => {}
-                Some(v) if !Path::new(v).is_absolute() => {
+                Some(v) if HostPath::parse(v).is_absolute() && names_folder(v, &want, false) => {}
+                Some(v) if !HostPath::parse(v).is_absolute() => {
                     return Some((
                         expected,
                         relative(k, v),
@@ -154,9 +154,8 @@ impl VolumeCheck {
                 dir.display()
             );
             match vol.options.get(k) {
-                Some(v)
-                    if Path::new(v).is_absolute() && canonical(Path::new(v)).starts_with(&dir) => {}
-                Some(v) if !Path::new(v).is_absolute() => {
+                Some(v) if HostPath::parse(v).is_absolute() && names_folder(v, &dir, true) => {}
+                Some(v) if !HostPath::parse(v).is_absolute() => {
                     return Some((expected, relative(k, v), recreate(k, "\"$(pwd)/FOLDER\"")))
                 }
                 _ => return Some((expected, shown(k), recreate(k, "\"$(pwd)/FOLDER\""))),
@@ -265,6 +264,7 @@ mod tests {
     use super::*;
     use crate::checks::fixtures::*;
     use crate::checks::Status;
+    use std::path::Path;
 
     fn check(toml_text: &str) -> VolumeCheck {
         let c: VolumeCheck = toml::from_str(toml_text).unwrap();
@@ -399,6 +399,63 @@ mod tests {
         assert!(v.message.contains("a relative path"), "{}", v.message);
         let v = check("name='rel'\noption_host_path={device='fast-ssd/ml-data'}").evaluate(&snap);
         assert!(v.message.contains("a relative path"), "{}", v.message);
+    }
+
+    /// A bind volume's `device` in Docker Desktop's VM form (`docker volume create --opt
+    /// device=/host_mnt/Users/...`, which its engine can mount) is the learner's folder.
+    #[test]
+    fn a_device_in_docker_desktops_form_is_the_learners_folder() {
+        let snap_in = |dir: &str, device: &str| {
+            let mut s = Snapshot::new(Path::new(dir));
+            s.volumes = Ok(vec![volume(
+                "fast",
+                "local",
+                &[],
+                &[("type", "none"), ("o", "bind"), ("device", device)],
+            )]);
+            s
+        };
+        let exact = check("name='fast'\noption_host_path={device='fast-ssd/ml-data'}");
+        let inside = check("name='fast'\noption_in_exercise=['device']");
+        for (dir, device) in [
+            (
+                "/Users/me/ws/08-performance",
+                "/host_mnt/Users/me/ws/08-performance/fast-ssd/ml-data",
+            ),
+            (
+                r"C:\Users\me\ws\08-performance",
+                "/run/desktop/mnt/host/c/Users/me/ws/08-performance/fast-ssd/ml-data",
+            ),
+            (
+                r"C:\Users\me\ws\08-performance",
+                r"C:\Users\me\ws\08-performance\fast-ssd\ml-data",
+            ),
+        ] {
+            let snap = snap_in(dir, device);
+            assert!(exact.evaluate(&snap).is_pass(), "{dir} {device}");
+            assert!(inside.evaluate(&snap).is_pass(), "{dir} {device}");
+        }
+        for (dir, device) in [
+            (
+                "/Users/me/ws/08-performance",
+                "/host_mnt/Users/me/other/08-performance/fast-ssd/ml-data",
+            ),
+            (
+                r"C:\Users\me\ws\08-performance",
+                "/run/desktop/mnt/host/d/Users/me/ws/08-performance/fast-ssd/ml-data",
+            ),
+        ] {
+            let snap = snap_in(dir, device);
+            assert_eq!(exact.evaluate(&snap).status, Status::Fail, "{device}");
+            assert_eq!(inside.evaluate(&snap).status, Status::Fail, "{device}");
+        }
+        // Inside the folder, but not the folder asked for.
+        let snap = snap_in(
+            "/Users/me/ws/08-performance",
+            "/host_mnt/Users/me/ws/08-performance/fast-ssd",
+        );
+        assert_eq!(exact.evaluate(&snap).status, Status::Fail);
+        assert!(inside.evaluate(&snap).is_pass());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::util::error::Result;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use futures_util::future::join_all;
 
 use crate::checks::history::{self, VolumeHistory};
 use crate::checks::snapshot::{EngineFacts, Fetched, Needs, Snapshot};
+use crate::checks::volume_ref::{declared_project_names, COMPOSE_FILES};
 use crate::checks::VolumeRef;
 use crate::docker::engine::{all_containers, all_volumes, describe};
 use crate::docker::exec;
@@ -198,6 +200,22 @@ async fn read_history(docker: &Docker, since: u64, until: i64) -> Result<VolumeH
     Ok(reader.finish(complete.then_some(until)))
 }
 
+/// The compose project names `dir` declares ([`declared_project_names`]): `COMPOSE_PROJECT_NAME`
+/// as the learner's shell gave it to the workbook, the folder's `.env` and its compose file,
+/// read through `util::hostfile` (inside the folder, regular files, the first 64 KiB).
+pub fn compose_declared(dir: &Path) -> Vec<String> {
+    let read = |name: &str| -> Option<String> {
+        let file = crate::util::hostfile::open(dir, name).ok()?.file;
+        let mut text = String::new();
+        file.take(64 * 1024).read_to_string(&mut text).ok()?;
+        Some(text)
+    };
+    let env = std::env::var("COMPOSE_PROJECT_NAME").ok();
+    let dotenv = read(".env");
+    let compose = COMPOSE_FILES.iter().find_map(|f| read(f));
+    declared_project_names(env.as_deref(), dotenv.as_deref(), compose.as_deref())
+}
+
 /// The engine's name and how it keeps volume times.
 async fn engine_facts(docker: &Docker) -> Fetched<EngineFacts> {
     docker
@@ -220,6 +238,7 @@ pub async fn gather_with(
     memory: &Memory,
 ) -> Snapshot {
     let mut snap = Snapshot::new(exercise_dir);
+    snap.compose_declared = compose_declared(exercise_dir);
     let moment = earliest_history_moment(exercise_dir, needs);
     let graded_at = snap.graded_at;
     let history = async {
@@ -403,4 +422,45 @@ pub async fn gather_with(
         }
     }
     snap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The folder's `.env` and compose file are read; a link out of the folder is not.
+    #[test]
+    fn the_names_a_folder_declares_are_read_from_its_files() {
+        let env = std::env::var("COMPOSE_PROJECT_NAME").ok();
+        let with_env = |names: Vec<&str>| -> Vec<String> {
+            env.iter()
+                .cloned()
+                .chain(names.iter().map(|n| n.to_string()))
+                .collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(compose_declared(dir.path()), with_env(vec![]));
+        std::fs::write(
+            dir.path().join("compose.yaml"),
+            "name: lab-one\nservices: {}\n",
+        )
+        .unwrap();
+        assert_eq!(compose_declared(dir.path()), with_env(vec!["lab-one"]));
+        std::fs::write(dir.path().join(".env"), "COMPOSE_PROJECT_NAME=lab_env\n").unwrap();
+        assert_eq!(
+            compose_declared(dir.path()),
+            with_env(vec!["lab_env", "lab-one"])
+        );
+        // compose.yaml comes before docker-compose.yml, as Compose v2 picks it.
+        std::fs::write(dir.path().join("docker-compose.yml"), "name: other\n").unwrap();
+        assert_eq!(
+            compose_declared(dir.path()),
+            with_env(vec!["lab_env", "lab-one"])
+        );
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("env"), "COMPOSE_PROJECT_NAME=far\n").unwrap();
+        std::fs::remove_file(dir.path().join(".env")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("env"), dir.path().join(".env")).unwrap();
+        assert_eq!(compose_declared(dir.path()), with_env(vec!["lab-one"]));
+    }
 }

@@ -9,6 +9,7 @@ mod util;
 mod book;
 mod bundle;
 mod cli;
+mod compose_names;
 mod compose_v2;
 mod devcheck;
 mod doctor;

@@ -25,6 +25,8 @@ pub fn mark(status: Status) -> console::StyledObject<&'static str> {
 /// The checklist of a verdict, with what to do next.
 pub fn print_report(ex: &Exercise, report: &Report) {
     outln(&format!("{} · {}", style(&ex.slug).bold(), ex.title()));
+    // Steps not available for the same reason (a remote engine) say it once.
+    let mut said: Vec<(&str, usize)> = Vec::new();
     for (i, step) in report.steps.iter().enumerate() {
         outln(&format!(
             "  {} {}. {}",
@@ -32,6 +34,13 @@ pub fn print_report(ex: &Exercise, report: &Report) {
             i + 1,
             step.title
         ));
+        if step.status == Status::Unavailable {
+            if let Some((_, first)) = said.iter().find(|(m, _)| *m == step.message) {
+                outln(&format!("       not available either: see step {first}"));
+                continue;
+            }
+            said.push((&step.message, i + 1));
+        }
         if step.status != Status::Pass {
             for line in step.message.lines() {
                 outln(&format!("       {line}"));

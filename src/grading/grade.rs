@@ -205,6 +205,85 @@ fn cancelled(ex: &Exercise, why: &str) -> Report {
 mod tests {
     use super::*;
 
+    fn facts(podman: bool, unseen_host: Option<&str>) -> crate::checks::snapshot::EngineFacts {
+        crate::checks::snapshot::EngineFacts {
+            name: if podman {
+                "Podman 4.3.1"
+            } else {
+                "Docker Engine 20.10.24"
+            }
+            .into(),
+            created_at_moves: !podman,
+            podman,
+            unseen_host: unseen_host.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_step_the_engine_cannot_do_is_not_available_instead_of_failed() {
+        let cat = crate::curriculum::catalog::Catalog::embedded().unwrap();
+        let ex = cat.get("10-volume-drivers").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ramdisk = |snap: &Snapshot| judge(ex, snap).steps[0].clone();
+        let mut snap = Snapshot::new(dir.path());
+        assert!(needs(ex).engine, "10 declares what a step needs");
+        // No ramdisk at all: on Docker a fail, on Podman not available (and not a fail of
+        // the exercise: the other steps decide it).
+        snap.engine = Some(Ok(facts(false, None)));
+        assert_eq!(ramdisk(&snap).status, Status::Fail);
+        snap.engine = Some(Ok(facts(true, None)));
+        let step = ramdisk(&snap);
+        assert_eq!(step.status, Status::Unavailable, "{}", step.message);
+        assert!(step.message.contains("not available on Podman 4.3.1"));
+        let report = judge(ex, &snap);
+        assert_eq!(report.status, Status::Fail, "the other steps still fail");
+        // The engine did not answer: grading cannot say, the step fails as on any engine.
+        snap.engine = Some(Err("no answer".into()));
+        assert_eq!(ramdisk(&snap).status, Status::Fail);
+        // A pass is a pass on any engine.
+        let ok: bollard::models::Volume = serde_json::from_value(serde_json::json!({
+            "Name": "ramdisk", "Driver": "local", "Mountpoint": "/var/lib/docker/volumes/ramdisk/_data",
+            "Options": {"type": "tmpfs", "device": "tmpfs", "o": "size=64m"}, "Labels": {}, "Scope": "local"
+        }))
+        .unwrap();
+        snap.volumes = Ok(vec![ok]);
+        snap.engine = Some(Ok(facts(true, None)));
+        assert_eq!(ramdisk(&snap).status, Status::Pass);
+    }
+
+    #[test]
+    fn on_an_engine_that_cannot_see_this_machine_host_file_steps_are_not_available() {
+        let cat = crate::curriculum::catalog::Catalog::embedded().unwrap();
+        let ex = cat.get("02-bind-mounts").unwrap();
+        assert!(needs(ex).host_files);
+        assert!(!needs(cat.get("01-named-volumes").unwrap()).host_files);
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = Snapshot::new(dir.path());
+        snap.engine = Some(Ok(facts(false, None)));
+        let report = judge(ex, &snap);
+        assert!(report.steps.iter().all(|s| s.status == Status::Fail));
+        snap.engine = Some(Ok(facts(
+            false,
+            Some("the engine at tcp://10.0.0.5:2376 does not see this machine's folders"),
+        )));
+        let report = judge(ex, &snap);
+        let host_steps: Vec<&StepReport> = report
+            .steps
+            .iter()
+            .filter(|s| {
+                ex.step(&s.id)
+                    .unwrap()
+                    .needs_of_engine()
+                    .contains(&Capability::HostFiles)
+            })
+            .collect();
+        assert!(!host_steps.is_empty());
+        for s in host_steps {
+            assert_eq!(s.status, Status::Unavailable, "{}: {}", s.id, s.message);
+            assert!(s.message.contains("cannot be graded on a remote engine"));
+        }
+    }
+
     #[test]
     fn judging_goes_off_thread_only_for_a_host_file_that_may_take_long() {
         let cat = crate::curriculum::catalog::Catalog::embedded().unwrap();

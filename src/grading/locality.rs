@@ -87,6 +87,15 @@ async fn bind_probe(
     let body = helpers::helper_body(image, labels::ROLE_PROBE, vec!["true".to_string()], host);
     let id = match helpers::create(docker, body).await {
         Ok(id) => id,
+        // No image to make the probe from: nothing is known about the folder.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) => {
+            return Err(BindError::Local(format!(
+                "the probe could not be made ({message}): run `workbook setup`"
+            )))
+        }
         Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
             return Err(BindError::Daemon(format!("the daemon said: {message}")))
         }

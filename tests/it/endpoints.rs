@@ -313,3 +313,127 @@ CONF
     assert!(said.contains("Permission denied"), "{said}");
     assert!(said.contains("ssh-copy-id"), "{said}");
 }
+
+/// A plain TCP listener (socat) in front of the daemon's socket: a `tcp://` endpoint.
+fn tcp_proxy(port: u16) -> Proxy {
+    let child = Command::new("socat")
+        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"))
+        .arg("UNIX-CONNECT:/var/run/docker.sock")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "socat never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Proxy(child)
+}
+
+/// `check 02-bind-mounts --json` through `tcp://127.0.0.1:port`, in a fresh workspace in `dir`;
+/// `private`: in a mount namespace of its own where `dir` is a tmpfs the daemon cannot see, so
+/// the engine is, for this process, on another machine.
+fn check_02_over_tcp(dir: &Path, port: u16, private: bool) -> serde_json::Value {
+    let wb = env!("CARGO_BIN_EXE_workbook");
+    let script = format!(
+        r#"set -e
+        {mount}
+        cd "$1"
+        "$2" init ws >/dev/null
+        cd ws
+        exec "$2" check 02-bind-mounts --json"#,
+        mount = if private {
+            r#"mount -t tmpfs tmpfs "$1""#
+        } else {
+            ""
+        }
+    );
+    let mut cmd = if private {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "private", "sh", "-c"]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.arg("-c");
+        c
+    };
+    let out = cmd
+        .arg(&script)
+        .arg("sh")
+        .arg(dir)
+        .arg(wb)
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{port}"))
+        .env_remove("WORKBOOK_WORKSPACE")
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("WORKBOOK_ENGINE_SEES_HOST")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    util::json_stdout(&out)
+}
+
+/// Whether this process may make a mount namespace (root, or a sandbox that allows it).
+fn can_unshare() -> bool {
+    let ok = Command::new("unshare")
+        .args(["--mount", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must allow `unshare --mount` (it runs as root)"
+        );
+        eprintln!("not run: `unshare --mount` is not allowed here");
+    }
+    ok
+}
+
+#[test]
+fn an_engine_that_cannot_see_this_machines_folders_is_said_so_instead_of_failing() {
+    if !have("socat") || !have("unshare") || !can_unshare() {
+        return;
+    }
+    workbook().arg("setup").assert().success();
+    let port = free_port();
+    let _proxy = tcp_proxy(port);
+    let status = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["status"].as_str().unwrap().to_string(),
+                    s["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // A tcp:// engine that sees this machine's files (it is this machine): graded as ever,
+    // unsolved steps fail.
+    let seen = tempfile::tempdir().unwrap();
+    let v = check_02_over_tcp(seen.path(), port, false);
+    for (s, m) in status(&v) {
+        assert_eq!(s, "fail", "{m}");
+    }
+    // The same engine, from a process whose folders it cannot see: each step that compares
+    // with this machine's files says why it cannot be graded, and what to do.
+    let unseen = tempfile::tempdir().unwrap();
+    let v = check_02_over_tcp(unseen.path(), port, true);
+    let steps = status(&v);
+    assert!(!steps.is_empty());
+    for (s, m) in &steps {
+        assert_eq!(s, "unavailable", "{v:#}");
+        assert!(
+            m.contains("cannot be graded on a remote engine")
+                && m.contains(&format!("tcp://127.0.0.1:{port}"))
+                && m.contains("unset DOCKER_HOST"),
+            "{m}"
+        );
+    }
+}

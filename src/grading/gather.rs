@@ -241,8 +241,19 @@ pub async fn gather_with(
     snap.compose_declared = compose_declared(exercise_dir);
     let moment = earliest_history_moment(exercise_dir, needs);
     let graded_at = snap.graded_at;
+    // Podman's event log is a file it rotates at 1 MB and reads until the wall clock passes
+    // `until`: a read may end early and still look complete, which would prove a removal never
+    // happened. Its volume creation times are exact, so its event log is not read at all there
+    // (what `watch` saw live is still used).
+    let podman = memory
+        .engine
+        .lock()
+        .ok()
+        .and_then(|e| e.as_ref().map(|e| e.podman))
+        .unwrap_or(false);
     let history = async {
         match moment {
+            Some(_) if podman => Some(Err("not read on Podman".into())),
             Some(m) => {
                 let since = m.saturating_sub(HISTORY_LEAD_SECS);
                 Some(read_history(docker, since, graded_at).await)
@@ -267,9 +278,11 @@ pub async fn gather_with(
     let (volumes, containers, history, engine) =
         tokio::join!(all_volumes(docker), all_containers(docker), history, engine);
     snap.engine = engine;
+    let on_podman = matches!(&snap.engine, Some(Ok(e)) if e.podman);
     if let Some(fetched) = history {
         let mut known = memory.history.lock().map(|h| h.clone()).unwrap_or_default();
         match fetched {
+            Ok(_) | Err(_) if on_podman => {}
             Ok(h) => {
                 known.merge(&h);
                 if let Ok(mut m) = memory.history.lock() {

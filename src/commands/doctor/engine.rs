@@ -218,11 +218,15 @@ pub(super) fn engine_check(version: &Result<SystemVersion>, info: &Result<System
             parts.push("rootless".to_string());
         }
     }
-    let summary = format!(
-        "Docker Engine {} answers: {}",
-        v.version.clone().unwrap_or_else(unknown),
-        parts.join(", ")
-    );
+    let facts = crate::checks::snapshot::EngineFacts::from_version(v);
+    if facts.podman {
+        parts.push(
+            "its Docker-compatible API: volumes are read by a started helper, and steps that \
+             need a size on a local volume (`requires = [\"volume-size-option\"]`) are not available there"
+                .to_string(),
+        );
+    }
+    let summary = format!("{} answers: {}", facts.name, parts.join(", "));
     match v.api_version.as_deref().and_then(parse_api) {
         Some(api) if api < MIN_API => Check::warn(
             "engine",

@@ -221,8 +221,8 @@ pub(super) fn engine_check(version: &Result<SystemVersion>, info: &Result<System
     let facts = crate::checks::snapshot::EngineFacts::from_version(v);
     if facts.podman {
         parts.push(
-            "its Docker-compatible API: volumes are read by a started helper, and steps that \
-             need a size on a local volume (`requires = [\"volume-size-option\"]`) are not available there"
+            "its Docker-compatible API: volumes are read by a started helper, and a step that \
+             needs a size on a local volume is shown as not available there"
                 .to_string(),
         );
     }

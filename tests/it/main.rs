@@ -24,4 +24,5 @@ mod packs;
 mod properties;
 mod real_engine;
 mod report;
+mod volume_reads;
 mod watch;

@@ -114,6 +114,11 @@ pub async fn read(docker: &Docker, volume: &str, wanted: &Wanted) -> Fetched<Vol
                     f.gid = None;
                     f.content = None;
                 }
+                if f.kind != FileKind::File {
+                    // As in a tar entry, which a read through the archive endpoint gives:
+                    // only files have a size.
+                    f.size = 0;
+                }
                 f
             })
         });

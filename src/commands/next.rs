@@ -8,7 +8,9 @@ use console::style;
 use crate::checks::Status;
 use crate::commands::context::{connect, ensure_images, not_recorded, CmdResult};
 use crate::commands::prepare::{ensure_exec_approval, ensure_setup, PackSetup};
-use crate::commands::present::{lesson_of, mark, md, print_report, show_step};
+use crate::commands::present::{
+    lesson_of, mark, md, print_report, show_passed_step, show_step, unseen_steps,
+};
 use crate::curriculum::catalog::Catalog;
 use crate::grading::grade;
 use crate::learner::state::State;
@@ -64,7 +66,17 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
             state.save().map_err(not_recorded)?;
             return Ok(2);
         }
+        let last_shown = state
+            .progress
+            .exercise(&ex.slug)
+            .and_then(|p| p.last_shown.clone());
         if report.passed() {
+            // Steps that passed together with the one shown are worth reading too.
+            if last_shown.is_some() {
+                for i in unseen_steps(ex, last_shown.as_deref(), ex.steps().len()) {
+                    show_passed_step(cat, ex, i);
+                }
+            }
             outln(&format!(
                 "{} {} complete!",
                 style("✓").green().bold(),
@@ -105,6 +117,11 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
                 .iter()
                 .position(|s| !s.status.settled())
                 .unwrap_or(0);
+            if last_shown.is_some() {
+                for i in unseen_steps(ex, last_shown.as_deref(), first_unfinished) {
+                    show_passed_step(cat, ex, i);
+                }
+            }
             let step = &report.steps[first_unfinished];
             // The learner was shown this step and tried it: say why it is not done yet.
             if state

@@ -123,6 +123,41 @@ pub fn show_step(
     ));
 }
 
+/// A step that passed before the learner was shown it (it passed together with an earlier
+/// one): its lesson part and task are still worth reading.
+pub fn show_passed_step(cat: &Catalog, ex: &Exercise, index: usize) {
+    let lesson = lesson_of(cat, ex);
+    let step = &ex.steps()[index];
+    outln(&format!(
+        "{}",
+        style(format!(
+            "{} · step {}/{} passes already: what you did covered it too",
+            ex.slug,
+            index + 1,
+            ex.steps().len()
+        ))
+        .dim()
+    ));
+    if index == 0 {
+        md(&lesson.intro);
+    }
+    md(lesson.step(&step.id));
+    md(&format!("## Done: {}\n\n{}", step.title, step.task));
+}
+
+/// The steps of `ex` after the last one shown (`last_shown`, a step id; none shown: all) and
+/// before `until`.
+pub fn unseen_steps(
+    ex: &Exercise,
+    last_shown: Option<&str>,
+    until: usize,
+) -> std::ops::Range<usize> {
+    let from = last_shown
+        .and_then(|id| ex.steps().iter().position(|s| s.id == id))
+        .map_or(0, |i| i + 1);
+    from..until.max(from)
+}
+
 /// How many of the exercise's steps have passed once.
 pub fn steps_passed(ex: &Exercise, progress: &Progress) -> usize {
     let p = progress.exercise(&ex.slug);

@@ -192,6 +192,14 @@ fn next_creates_the_default_workspace_and_moves_on_when_solved() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("Named volumes complete!"), "{text}");
+    // Steps 2 and 3 passed along with step 1, the one shown: their tasks are shown too, once.
+    for task in [
+        "Done: Write hello.txt into ml-data from a container",
+        "Done: The data outlives every container",
+    ] {
+        assert_eq!(text.matches(task).count(), 1, "{text}");
+    }
+    assert!(!text.contains("Done: Create the ml-data volume"), "{text}");
     assert!(text.contains("02-bind-mounts"), "{text}");
     let progress: Value =
         serde_json::from_str(&std::fs::read_to_string(ws.join(".workbook/progress.json")).unwrap())

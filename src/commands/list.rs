@@ -51,13 +51,27 @@ pub fn run(cat: &Catalog, explicit: Option<&Path>, as_json: bool) -> CmdResult {
         }));
         return Ok(0);
     }
+    let Some(_) = ws else {
+        // No progress to show: not "pending 0/3" for every exercise, which reads as lost work.
+        outln(&format!(
+            "No workspace here, so no progress to show (a workspace is the folder `workbook next` \
+             creates, ./{DEFAULT_DIR}; run `workbook list` inside it, or give it with \
+             `--workspace DIR`). The exercises:"
+        ));
+        let width = exercises.iter().map(|e| e.slug.len()).max().unwrap_or(0);
+        for e in exercises {
+            let steps = e.steps().len();
+            outln(&format!(
+                "  {:width$}  {steps} step{}  {}",
+                e.slug,
+                if steps == 1 { " " } else { "s" },
+                e.title()
+            ));
+        }
+        return Ok(0);
+    };
     for line in exercise_table(exercises, &progress, current.as_deref()) {
         outln(&line);
-    }
-    if ws.is_none() {
-        outln(&format!(
-            "(no workspace yet: `workbook next` creates ./{DEFAULT_DIR})"
-        ));
     }
     Ok(0)
 }

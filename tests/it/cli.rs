@@ -115,6 +115,28 @@ fn check_outside_a_workspace_says_how_to_start() {
 }
 
 #[test]
+fn list_and_report_outside_a_workspace_say_there_is_no_progress_to_show() {
+    let dir = tempfile::tempdir().unwrap();
+    workbook()
+        .current_dir(dir.path())
+        .arg("list")
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("No workspace here, so no progress to show")
+                .and(predicate::str::contains("01-named-volumes     3 steps  Named volumes"))
+                .and(predicate::str::contains("pending").not())
+                .and(predicate::str::contains("0/3").not()),
+        );
+    workbook()
+        .current_dir(dir.path())
+        .arg("report")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no workbook workspace here"));
+}
+
+#[test]
 fn solution_prints_the_script() {
     workbook()
         .args(["solution", "01"])

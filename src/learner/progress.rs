@@ -167,14 +167,20 @@ impl Progress {
         }
         let t = now();
         let ex = self.exercise_mut(&report.exercise);
+        // Only the step the learner is on counts a failed attempt: the steps after it fail too,
+        // but nobody tried them yet.
+        let mut reached = true;
         for step in &report.steps {
             let sp = ex.steps.entry(step.id.clone()).or_default();
             match step.status {
                 Status::Pass => {
                     sp.first_passed.get_or_insert(t);
                 }
-                Status::Fail if attempt => sp.failed_attempts += 1,
+                Status::Fail if attempt && reached => sp.failed_attempts += 1,
                 Status::Fail | Status::Error | Status::Unavailable => {}
+            }
+            if !step.status.settled() {
+                reached = false;
             }
         }
         if report.passed() && ex.status != ExerciseStatus::Done {
@@ -215,5 +221,48 @@ mod tests {
         assert!(kept
             .iter()
             .any(|e| e.file_name().to_string_lossy().contains("corrupt")));
+    }
+
+    fn report(statuses: &[Status]) -> Report {
+        use crate::grading::grade::StepReport;
+        Report {
+            version: 1,
+            exercise: "11-capstone".into(),
+            status: Status::Fail,
+            steps: statuses
+                .iter()
+                .enumerate()
+                .map(|(i, s)| StepReport {
+                    id: format!("s{i}"),
+                    title: format!("step {i}"),
+                    status: *s,
+                    message: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_the_step_the_learner_is_on_counts_an_attempt_and_only_when_asked() {
+        use Status::{Fail, Pass, Unavailable};
+        let mut p = Progress::default();
+        let attempts = |p: &Progress| -> Vec<u32> {
+            let ex = p.exercise("11-capstone").unwrap();
+            (0..3)
+                .map(|i| ex.steps[&format!("s{i}")].failed_attempts)
+                .collect()
+        };
+        p.record(&report(&[Fail, Fail, Fail]));
+        assert_eq!(attempts(&p), [1, 0, 0]);
+        // watch's re-grades are not the learner's tries.
+        for _ in 0..30 {
+            p.record_unasked(&report(&[Fail, Fail, Fail]));
+        }
+        assert_eq!(attempts(&p), [1, 0, 0]);
+        p.record(&report(&[Pass, Fail, Fail]));
+        assert_eq!(attempts(&p), [1, 1, 0]);
+        // A step not available on this engine is settled: the next one is where the learner is.
+        p.record(&report(&[Pass, Unavailable, Fail]));
+        assert_eq!(attempts(&p), [1, 1, 1]);
     }
 }

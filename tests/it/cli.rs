@@ -124,7 +124,9 @@ fn list_and_report_outside_a_workspace_say_there_is_no_progress_to_show() {
         .success()
         .stdout(
             predicate::str::contains("No workspace here, so no progress to show")
-                .and(predicate::str::contains("01-named-volumes     3 steps  Named volumes"))
+                .and(predicate::str::contains(
+                    "01-named-volumes     3 steps  Named volumes",
+                ))
                 .and(predicate::str::contains("pending").not())
                 .and(predicate::str::contains("0/3").not()),
         );

@@ -32,11 +32,11 @@ impl Kind for ContainerRunning {
         }
         let name = super::target::names(c).next().unwrap_or("?").to_string();
         let fix = match (&target, state.as_str()) {
-            (Target::Service(_), _) => format!("cd {} && docker compose up -d", snap.exercise_dir.display()),
+            (Target::Service(_), _) => {
+                format!("cd {} && docker compose up -d", snap.exercise_dir.display())
+            }
             (_, "paused") => format!("docker unpause {name}"),
-            (_, "exited") => format!(
-                "see why it stopped with `docker logs {name}`, then `docker start {name}` (or remove it and run it again with a long-running command)"
-            ),
+            (_, "exited") => exited_fix(&name, c.status.as_deref(), c.command.as_deref()),
             _ => format!("docker start {name}"),
         };
         Ok(Verdict::fail(
@@ -47,11 +47,63 @@ impl Kind for ContainerRunning {
     }
 }
 
+/// What brings back an exited container. Stopped from outside (`docker stop`, a kill: exit
+/// code 137 or 143), `docker start` runs its command again. Ended by itself, its command did
+/// all it had to do: started again, it ends again, so the container must be made anew with a
+/// command that keeps running.
+fn exited_fix(name: &str, status: Option<&str>, command: Option<&str>) -> String {
+    let code = status
+        .and_then(|s| s.strip_prefix("Exited ("))
+        .and_then(|s| s.split(')').next())
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    match code {
+        Some(137 | 143) => format!(
+            "it was stopped: `docker start {name}` runs it again (`docker logs {name}` shows what it did)"
+        ),
+        _ => {
+            let what = command
+                .map(|c| format!("its command (`{c}`)"))
+                .unwrap_or_else(|| "its command".to_string());
+            let how = match code {
+                Some(0) => "finished".to_string(),
+                Some(n) => format!("failed with exit code {n} (`docker logs {name}` says why)"),
+                None => "ended".to_string(),
+            };
+            format!(
+                "{what} {how}, and a container runs only as long as its command: `docker start` \
+                 would end the same way. Remove it (`docker rm {name}`) and run it again with a \
+                 command that keeps running, e.g. ending in `sleep 3600`"
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
     use crate::checks::Status;
+
+    #[test]
+    fn an_exited_container_gets_the_fix_that_can_work() {
+        let finished = exited_fix("cache", Some("Exited (0) 5 seconds ago"), Some("true"));
+        assert!(
+            finished.contains("its command (`true`) finished"),
+            "{finished}"
+        );
+        assert!(finished.contains("docker rm cache") && finished.contains("sleep 3600"));
+        let failed = exited_fix("cache", Some("Exited (2) 1 minute ago"), None);
+        assert!(failed.contains("failed with exit code 2") && failed.contains("docker logs cache"));
+        let stopped = exited_fix(
+            "cache",
+            Some("Exited (137) 3 seconds ago"),
+            Some("sleep 3600"),
+        );
+        assert!(
+            stopped.starts_with("it was stopped: `docker start cache`"),
+            "{stopped}"
+        );
+    }
 
     #[test]
     fn running_created_missing() {

@@ -49,7 +49,23 @@ impl Kind for Tmpfs {
             Some(b) => format!("--tmpfs {dest}:size={}", short(b)),
             None => format!("--tmpfs {dest}"),
         };
-        let recreate = format!("tmpfs mounts are fixed at creation: remove the container and run it again with `{flag}`");
+        // A compose service is fixed in its file, a container on its command line.
+        let recreate = match &self.service {
+            Some(service) => {
+                let entry = match want {
+                    Some(b) => format!("{dest}:size={}", short(b)),
+                    None => dest.to_string(),
+                };
+                format!(
+                    "under the service `{service}` in the compose file, add `tmpfs:` with the \
+                     entry `- {entry}`, then `docker compose up -d {service}` (Compose creates the \
+                     container again, as a tmpfs is fixed at creation)"
+                )
+            }
+            None => format!(
+                "tmpfs mounts are fixed at creation: remove the container and run it again with `{flag}`"
+            ),
+        };
         let Some(m) = mounts_view::at(info, dest) else {
             return Ok(Verdict::fail(
                 expected,
@@ -146,6 +162,34 @@ mod tests {
         assert!(check("container='cache'\ndestination='/tmp'\nsize='512m'")
             .evaluate(&snap)
             .is_pass());
+    }
+
+    #[test]
+    fn a_compose_service_is_told_the_compose_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snapshot_with_inspect(dir.path(), "p-training-1", &inspect_json(&[], &[]));
+        let workdir = dir.path().to_string_lossy().into_owned();
+        snap.containers = Ok(vec![summary(
+            "p-training-1",
+            "running",
+            &[],
+            &[
+                (crate::checks::target::COMPOSE_PROJECT, "p"),
+                (crate::checks::target::COMPOSE_SERVICE, "training"),
+                (crate::checks::target::COMPOSE_WORKDIR, &workdir),
+            ],
+        )]);
+        let v = check("service='training'\ndestination='/workspace/cache'\nsize='256m'")
+            .evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{}", v.message);
+        assert!(
+            v.message
+                .contains("add `tmpfs:` with the entry `- /workspace/cache:size=256m`")
+                && v.message.contains("docker compose up -d training")
+                && !v.message.contains("--tmpfs"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

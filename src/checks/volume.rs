@@ -36,6 +36,9 @@ pub struct VolumeCheck {
     /// Options whose value must be an absolute host path inside the exercise folder.
     #[serde(default)]
     pub option_in_exercise: Vec<String>,
+    /// With `exists = false`: how the task wants it removed (Markdown), shown as the fix
+    /// instead of `docker volume rm NAME`, which a task that asks for a `prune` does not want.
+    pub removed_by: Option<String>,
 }
 
 fn yes() -> bool {
@@ -208,9 +211,12 @@ impl Kind for VolumeCheck {
             return Ok(Verdict::fail(
                 format!("no volume named {name}"),
                 format!("volume {name} still exists"),
-                format!(
-                    "remove it: `docker volume rm {name}` (it must not be used by any container)"
-                ),
+                match &self.removed_by {
+                    Some(how) => how.clone(),
+                    None => format!(
+                        "remove it: `docker volume rm {name}` (it must not be used by any container)"
+                    ),
+                },
             ));
         }
         if let Some(driver) = &self.driver {

@@ -1,13 +1,19 @@
 #!/bin/sh
 # workbook/ml-training: a toy trainer. Every epoch it writes a checkpoint `ckpt-N` into
 # $CHECKPOINT_DIR and a line into $LOG_DIR/train.log. On start it resumes from the newest
-# checkpoint. After its epochs it publishes a model into $MODEL_DIR (when set) and idles.
+# checkpoint. After its epochs it publishes a model into $MODEL_DIR (when set, else into
+# /app/models when a volume is mounted there) and idles.
 CHECKPOINT_DIR=${CHECKPOINT_DIR:-/workspace/checkpoints}
 LOG_DIR=${LOG_DIR:-/workspace/logs}
 DATA_DIR=${DATA_DIR:-/workspace/data}
 EPOCHS=${EPOCHS:-5}
 EPOCH_SECONDS=${EPOCH_SECONDS:-1}
 MODEL_DIR=${MODEL_DIR:-}
+# The guide's compose mounts the models volume at /app/models and sets no MODEL_DIR: publish
+# there when that folder is a mount (a volume or a bind), so the guide's file works as printed.
+if [ -z "$MODEL_DIR" ] && grep -q " /app/models " /proc/mounts 2>/dev/null; then
+    MODEL_DIR=/app/models
+fi
 
 mkdir -p "$CHECKPOINT_DIR" "$LOG_DIR" || { echo "cannot create $CHECKPOINT_DIR or $LOG_DIR (read-only? wrong owner?)" >&2; exit 1; }
 LOG="$LOG_DIR/train.log"

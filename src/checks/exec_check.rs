@@ -27,6 +27,8 @@ pub struct VolumePath {
     pub volume: Option<String>,
     pub compose_volume: Option<String>,
     pub path: String,
+    /// What writes the file, so that "does not exist" says why it is not there yet.
+    pub written_by: Option<super::volume_file::Writer>,
 }
 
 impl VolumePath {
@@ -87,7 +89,13 @@ impl Kind for ExecCheck {
                     return Ok(Verdict::fail(
                         format!("{} in volume {r}", f.path),
                         format!("{} does not exist in {r}", f.path),
-                        "publish it first (let the trainer finish, or write it into the volume)",
+                        f.written_by
+                            .as_ref()
+                            .and_then(|w| w.why_missing(snap, &f.path))
+                            .unwrap_or_else(|| {
+                                "publish it first (let the trainer finish, or write it into the volume)"
+                                    .to_string()
+                            }),
                     ));
                 };
                 let want = String::from_utf8_lossy(fact.content.as_deref().unwrap_or_default());

@@ -23,7 +23,7 @@ pub mod target;
 mod tmpfs;
 mod volume;
 mod volume_created_after;
-mod volume_file;
+pub mod volume_file;
 mod volume_file_count;
 mod volume_matches_archive;
 pub mod volume_ref;

@@ -27,6 +27,45 @@ pub struct VolumeFile {
     /// "file" or "dir".
     #[serde(rename = "type")]
     pub file_type: Option<String>,
+    /// What writes the file, so that "does not exist" says why it is not there yet.
+    pub written_by: Option<Writer>,
+}
+
+/// The container (or compose service) that writes a file, and when.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Writer {
+    pub container: Option<String>,
+    pub service: Option<String>,
+    /// When it writes it and how to see that it did (Markdown): "after its last epoch; wait for
+    /// `published model` in `docker compose logs trainer`".
+    pub when: String,
+}
+
+impl Writer {
+    /// Why the file is not there yet, from the writer's state in the snapshot.
+    pub(crate) fn why_missing(&self, snap: &Snapshot, path: &str) -> Option<String> {
+        let target = super::Target::from_keys(&self.container, &self.service).ok()?;
+        let when = &self.when;
+        Some(match target.resolve(snap) {
+            Err(_) => {
+                format!("nothing wrote it yet: {target} does not exist (it writes {path} {when})")
+            }
+            Ok(c) => {
+                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                match state.as_str() {
+                    "running" => format!("not written yet: {target} is running and writes {path} {when}"),
+                    "created" => format!(
+                        "{target} was created but never started, so it has not written {path} (it writes it {when})"
+                    ),
+                    other => format!(
+                        "{target} is {other} ({}): it stopped before writing {path}; its log says why (it writes it {when})",
+                        c.status.as_deref().unwrap_or("")
+                    ),
+                }
+            }
+        })
+    }
 }
 
 fn yes() -> bool {
@@ -62,6 +101,10 @@ impl Kind for VolumeFile {
     fn validate(&self) -> Result<()> {
         self.volume_ref()?;
         self.wanted_mode()?;
+        if let Some(w) = &self.written_by {
+            super::Target::from_keys(&w.container, &w.service)
+                .map_err(|e| format!("written_by: {e}"))?;
+        }
         if let Some(t) = &self.file_type {
             if t != "file" && t != "dir" {
                 return Err(format!("type `{t}` must be \"file\" or \"dir\"").into());
@@ -99,13 +142,23 @@ impl Kind for VolumeFile {
             if !self.exists {
                 return Ok(Verdict::pass(format!("{path} is not in {vol}")));
             }
+            let look = format!(
+                "see what is there with `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
+            );
+            let fix = match self
+                .written_by
+                .as_ref()
+                .and_then(|w| w.why_missing(snap, &path))
+            {
+                Some(why) => format!("{why}; {look}"),
+                None => format!(
+                    "the container the task names must write it into the folder where {vol} is mounted; {look}"
+                ),
+            };
             return Ok(Verdict::fail(
                 format!("{path} in volume {vol}"),
                 format!("{path} does not exist in {vol}"),
-                format!(
-                    "the container the task names must write it into the folder where {vol} is mounted; \
-                     see what is there with `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
-                ),
+                fix,
             ));
         };
         if !self.exists {

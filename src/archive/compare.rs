@@ -30,8 +30,11 @@ pub fn compare(
                 if inside(actual, path).next().is_none() {
                     gone.insert(path, ());
                     let (n, bytes) = sums(inside(expected, path));
-                    let what =
-                        format!("folder {s} ({n} files, {})", crate::ui::bytes::human(bytes));
+                    let what = format!(
+                        "folder {s} ({}, {})",
+                        crate::ui::count::count(n as u64, "file"),
+                        crate::ui::bytes::human(bytes)
+                    );
                     out.push(format!("{what} is in {en} but missing from {an}"));
                 }
                 continue;

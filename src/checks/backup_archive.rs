@@ -102,8 +102,14 @@ impl Kind for BackupArchive {
                 .count() as u64;
             if n < min {
                 return Ok(Verdict::fail(
-                    format!("{path} to hold at least {min} files matching `{g}`"),
-                    format!("it holds {n} (of {files} files)"),
+                    format!(
+                        "{path} to hold at least {} matching `{g}`",
+                        crate::ui::count::count(min, "file")
+                    ),
+                    format!(
+                        "it holds {n} (of {})",
+                        crate::ui::count::count(files as u64, "file")
+                    ),
                     "back up the right volume, after it has the data",
                 ));
             }
@@ -124,7 +130,9 @@ impl Kind for BackupArchive {
         let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
         let note = note.unwrap_or_default();
         Ok(Verdict::pass(format!(
-            "{path}: {files} files, {bytes} bytes, all safe{note}"
+            "{path}: {}, {}, all safe{note}",
+            crate::ui::count::count(files as u64, "file"),
+            crate::ui::count::count(bytes as u64, "byte")
         )))
     }
 }

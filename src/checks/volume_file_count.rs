@@ -65,13 +65,17 @@ impl Kind for VolumeFileCount {
         let too_many = self.max.is_some_and(|m| n > m);
         if !too_few && !too_many {
             return Ok(Verdict::pass(format!(
-                "{n} files matching `{}` in {vol}",
+                "{} matching `{}` in {vol}",
+                crate::ui::count::count(n, "file"),
                 self.glob
             )));
         }
         let found = if matching.is_empty() {
             let all = tree.values().filter(|e| e.kind == EntryKind::File).count();
-            format!("none (the volume {vol} holds {all} files)")
+            format!(
+                "none (the volume {vol} holds {})",
+                crate::ui::count::count(all as u64, "file")
+            )
         } else {
             // Names that are not UTF-8 are kept as bytes in the listing: shown as `\xe9`.
             let mut shown: Vec<String> = matching

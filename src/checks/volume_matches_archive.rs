@@ -73,7 +73,8 @@ impl Kind for VolumeMatchesArchive {
             let note = archive::special_modes(&manifest).map(|n| format!("; {n}"));
             let note = note.unwrap_or_default();
             return Ok(Verdict::pass(format!(
-                "{vol} holds the {files} files of {path}{note}"
+                "{vol} holds the {} of {path}{note}",
+                crate::ui::count::count(files as u64, "file")
             )));
         }
         let n = diffs.len();

@@ -155,7 +155,11 @@ pub async fn apply(docker: &Docker, cat: &Catalog, ex: &Exercise) -> Result<Vec<
         if let Some(archive) = archive {
             seed(docker, &vol.name, archive).await?;
         }
-        done.push(format!("volume {} ({} files)", vol.name, vol.files.len()));
+        done.push(format!(
+            "volume {} ({})",
+            vol.name,
+            crate::ui::count::count(vol.files.len() as u64, "file")
+        ));
     }
     for c in &ex.data.setup.containers {
         let mut c_labels = labels::helper(labels::ROLE_SETUP);

@@ -30,6 +30,38 @@ impl BackupArchive {
     }
 }
 
+impl BackupArchive {
+    /// The whole command that writes the archive: the volume by its real name (a compose
+    /// volume's carries the project's prefix), the archive's own folder mounted at /backup.
+    fn write_it(&self, snap: &Snapshot) -> String {
+        let volume = match self.volume_ref() {
+            Some(r) => match r.resolve(snap) {
+                Ok(Some(v)) => v.name.clone(),
+                _ => match &r {
+                    VolumeRef::Compose(n) => format!("PROJECT_{n}"),
+                    VolumeRef::Named(n) => n.clone(),
+                },
+            },
+            None => "VOLUME".to_string(),
+        };
+        let (folder, file) = match self.path.rsplit_once('/') {
+            Some((dir, file)) => (format!("$(pwd)/{dir}"), file.to_string()),
+            None => ("$(pwd)".to_string(), self.path.clone()),
+        };
+        let compose = volume.starts_with("PROJECT_");
+        format!(
+            "mount the archive's folder into a helper container and write the archive there: \
+             `docker run --rm -v {volume}:/data -v \"{folder}\":/backup workbook/tools tar czf \
+             /backup/{file} -C /data .`{}",
+            if compose {
+                " (Compose names the volume PROJECT_NAME: `docker volume ls` shows it)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 impl Kind for BackupArchive {
     fn validate(&self) -> Result<()> {
         if self.of_volume.is_some() && self.of_compose_volume.is_some() {
@@ -68,9 +100,8 @@ impl Kind for BackupArchive {
             None => format!("{path}: a valid backup archive"),
         };
         let missing = format!("{path} does not exist in {}", snap.exercise_dir.display());
-        let fix = "mount this folder into a helper container and write the archive there: \
-                   `docker run --rm -v VOLUME:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/FILE -C /data .`";
-        let file = open_archive(snap, path, &expected, (missing, fix))?;
+        let fix = self.write_it(snap);
+        let file = open_archive(snap, path, &expected, (missing, &fix))?;
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
             Ok(m) => m,
@@ -225,6 +256,32 @@ mod tests {
         let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
         assert_eq!(verdict(&snap, BACKUP).0, Status::Pass);
         assert_eq!(verdict(&snap, RESTORED).0, Status::Pass);
+    }
+
+    #[test]
+    fn a_missing_archive_gets_the_whole_command_for_its_folder_and_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::checks::snapshot::Snapshot::new(dir.path());
+        snap.volumes = Ok(vec![volume("ml-data", "local", &[], &[])]);
+        let (s, m) = verdict(
+            &snap,
+            "kind='backup-archive'\npath='backups/ml-data.tar.gz'\nof_volume='ml-data'",
+        );
+        assert_eq!(s, Status::Fail);
+        assert!(
+            m.contains(r#"-v ml-data:/data -v "$(pwd)/backups":/backup"#)
+                && m.contains("tar czf /backup/ml-data.tar.gz -C /data ."),
+            "{m}"
+        );
+        // A compose volume not made yet: its real name is the project's.
+        let (_, m) = verdict(
+            &snap,
+            "kind='backup-archive'\npath='backups/checkpoints.tar.gz'\nof_compose_volume='checkpoints'",
+        );
+        assert!(
+            m.contains("-v PROJECT_checkpoints:/data") && m.contains("docker volume ls"),
+            "{m}"
+        );
     }
 
     #[test]

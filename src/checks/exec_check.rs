@@ -19,6 +19,22 @@ pub struct ExecCheck {
     pub stdout_contains: Option<String>,
     /// Standard output (trimmed) must equal the content (trimmed) of this file in a volume.
     pub stdout_equals_file: Option<VolumePath>,
+    /// What the command looks at, in words, shown instead of the command itself ("the
+    /// trainer's first log line"): the learner never typed it.
+    pub describe: Option<String>,
+    /// Known wrong outputs and what they mean: the first whose text the output holds gives the
+    /// fix (`stdout_contains` checks only).
+    #[serde(default)]
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// A wrong output the exercise knows the cause of.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diagnosis {
+    pub stdout_contains: String,
+    /// What it means and what to do (Markdown).
+    pub means: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -68,13 +84,16 @@ impl Kind for ExecCheck {
 
     fn judge(&self, snap: &Snapshot) -> Judged {
         let target = self.target().map_err(Verdict::error)?;
-        let shown = self.command.join(" ");
+        let shown = match &self.describe {
+            Some(d) => d.clone(),
+            None => format!("`{}`", self.command.join(" ")),
+        };
         let c = target.resolve(snap)?;
         let state = c.state.map(|s| s.to_string()).unwrap_or_default();
         let name = super::target::names(c).next().unwrap_or("?").to_string();
         if state != "running" {
             return Ok(Verdict::fail(
-                format!("`{shown}` to succeed in {target}"),
+                format!("{shown} to succeed in {target}"),
                 format!("{target} is {state}, so nothing can run in it"),
                 "start it (see `docker ps -a` and `docker logs`)",
             ));
@@ -107,7 +126,7 @@ impl Kind for ExecCheck {
         let first_err = result.stderr.lines().next().unwrap_or("").trim();
         if result.exit_code != self.exit_code {
             return Ok(Verdict::fail(
-                format!("`{shown}` in {target} to exit with {}", self.exit_code),
+                format!("{shown} in {target} to exit with {}", self.exit_code),
                 format!(
                     "it exited with {}{}",
                     result.exit_code,
@@ -118,10 +137,16 @@ impl Kind for ExecCheck {
         }
         if let Some(want) = &self.stdout_contains {
             if !out.contains(want.as_str()) {
+                let fix = self
+                    .diagnoses
+                    .iter()
+                    .find(|d| out.contains(d.stdout_contains.as_str()))
+                    .map(|d| d.means.clone())
+                    .unwrap_or_else(|| "check what the container serves or reads".to_string());
                 return Ok(Verdict::fail(
-                    format!("`{shown}` in {target} to print `{want}`"),
+                    format!("{shown} in {target} to print `{want}`"),
                     format!("it printed `{}`", short(out)),
-                    "check what the container serves or reads",
+                    fix,
                 ));
             }
         }
@@ -129,13 +154,13 @@ impl Kind for ExecCheck {
             if out != want.as_str() {
                 return Ok(Verdict::fail(
                     format!("{target} to serve `{want}` (the {} in volume {r})", f.path),
-                    format!("`{shown}` printed `{}`", short(out)),
+                    format!("{shown} printed `{}`", short(out)),
                     format!("is {target} mounting the same volume {r}? `docker inspect` shows its mounts"),
                 ));
             }
         }
         Ok(Verdict::pass(format!(
-            "`{shown}` in {target}: `{}`",
+            "{shown} in {target}: `{}`",
             short(out)
         )))
     }

@@ -163,7 +163,7 @@ impl Kind for BackupArchive {
         Ok(Verdict::pass(format!(
             "{path}: {}, {}, all safe{note}",
             crate::ui::count::count(files as u64, "file"),
-            crate::ui::count::count(bytes as u64, "byte")
+            crate::ui::count::count(bytes, "byte")
         )))
     }
 }

@@ -61,12 +61,33 @@ pub async fn run(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> 
     if !as_json {
         outln(&crate::lab::verify::table_header());
     }
-    let report = crate::lab::verify::verify(&engine.docker, cat, &chosen, |v| {
-        if !as_json {
-            outln(&crate::lab::verify::table_row(v));
-        }
-    })
-    .await?;
+    // Where verify is (about two minutes in all), on a terminal only: indicatif draws on
+    // stderr and hides itself when that is not a terminal.
+    let bar = if as_json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(chosen.len() as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let report = crate::lab::verify::verify(
+        &engine.docker,
+        cat,
+        &chosen,
+        |v| {
+            bar.inc(1);
+            if !as_json {
+                bar.suspend(|| outln(&crate::lab::verify::table_row(v)));
+            }
+        },
+        &|phase| bar.set_message(crate::ui::safe_text::text(phase).into_owned()),
+    )
+    .await;
+    bar.finish_and_clear();
+    let report = report?;
     if as_json {
         json(&report);
     } else {

@@ -126,6 +126,7 @@ pub async fn verify(
     cat: &Catalog,
     exercises: &[&Exercise],
     mut each: impl FnMut(&ExerciseVerdict),
+    phase: &dyn Fn(&str),
 ) -> Result<VerifyReport> {
     let before = inventory(docker).await?;
     let tmp = tempfile::Builder::new()
@@ -135,7 +136,7 @@ pub async fn verify(
     let (ws, _) = Workspace::init(&tmp.path().join("ws"), cat)?;
     let mut verdicts = Vec::new();
     for ex in exercises {
-        let v = verify_one(docker, cat, &ws, ex).await?;
+        let v = verify_one(docker, cat, &ws, ex, phase).await?;
         each(&v);
         verdicts.push(v);
     }
@@ -198,7 +199,10 @@ async fn verify_one(
     cat: &Catalog,
     ws: &Workspace,
     ex: &Exercise,
+    phase: &dyn Fn(&str),
 ) -> Result<ExerciseVerdict> {
+    let slug = &ex.slug;
+    phase(&format!("{slug}: unsolved, every step must fail"));
     let started = Instant::now();
     let dir = ws.exercise_dir(&ex.slug);
     let mut v = ExerciseVerdict {
@@ -244,6 +248,7 @@ async fn verify_one(
         v.fails_unsolved = true;
     }
 
+    phase(&format!("{slug}: the solution"));
     match cat.solution(&ex.slug) {
         None => v
             .problems
@@ -270,7 +275,13 @@ async fn verify_one(
         }
     }
 
-    for variant in &ex.data.variants {
+    let variants = ex.data.variants.len();
+    for (i, variant) in ex.data.variants.iter().enumerate() {
+        phase(&format!(
+            "{slug}: variant {}/{variants} {}",
+            i + 1,
+            variant.id
+        ));
         reset_to_start(docker, cat, ws, ex, true).await?;
         let (code, output) = scripts::run_captured(&variant.run, &dir).await?;
         if code != 0 {
@@ -293,7 +304,9 @@ async fn verify_one(
         }
     }
 
-    for m in &ex.data.mistakes {
+    let mistakes = ex.data.mistakes.len();
+    for (i, m) in ex.data.mistakes.iter().enumerate() {
+        phase(&format!("{slug}: mistake {}/{mistakes} {}", i + 1, m.id));
         reset_to_start(docker, cat, ws, ex, true).await?;
         let (code, output) = scripts::run_captured(&m.run, &dir).await?;
         if code != 0 {
@@ -330,6 +343,7 @@ async fn verify_one(
         }
     }
 
+    phase(&format!("{slug}: cleaning up"));
     reset_to_start(docker, cat, ws, ex, false).await?;
     v.seconds = started.elapsed().as_secs_f64();
     Ok(v)

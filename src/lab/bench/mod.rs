@@ -125,13 +125,19 @@ pub async fn remove_live(docker: &Docker) {
 }
 
 /// Runs the workload against every storage kind and reports the median throughput of each.
-pub async fn run(docker: &Docker, opts: &BenchOptions) -> Result<BenchReport> {
+/// `measuring` is told each storage kind as its measurement starts ("a named volume").
+pub async fn run(
+    docker: &Docker,
+    opts: &BenchOptions,
+    measuring: &dyn Fn(usize, &str),
+) -> Result<BenchReport> {
     validate(opts)?;
     ensure_image(docker).await?;
     check_memory(docker, opts).await?;
     let mut results = Vec::new();
     let mut clocks = Vec::new();
-    for kind in Kind::ALL {
+    for (i, kind) in Kind::ALL.into_iter().enumerate() {
+        measuring(i, &kind.doing());
         let timings = run_kind(docker, opts, kind)
             .await
             .map_err(|e| format!("bench-io on {}: {e}", kind.doing()))?;
@@ -493,7 +499,19 @@ mod tests {
             size_mb: 4,
             rounds: 1,
         };
-        let report = run(&docker, &opts).await.unwrap();
+        let told = std::sync::Mutex::new(Vec::new());
+        let report = run(&docker, &opts, &|i, kind| {
+            told.lock().unwrap().push(format!("{i} {kind}"))
+        })
+        .await
+        .unwrap();
+        // Each kind is announced as its measurement starts, in order.
+        let told = told.into_inner().unwrap();
+        assert_eq!(told.len(), 4, "{told:?}");
+        assert!(
+            told[0].starts_with("0 ") && told[3].starts_with("3 "),
+            "{told:?}"
+        );
         assert_eq!(report.version, 1);
         assert_eq!(report.size_mb, 4);
         let kinds: Vec<&str> = report.results.iter().map(|r| r.kind.as_str()).collect();

@@ -137,7 +137,7 @@ pub async fn run(
     let mut results = Vec::new();
     let mut clocks = Vec::new();
     for (i, kind) in Kind::ALL.into_iter().enumerate() {
-        measuring(i, &kind.doing());
+        measuring(i, kind.doing());
         let timings = run_kind(docker, opts, kind)
             .await
             .map_err(|e| format!("bench-io on {}: {e}", kind.doing()))?;

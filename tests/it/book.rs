@@ -430,3 +430,39 @@ fn the_preprocessor_speaks_mdbooks_protocol() {
         assert!(content.contains(step.title.trim()), "{content}");
     }
 }
+
+/// A reader copies a command with mdBook's copy button: a block of commands holds commands
+/// only (no `$ ` prompt, no output), and output is in a block of its own (`text`).
+#[test]
+fn command_blocks_hold_commands_only() {
+    let lessons = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(&lessons).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lang: Option<String> = None;
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix("```") {
+                lang = match lang {
+                    Some(_) => None,
+                    None => Some(rest.trim().to_string()),
+                };
+                continue;
+            }
+            let Some(l) = &lang else { continue };
+            let shell = ["sh", "bash", "shell", "console"].contains(&l.as_str());
+            if shell && trimmed.starts_with("$ ") {
+                bad.push(format!("{}:{}: {line}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "prompts in command blocks:\n{}",
+        bad.join("\n")
+    );
+}

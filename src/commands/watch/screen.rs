@@ -130,6 +130,33 @@ pub fn fit_steps(report: &Report, width: usize, room: usize) -> Vec<String> {
     lines
 }
 
+/// The task of the step the learner is on, as Markdown rendered for `width` columns, in at most
+/// `max_rows` rows (cut with an ellipsis; nothing when not even two fit).
+pub fn task_lines(title: &str, task: &str, width: usize, max_rows: usize) -> Vec<String> {
+    if max_rows < 2 {
+        return Vec::new();
+    }
+    let style = crate::ui::render::Style {
+        width: width.clamp(20, 100),
+        color: console::colors_enabled(),
+    };
+    let text = crate::ui::render::render(&format!("**Your task: {title}**\n\n{task}"), &style);
+    let mut lines: Vec<String> = Vec::new();
+    for l in text.lines() {
+        // Blank lines only between the title and the task.
+        if l.trim().is_empty() && lines.len() != 1 {
+            continue;
+        }
+        let line = l.to_string();
+        if rows(&lines, width) + rows(std::slice::from_ref(&line), width) > max_rows - 1 {
+            lines.push("…".to_string());
+            return lines;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 pub(super) fn summary(report: &Report) -> String {
     let count = |status| report.steps.iter().filter(|s| s.status == status).count();
     let mut text = format!("{}/{} steps pass", count(Status::Pass), report.steps.len());
@@ -167,4 +194,30 @@ pub(super) fn newly_passed<'r>(before: Option<&Report>, now: &'r Report) -> Vec<
         .filter(|(_, s)| before.step(&s.id).is_none_or(|b| b.status != Status::Pass))
         .map(|(i, s)| (i + 1, s.title.as_str()))
         .collect()
+}
+#[cfg(test)]
+mod task_tests {
+    use super::*;
+
+    #[test]
+    fn the_task_fits_the_room_left_or_is_cut_with_an_ellipsis() {
+        let task = "Create a volume `ml-data`.\n\nThen run `docker volume ls`: it lists it.";
+        let all = task_lines("Create the ml-data volume", task, 80, 10);
+        let plain: Vec<String> = all
+            .iter()
+            .map(|l| console::strip_ansi_codes(l).into_owned())
+            .collect();
+        assert!(
+            plain[0].contains("Your task: Create the ml-data volume"),
+            "{plain:?}"
+        );
+        assert!(
+            plain.iter().any(|l| l.contains("docker volume ls")),
+            "{plain:?}"
+        );
+        assert!(rows(&all, 80) <= 10);
+        let cut = task_lines("Create the ml-data volume", task, 80, 3);
+        assert!(rows(&cut, 80) <= 3 && cut.last().unwrap() == "…", "{cut:?}");
+        assert!(task_lines("t", task, 80, 1).is_empty());
+    }
 }

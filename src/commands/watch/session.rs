@@ -16,7 +16,9 @@ use tokio::time::Instant;
 use super::files::watch_folder;
 use super::latency::{timing_line, Latencies};
 use super::schedule::{Trigger, TriggerKind};
-use super::screen::{fit_steps, newly_passed, same_verdict, step_lines, summary, Screen};
+use super::screen::{
+    fit_steps, newly_passed, rows, same_verdict, step_lines, summary, task_lines, Screen,
+};
 use super::{WatchOptions, EXEC_REUSE, POLL_EVERY, TIMINGS_ENV};
 use crate::checks::Status;
 use crate::commands::prepare::{self, require_exec_approval, PackSetup};
@@ -341,7 +343,19 @@ impl<'a> Session<'a> {
         // left only, and cut the rest.
         let (height, width) = self.screen.term.size();
         let room = usize::from(height).saturating_sub(4).max(3);
-        lines.extend(fit_steps(report, usize::from(width), room));
+        let steps = fit_steps(report, usize::from(width), room);
+        // The task of the step the learner is on, in what room is left.
+        let left = room.saturating_sub(rows(&steps, usize::from(width)) + 1);
+        let current = report.steps.iter().find(|s| !s.status.settled());
+        let task = current
+            .and_then(|s| self.ex.step(&s.id))
+            .map(|s| task_lines(&s.title, &s.task, usize::from(width), left.min(12)))
+            .unwrap_or_default();
+        lines.extend(steps);
+        if !task.is_empty() {
+            lines.push(String::new());
+            lines.extend(task);
+        }
         let how = if self.polling {
             format!("checking every {} s", POLL_EVERY.as_secs())
         } else {

@@ -26,10 +26,11 @@ pub fn require_workspace(explicit: Option<&Path>) -> Result<Workspace> {
     }).map_err(Into::into)
 }
 
-/// Finds an exercise by slug, number (`2`, `02`) or part of its name.
+/// Finds an exercise by slug, number (`2`, `02`), or a word or part of its name or title.
 pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise> {
     let slugs: Vec<String> = exercises.iter().map(|e| e.slug.clone()).collect();
-    let slug = crate::curriculum::catalog::find_slug(&slugs, wanted)?;
+    let titles = || exercises.iter().map(|e| e.title().to_string()).collect();
+    let slug = crate::curriculum::catalog::find_slug(&slugs, titles, wanted)?;
     exercises
         .iter()
         .find(|e| e.slug == slug)

@@ -38,17 +38,20 @@ pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a 
         .map_err(Into::into)
 }
 
-/// The exercise named on the command line, else the current one; parses only that one.
+/// The exercise named on the command line, else the one whose folder of workspace `ws` we are
+/// in (or in a subfolder of), else the current one; parses only that one.
 pub fn pick<'a>(
     cat: &'a Catalog,
+    ws: Option<&Workspace>,
     progress: &Progress,
     wanted: Option<&str>,
 ) -> Result<&'a Exercise> {
     match wanted {
         Some(w) => cat.find(w),
         None => {
-            let slug = progress
-                .current_slug(cat.slugs())
+            let slug = ws
+                .and_then(|ws| ws.exercise_here(cat.slugs()))
+                .or_else(|| progress.current_slug(cat.slugs()))
                 .or_else(|| cat.slugs().last().map(String::as_str))
                 .ok_or_else(|| "this workbook has no exercises".to_string())?;
             cat.get(slug)

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod context;
+pub mod generate;
 
 use std::process::ExitCode;
 
@@ -91,6 +92,18 @@ pub async fn run(cli: Cli) -> CmdResult {
         let pack_exercises = cli.pack.as_ref().map(|p| p.join("exercises"));
         return cmd::dev::run(dir.as_deref().or(pack_exercises.as_deref()));
     }
+    // What the workbook says about itself needs no catalog, and works with a broken pack.
+    match &cli.command {
+        Command::Completions { shell } => {
+            crate::ui::output::out(&generate::completions(*shell));
+            return Ok(0);
+        }
+        Command::Man { dir } => {
+            crate::ui::output::out(&generate::man(dir.as_deref())?);
+            return Ok(0);
+        }
+        _ => {}
+    }
     let ctx = Context::new(cli.pack.as_deref(), cli.workspace)?;
     let (cat, ws) = (&ctx.catalog, ctx.ws());
     match cli.command {
@@ -159,5 +172,6 @@ pub async fn run(cli: Cli) -> CmdResult {
             json,
             yes,
         } => cmd::verify::run(cat, &exercises, json, yes).await,
+        Command::Completions { .. } | Command::Man { .. } => Ok(0),
     }
 }

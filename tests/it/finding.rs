@@ -210,3 +210,277 @@ fn hint_works_outside_a_workspace_like_lesson() {
     // Nothing was written.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+// ---------------------------------------------------------------- --help
+
+#[test]
+fn every_command_documents_its_arguments_and_shows_examples() {
+    use clap::CommandFactory;
+    let mut cmd = workbook::cli::Cli::command();
+    cmd.build();
+    let mut commands: Vec<&clap::Command> = cmd.get_subcommands().collect();
+    let dev = cmd.find_subcommand("dev").unwrap();
+    commands.extend(dev.get_subcommands());
+    for sub in commands.into_iter().filter(|s| s.get_name() != "help") {
+        let name = sub.get_name();
+        for arg in sub.get_arguments() {
+            let generated = ["help", "version"].contains(&arg.get_id().as_str());
+            assert!(
+                generated || arg.get_help().is_some(),
+                "`{name}`: the argument `{}` has no help",
+                arg.get_id()
+            );
+        }
+        let after = sub
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(
+            after.contains("Examples:\n  workbook"),
+            "`{name}` shows no example"
+        );
+    }
+    // As printed: no bare EXERCISE, examples and exit codes.
+    for command in ["check", "hint", "lesson", "solution", "reset"] {
+        let a = workbook().args([command, "--help"]).assert().success();
+        let help = stdout(&a);
+        assert!(
+            help.contains("[EXERCISE]") && help.contains("The exercise: a number (`02`)"),
+            "{command}: {help}"
+        );
+        assert!(
+            help.contains("Examples:") && help.contains("Exit codes:"),
+            "{help}"
+        );
+        assert!(!help.contains("possible values"), "{help}");
+    }
+    let a = workbook().args(["next", "--help"]).assert().success();
+    let help = stdout(&a);
+    assert!(help.contains("Exit codes: 0 the exercise passes"), "{help}");
+    assert!(
+        help.contains("1 the current exercise is not done yet"),
+        "{help}"
+    );
+}
+
+/// The environment variables the source reads: `var("X")`, `var_os("X")`, `env = "X"` and
+/// constants `..._ENV: &str = "X"`.
+fn variables_read_by_the_source() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Test modules name variables of their own making.
+        let text = text.split("#[cfg(test)]").next().unwrap();
+        for marker in ["var(\"", "var_os(\"", "env = \"", "_ENV: &str = \""] {
+            for (i, _) in text.match_indices(marker) {
+                let rest = &text[i + marker.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !name.is_empty() && rest[name.len()..].starts_with('"') {
+                    found.push(name);
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn help_lists_the_exit_codes_and_every_environment_variable_read() {
+    let a = workbook().arg("--help").assert().success();
+    let help = stdout(&a);
+    let vars = variables_read_by_the_source();
+    for expected in [
+        "WORKBOOK_WORKSPACE",
+        "WORKBOOK_DOCKER_TIMEOUT",
+        "WORKBOOK_BUSYBOX",
+        "NO_PAGER",
+        "WORKBOOK_ENGINE_SEES_HOST",
+        "DOCKER_HOST",
+        "DOCKER_CONTEXT",
+        "DOCKER_TLS_VERIFY",
+        "DOCKER_CERT_PATH",
+    ] {
+        assert!(
+            vars.iter().any(|v| v == expected),
+            "the scan missed {expected}: {vars:?}"
+        );
+    }
+    for var in &vars {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(var.as_str())),
+            "`workbook --help` does not name {var}:\n{help}"
+        );
+    }
+    for code in ["  0  pass", "  1  fail", "  2  error"] {
+        assert!(help.contains(code), "{help}");
+    }
+    assert!(help.contains("EXERCISE (check, hint, lesson"), "{help}");
+    // Every line of the long help fits 80 columns.
+    let after = &help[help.find("Start:").unwrap()..];
+    for line in after.lines() {
+        assert!(line.chars().count() <= 90, "too long: {line}");
+    }
+}
+
+// ---------------------------------------------------------------- completions and man
+
+const SUBCOMMANDS: [&str; 8] = [
+    "check",
+    "hint",
+    "lesson",
+    "next",
+    "reset",
+    "solution",
+    "verify",
+    "completions",
+];
+
+#[test]
+fn completion_scripts_name_the_subcommands_and_the_exercises() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let a = workbook().args(["completions", shell]).assert().success();
+        let script = stdout(&a);
+        for word in SUBCOMMANDS
+            .iter()
+            .chain(&["01-named-volumes", "03-tmpfs", "11-capstone"])
+        {
+            assert!(script.contains(word), "{shell}: no `{word}`");
+        }
+    }
+    // Where each shell offers them: after `check`, with the title where the shell shows one.
+    let fish = stdout(&workbook().args(["completions", "fish"]).assert().success());
+    assert!(fish.contains(
+        "complete -c workbook -n \"__fish_workbook_using_subcommand check\" -f -a '03-tmpfs' -d 'tmpfs mounts'"
+    ));
+    assert!(fish.contains("function __fish_workbook_using_subcommand"));
+    let ps = stdout(
+        &workbook()
+            .args(["completions", "powershell"])
+            .assert()
+            .success(),
+    );
+    let arm = &ps[ps.find("'workbook;lesson' {").unwrap()..];
+    let arm = &arm[..arm.find('}').unwrap()];
+    assert!(arm.contains("[CompletionResult]::new('03-tmpfs', '03-tmpfs', [CompletionResultType]::ParameterValue, 'tmpfs mounts')"), "{arm}");
+    let zsh = stdout(&workbook().args(["completions", "zsh"]).assert().success());
+    assert!(zsh.contains("03-tmpfs\\:\"tmpfs mounts\""), "{zsh}");
+    workbook().args(["completions", "tcsh"]).assert().code(2);
+}
+
+#[test]
+fn bash_completes_commands_and_exercise_slugs() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("workbook.bash");
+    let a = workbook().args(["completions", "bash"]).assert().success();
+    std::fs::write(&script, &a.get_output().stdout).unwrap();
+    let complete = |line: &str| {
+        let words: Vec<&str> = line.split(' ').collect();
+        let program = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}; _workbook workbook \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &program])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(complete("workbook les").trim(), "lesson");
+    let slugs = complete("workbook check 0");
+    assert!(slugs.lines().any(|l| l == "03-tmpfs"), "{slugs}");
+    assert!(slugs.lines().all(|l| l.starts_with('0')), "{slugs}");
+    assert_eq!(complete("workbook hint 11").trim(), "11-capstone");
+}
+
+#[test]
+fn the_man_page_renders_with_every_command_exit_status_and_environment() {
+    let a = workbook().arg("man").assert().success();
+    let roff = stdout(&a);
+    assert!(roff.contains(".TH workbook 1"), "{roff}");
+    for section in [
+        ".SH COMMANDS",
+        ".SH EXERCISE",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+    ] {
+        assert!(roff.contains(section), "no {section}");
+    }
+    // Rendered by man(1) when this machine has it, else by reading the roff.
+    let rendered = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .env("MANWIDTH", "100")
+        .env("MAN_KEEP_FORMATTING", "")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(roff.as_bytes())?;
+            child.wait_with_output()
+        });
+    let text = match rendered {
+        Ok(out) if out.status.success() => {
+            assert!(
+                out.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+        _ => roff.replace("\\-", "-"),
+    };
+    for needle in [
+        "workbook check [OPTIONS] [EXERCISE]",
+        "workbook completions",
+        "WORKBOOK_DOCKER_TIMEOUT",
+        "DOCKER_CERT_PATH",
+        "workbook check tmpfs",
+    ] {
+        assert!(text.contains(needle), "no `{needle}` in:\n{text}");
+    }
+    // A page per command too.
+    let dir = tempfile::tempdir().unwrap();
+    workbook()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for page in [
+        "workbook.1",
+        "workbook-check.1",
+        "workbook-hint.1",
+        "workbook-completions.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+}

@@ -108,6 +108,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("NO_PAGER", "any value: never page"),
     (
+        "COLUMNS",
+        "the width lessons and tables are laid out for when the output is not a terminal \
+         (default 100; a terminal's own width wins)",
+    ),
+    (
         "NO_COLOR",
         "any value: no colour (CLICOLOR=0 too; CLICOLOR_FORCE=1 forces colour)",
     ),

@@ -484,3 +484,57 @@ fn the_man_page_renders_with_every_command_exit_status_and_environment() {
         assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
     }
 }
+
+// ---------------------------------------------------------------- tables
+
+#[test]
+fn lesson_tables_use_the_terminal_width_and_show_no_stray_colon() {
+    let dir = tempfile::tempdir().unwrap();
+    let lesson = |columns: &str, ex: &str| {
+        let a = workbook()
+            .current_dir(dir.path())
+            .env("NO_PAGER", "1")
+            .env("COLUMNS", columns)
+            .args(["lesson", ex])
+            .assert()
+            .success();
+        stdout(&a)
+    };
+    // Wide: lesson 03's comparison is a table on one line per row, wider than the prose.
+    let wide = lesson("160", "03");
+    assert!(
+        wide.lines().any(|l| l
+            == "Shared between containers  yes                    yes                       no, each container has its own"),
+        "{wide}"
+    );
+    assert!(!wide.contains(": Where the data lives"), "{wide}");
+    assert!(!wide.contains("Named volume: "), "{wide}");
+    // 100 columns: still a table, its last column wrapped; 60: narrower columns, no records.
+    for columns in ["100", "60"] {
+        let out = lesson(columns, "03");
+        let width: usize = columns.parse().unwrap();
+        assert!(out.contains("Where the data"), "{out}");
+        assert!(
+            !out.contains(": Where the data lives") && !out.contains("Named volume: "),
+            "{out}"
+        );
+        // The table's lines (code blocks are never wrapped: a command must stay copyable).
+        let table =
+            &out[out.find("How it differs").unwrap()..out.find("tmpfs exists only").unwrap()];
+        assert!(table.lines().count() > 6, "{table}");
+        for line in table.lines() {
+            assert!(
+                console::measure_text_width(line) <= width,
+                "{columns}: too wide: {line}"
+            );
+        }
+    }
+    // Lesson 02's table keeps the spaces of its commands.
+    let two = lesson("160", "02");
+    assert!(
+        two.contains("`-v \"$(pwd)/models:/app/models:ro\"`"),
+        "{two}"
+    );
+    assert!(two.contains("`--mount type=bind,...,readonly`"), "{two}");
+    assert!(!two.contains('\u{E000}'));
+}

@@ -1,12 +1,5 @@
-//! What the workbook writes about itself: shell completion scripts and the manual page, both made
-//! from the clap definition ([`super::args`]) at run time, so they always match the binary.
-//!
-//! Completions are static scripts (clap_complete's generators), with the built-in exercises'
-//! slugs as the values of EXERCISE arguments: they work offline and need no call back into the
-//! binary while completing, in all four shells. clap_complete's dynamic completion would also
-//! know a pack's slugs, but it is behind an unstable feature and re-runs the binary on every
-//! Tab. The generators for fish and PowerShell leave a positional argument's values out, so
-//! they are added here, in each script's own form.
+//! `workbook man`: the manual page, made from the clap definition (src/cli/args.rs) and the
+//! texts of [`crate::commands::help`] at run time.
 //!
 //! The manual is a command (`workbook man`: one page, every command in it; `--dir DIR` also
 //! writes a page per command)
@@ -15,106 +8,20 @@
 
 use std::path::Path;
 
-use clap::CommandFactory;
-
-use super::args::{Cli, Shell};
+use crate::commands::context::CmdResult;
+use crate::commands::help::{ENVIRONMENT, EXERCISE_HELP, EXIT_CODES};
 use crate::util::error::{Error, Result};
 
-/// The completion script for `shell`.
-pub fn completions(shell: Shell) -> String {
-    let mut cmd = Cli::command();
-    let mut buf = Vec::new();
-    match shell {
-        Shell::Bash => {
-            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "workbook", &mut buf)
-        }
-        Shell::Zsh => {
-            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "workbook", &mut buf)
-        }
-        Shell::Fish => {
-            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "workbook", &mut buf)
-        }
-        Shell::Powershell => clap_complete::generate(
-            clap_complete::Shell::PowerShell,
-            &mut cmd,
-            "workbook",
-            &mut buf,
-        ),
-    }
-    let script = String::from_utf8_lossy(&buf).into_owned();
-    match shell {
-        Shell::Fish => fish_exercises(script, &exercise_args()),
-        Shell::Powershell => powershell_exercises(script, &exercise_args()),
-        Shell::Bash | Shell::Zsh => script,
-    }
-}
-
-/// The subcommands with a positional EXERCISE argument, and its values (slug, title).
-fn exercise_args() -> Vec<(String, Vec<(String, String)>)> {
-    let mut cmd = Cli::command();
-    cmd.build();
-    cmd.get_subcommands()
-        .filter_map(|sub| {
-            let arg = sub.get_positionals().find(|a| {
-                a.get_value_names()
-                    .is_some_and(|n| n.iter().any(|n| n == "EXERCISE"))
-            })?;
-            let values = arg
-                .get_possible_values()
-                .into_iter()
-                .map(|v| {
-                    let help = v.get_help().map(|h| h.to_string()).unwrap_or_default();
-                    (v.get_name().to_string(), help)
-                })
-                .collect();
-            Some((sub.get_name().to_string(), values))
-        })
-        .collect()
-}
-
-/// Adds `complete` lines for each EXERCISE argument, under the same condition the generator
-/// uses for that subcommand's options.
-fn fish_exercises(mut script: String, args: &[(String, Vec<(String, String)>)]) -> String {
-    let quote = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
-    for (sub, values) in args {
-        for (slug, title) in values {
-            script.push_str(&format!(
-                "complete -c workbook -n \"__fish_workbook_using_subcommand {sub}\" -f -a '{}' -d '{}'\n",
-                quote(slug),
-                quote(title)
-            ));
-        }
-    }
-    script
-}
-
-/// Adds a `CompletionResult` per exercise in the arm of each subcommand with an EXERCISE.
-fn powershell_exercises(script: String, args: &[(String, Vec<(String, String)>)]) -> String {
-    let quote = |s: &str| s.replace('\'', "''");
-    let mut out = String::with_capacity(script.len() * 2);
-    for line in script.split_inclusive('\n') {
-        out.push_str(line);
-        let arm = args
-            .iter()
-            .find(|(sub, _)| line.trim() == format!("'workbook;{sub}' {{"));
-        if let Some((_, values)) = arm {
-            for (slug, title) in values {
-                out.push_str(&format!(
-                    "            [CompletionResult]::new('{0}', '{0}', [CompletionResultType]::ParameterValue, '{1}')\n",
-                    quote(slug),
-                    quote(title)
-                ));
-            }
-        }
-    }
-    out
+/// Prints the manual of `cmd` (the workbook's clap definition), or writes the pages into `dir`.
+pub fn run(cmd: clap::Command, dir: Option<&Path>) -> CmdResult {
+    crate::ui::output::out(&man(cmd, dir)?);
+    Ok(0)
 }
 
 /// The manual page of the workbook (roff): every command with its arguments and examples,
 /// what EXERCISE may be, the exit status and the environment. With `dir`, writes it and a page
 /// per command (`workbook-check.1`...) into `dir` instead, and says where.
-pub fn man(dir: Option<&Path>) -> Result<String> {
-    let cmd = Cli::command();
+pub fn man(cmd: clap::Command, dir: Option<&Path>) -> Result<String> {
     match dir {
         None => man_page(cmd).map_err(|e| Error::io("cannot render the manual page", e)),
         Some(dir) => {
@@ -187,16 +94,13 @@ fn man_page(mut cmd: clap::Command) -> std::io::Result<String> {
             ));
         }
     }
-    page.push_str(&format!(
-        ".SH EXERCISE\n{}\n",
-        roff_lines(super::args::EXERCISE_HELP)
-    ));
+    page.push_str(&format!(".SH EXERCISE\n{}\n", roff_lines(EXERCISE_HELP)));
     page.push_str(".SH \"EXIT STATUS\"\n");
-    for (code, what) in super::args::EXIT_CODES {
+    for (code, what) in EXIT_CODES {
         page.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", roff_lines(what)));
     }
     page.push_str(".SH ENVIRONMENT\n");
-    for (name, what) in super::args::ENVIRONMENT {
+    for (name, what) in ENVIRONMENT {
         page.push_str(&format!(
             ".TP\n\\fB{}\\fR\n{}\n",
             roff(name),

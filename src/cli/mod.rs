@@ -8,7 +8,7 @@ pub mod context;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 pub use args::{Cli, Command, DevCommand};
 use context::Context;
@@ -116,17 +116,14 @@ pub async fn run(cli: Cli) -> CmdResult {
             yes,
             ..
         } => cmd::check::all(cat, ws, json, yes).await,
-        Command::Check {
-            exercise,
-            json,
-            yes,
-            ..
-        } => cmd::check::run(cat, ws, exercise.as_deref(), json, yes).await,
-        Command::Hint { exercise } => cmd::hint::run(cat, ws, exercise.as_deref()),
+        Command::Check { ex, json, yes, .. } => {
+            cmd::check::run(cat, ws, ex.exercise.as_deref(), json, yes).await
+        }
+        Command::Hint { ex } => cmd::hint::run(cat, ws, ex.exercise.as_deref()),
         Command::List { json } => cmd::list::run(cat, ws, json),
-        Command::Lesson { exercise } => cmd::lesson::run(cat, ws, exercise.as_deref()),
-        Command::Solution { exercise, run, yes } => {
-            cmd::solution::run(cat, ws, exercise.as_deref(), run, yes).await
+        Command::Lesson { ex } => cmd::lesson::run(cat, ws, ex.exercise.as_deref()),
+        Command::Solution { ex, run, yes } => {
+            cmd::solution::run(cat, ws, ex.exercise.as_deref(), run, yes).await
         }
         Command::BenchIo {
             size_mb,
@@ -151,13 +148,15 @@ pub async fn run(cli: Cli) -> CmdResult {
         }
         Command::Doctor { json } => cmd::doctor::run(ws, json).await,
         Command::Reset { all: true, yes, .. } => cmd::reset::all(cat, ws, yes).await,
-        Command::Reset { exercise, yes, .. } => {
-            cmd::reset::run(cat, ws, exercise.as_deref(), yes).await
+        Command::Reset { ex, yes, .. } => {
+            cmd::reset::run(cat, ws, ex.exercise.as_deref(), yes).await
         }
         Command::Verify {
             exercises,
             json,
             yes,
         } => cmd::verify::run(cat, &exercises, json, yes).await,
+        Command::Completions { shell } => cmd::completions::run(Cli::command(), shell),
+        Command::Man { dir } => cmd::man::run(Cli::command(), dir.as_deref()),
     }
 }

@@ -27,7 +27,7 @@ pub async fn run(
 ) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let mut state = State::open(&ws)?;
-    let ex = pick(cat, &state.progress, wanted)?;
+    let ex = pick(cat, Some(&ws), &state.progress, wanted)?;
     let engine = engine::connect().await?;
     let endpoint = engine.endpoint.to_string();
     let memory = ws.grading_memory(&endpoint);

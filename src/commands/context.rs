@@ -26,10 +26,11 @@ pub fn require_workspace(explicit: Option<&Path>) -> Result<Workspace> {
     }).map_err(Into::into)
 }
 
-/// Finds an exercise by slug, number (`2`, `02`) or part of its name.
+/// Finds an exercise by slug, number (`2`, `02`), or a word or part of its name or title.
 pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a Exercise> {
     let slugs: Vec<String> = exercises.iter().map(|e| e.slug.clone()).collect();
-    let slug = crate::curriculum::catalog::find_slug(&slugs, wanted)?;
+    let titles = || exercises.iter().map(|e| e.title().to_string()).collect();
+    let slug = crate::curriculum::catalog::find_slug(&slugs, titles, wanted)?;
     exercises
         .iter()
         .find(|e| e.slug == slug)
@@ -37,17 +38,20 @@ pub fn find_exercise<'a>(exercises: &'a [Exercise], wanted: &str) -> Result<&'a 
         .map_err(Into::into)
 }
 
-/// The exercise named on the command line, else the current one; parses only that one.
+/// The exercise named on the command line, else the one whose folder of workspace `ws` we are
+/// in (or in a subfolder of), else the current one; parses only that one.
 pub fn pick<'a>(
     cat: &'a Catalog,
+    ws: Option<&Workspace>,
     progress: &Progress,
     wanted: Option<&str>,
 ) -> Result<&'a Exercise> {
     match wanted {
         Some(w) => cat.find(w),
         None => {
-            let slug = progress
-                .current_slug(cat.slugs())
+            let slug = ws
+                .and_then(|ws| ws.exercise_here(cat.slugs()))
+                .or_else(|| progress.current_slug(cat.slugs()))
                 .or_else(|| cat.slugs().last().map(String::as_str))
                 .ok_or_else(|| "this workbook has no exercises".to_string())?;
             cat.get(slug)

@@ -12,11 +12,12 @@ use crate::learner::workspace::Workspace;
 
 pub fn run(cat: &Catalog, explicit: Option<&Path>, wanted: Option<&str>) -> CmdResult {
     let _paged = crate::ui::output::Paged::start();
-    let progress = match Workspace::find(explicit)? {
-        Some(ws) => state::load(&ws)?,
+    let ws = Workspace::find(explicit)?;
+    let progress = match &ws {
+        Some(ws) => state::load(ws)?,
         None => Progress::default(),
     };
-    let ex = pick(cat, &progress, wanted)?;
+    let ex = pick(cat, ws.as_ref(), &progress, wanted)?;
     let text = cat
         .lesson(&ex.data.lesson)
         .ok_or_else(|| format!("the lesson {} is missing", ex.data.lesson))?;

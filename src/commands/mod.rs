@@ -4,13 +4,16 @@
 
 pub mod bench_io;
 pub mod check;
+pub mod completions;
 pub mod context;
 pub mod dev;
 pub mod doctor;
+pub mod help;
 pub mod hint;
 pub mod init;
 pub mod lesson;
 pub mod list;
+pub mod man;
 pub mod next;
 pub mod prepare;
 pub mod present;

@@ -354,6 +354,7 @@ mod tests {
                 StepProgress {
                     first_passed: Some(1_700_000_000),
                     failed_attempts: 1,
+                    last: None,
                 },
             );
         }
@@ -363,6 +364,7 @@ mod tests {
             StepProgress {
                 first_passed: None,
                 failed_attempts: 3,
+                last: None,
             },
         );
         // Steps and exercises the catalog no longer has are ignored.

@@ -19,7 +19,7 @@ pub async fn run(
 ) -> CmdResult {
     let ws = require_workspace(explicit)?;
     let mut state = State::open(&ws)?;
-    let ex = pick(cat, &state.progress, wanted)?;
+    let ex = pick(cat, Some(&ws), &state.progress, wanted)?;
     let engine = connect().await?;
     let items = reset::plan(&engine.docker, &ws, cat, ex, &ex.data.resources).await?;
     if !confirm_removal(&ex.slug, &items, yes)? {

@@ -22,7 +22,7 @@ pub async fn run(
         Some(ws) => state::load(ws)?,
         None => Progress::default(),
     };
-    let ex = pick(cat, &progress, wanted)?;
+    let ex = pick(cat, ws.as_ref(), &progress, wanted)?;
     let script = cat
         .solution(&ex.slug)
         .ok_or_else(|| format!("exercise {} has no reference solution", ex.slug))?;

@@ -186,10 +186,19 @@ impl Catalog {
         self.get(slug).ok()
     }
 
-    /// Finds an exercise by slug, number (`2`, `02`) or part of its name, parsing only it.
+    /// Finds an exercise by slug, number (`2`, `02`), a word or part of its name or title (any
+    /// case), parsing only it ([`find_slug`]).
     pub fn find(&self, wanted: &str) -> Result<&Exercise> {
-        let slug = find_slug(&self.slugs, wanted)?;
+        let slug = find_slug(&self.slugs, || self.titles(), wanted)?;
         self.get(slug)
+    }
+
+    /// Every exercise's title, in order, read without parsing the exercises (unless they are).
+    pub fn titles(&self) -> Vec<String> {
+        if let Some(Ok(all)) = self.all.get() {
+            return all.iter().map(|e| e.title().to_string()).collect();
+        }
+        self.sources.iter().map(|s| title_of(s)).collect()
     }
 
     /// The pack folder, when this is a pack.
@@ -367,31 +376,145 @@ pub fn exercises() -> Result<Vec<Exercise>> {
     Ok(Catalog::embedded()?.exercises()?.to_vec())
 }
 
-/// Finds a slug by itself, its number (`2`, `02`) or a part of it that only it has.
-pub fn find_slug<'a>(slugs: &'a [String], wanted: &str) -> Result<&'a str> {
-    let w = wanted.trim().trim_end_matches('/');
-    if let Some(s) = slugs.iter().find(|s| *s == w) {
+/// Finds a slug, case-insensitively: by itself, its number (`2`, `02`), its name without the
+/// number (`tmpfs`), whole words of its slug or title (`permissions`, `Backup`), else a part of
+/// them that only one exercise has (`permission`, `bind-mount`). `titles` gives the titles in
+/// the order of `slugs`; it is called only when the slug alone does not decide. Two or more
+/// matches are an error listing them; none, an error with a did-you-mean over slugs and titles.
+pub fn find_slug<'a>(
+    slugs: &'a [String],
+    titles: impl FnOnce() -> Vec<String>,
+    wanted: &str,
+) -> Result<&'a str> {
+    let w = wanted.trim().trim_start_matches("./").trim_end_matches('/');
+    if let Some(s) = slugs.iter().find(|s| s.eq_ignore_ascii_case(w)) {
         return Ok(s);
     }
+    let number = |s: &str| s.split('-').next().and_then(|p| p.parse::<u32>().ok());
     if let Ok(n) = w.parse::<u32>() {
-        if let Some(s) = slugs
-            .iter()
-            .find(|s| s.split('-').next().and_then(|p| p.parse::<u32>().ok()) == Some(n))
-        {
+        if let Some(s) = slugs.iter().find(|s| number(s) == Some(n)) {
             return Ok(s);
         }
+        let numbers: Vec<u32> = slugs.iter().filter_map(|s| number(s)).collect();
+        let range = match (numbers.iter().min(), numbers.iter().max()) {
+            (Some(lo), Some(hi)) => format!(": they are numbered {lo:02} to {hi:02}"),
+            _ => String::new(),
+        };
+        return Err(
+            format!("no exercise number {n}{range}. `workbook list` shows them all.").into(),
+        );
     }
-    let matching: Vec<&String> = slugs.iter().filter(|s| s.contains(w)).collect();
-    if matching.len() == 1 {
-        return Ok(matching[0]);
+    let name = |s: &'a String| s.split_once('-').map_or(s.as_str(), |(_, rest)| rest);
+    if let Some(s) = slugs.iter().find(|s| name(s).eq_ignore_ascii_case(w)) {
+        return Ok(s);
     }
-    let suggestion = crate::util::suggest::closest(w, slugs.iter().map(String::as_str))
-        .map(|s| format!(" Did you mean `{s}`?"))
+    let titles = titles();
+    let title = |i: usize| titles.get(i).map_or("", String::as_str);
+    let key = words(w);
+    if key.is_empty() {
+        return Err(not_found(slugs, &titles, wanted, None));
+    }
+    // Whole words: `volume` is a word of three titles; `permission` of none.
+    let whole: Vec<usize> = (0..slugs.len())
+        .filter(|&i| {
+            contains_words(&words(&slugs[i]), &key) || contains_words(&words(title(i)), &key)
+        })
+        .collect();
+    // Parts of words: `permission` is in `permissions`, `bind-mount` in `bind-mounts`.
+    let joined = key.join(" ");
+    let part: Vec<usize> = (0..slugs.len())
+        .filter(|&i| {
+            words(&slugs[i]).join(" ").contains(&joined)
+                || words(title(i)).join(" ").contains(&joined)
+        })
+        .collect();
+    let found = if whole.is_empty() { part } else { whole };
+    match found.as_slice() {
+        [i] => Ok(&slugs[*i]),
+        [] => {
+            // A typo: the closest slug, name, title or word of a title.
+            let mut candidates: Vec<(String, usize)> = Vec::new();
+            for (i, slug) in slugs.iter().enumerate() {
+                candidates.push((slug.clone(), i));
+                candidates.push((name(slug).to_string(), i));
+                candidates.push((title(i).to_string(), i));
+                for word in words(title(i)).into_iter().chain(words(name(slug))) {
+                    if word.chars().count() >= 4 {
+                        candidates.push((word, i));
+                    }
+                }
+            }
+            let close =
+                crate::util::suggest::closest(w, candidates.iter().map(|(c, _)| c.as_str()))
+                    .and_then(|c| candidates.iter().find(|(s, _)| s == c))
+                    .map(|(_, i)| *i);
+            Err(not_found(slugs, &titles, wanted, close))
+        }
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|&i| described(&slugs[i], title(i)))
+                .collect();
+            let example = number(&slugs[many[0]])
+                .map(|n| format!("{n:02}"))
+                .unwrap_or_else(|| slugs[many[0]].clone());
+            Err(format!(
+                "`{wanted}` matches {} exercises: {}. Name one of them: its number (e.g. `{example}`) or its slug.",
+                many.len(),
+                list.join(", ")
+            )
+            .into())
+        }
+    }
+}
+
+/// The lowercase words of `text` (letters and digits; everything else separates).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether `key` appears in `hay` as consecutive whole words.
+fn contains_words(hay: &[String], key: &[String]) -> bool {
+    hay.windows(key.len()).any(|window| window == key)
+}
+
+/// `03-tmpfs (tmpfs mounts)`; the slug alone when the title says nothing more.
+fn described(slug: &str, title: &str) -> String {
+    if title.is_empty() {
+        slug.to_string()
+    } else {
+        format!("{slug} ({title})")
+    }
+}
+
+fn not_found(slugs: &[String], titles: &[String], wanted: &str, close: Option<usize>) -> Error {
+    let title = |i: usize| titles.get(i).map_or("", String::as_str);
+    let suggestion = close
+        .map(|i| match title(i) {
+            "" => format!(" Did you mean `{}`?", slugs[i]),
+            t => format!(" Did you mean `{}` ({t})?", slugs[i]),
+        })
         .unwrap_or_default();
-    Err(format!(
-        "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them all.)",
+    format!(
+        "no exercise `{wanted}`.{suggestion} The exercises are: {}. (`workbook list` shows them with their titles.)",
         slugs.join(", ")
-    ).into())
+    )
+    .into()
+}
+
+/// The `title` of an `exercise.toml`, read without parsing the rest of the exercise.
+fn title_of(source: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Title {
+        #[serde(default)]
+        title: String,
+    }
+    toml::from_str::<Title>(source)
+        .map(|t| safe_text::line(&t.title).into_owned())
+        .unwrap_or_default()
 }
 
 /// The Markdown of a lesson file under `lessons/`.
@@ -463,7 +586,8 @@ mod tests {
         let err = cat.find("03-tnpfs").unwrap_err();
         assert!(err.to_string().contains("no exercise `03-tnpfs`"), "{err}");
         assert!(
-            err.to_string().contains("Did you mean `03-tmpfs`?"),
+            err.to_string()
+                .contains("Did you mean `03-tmpfs` (tmpfs mounts)?"),
             "{err}"
         );
         assert!(
@@ -471,5 +595,85 @@ mod tests {
             "{err}"
         );
         assert!(cat.get("99-nothing").is_err());
+    }
+
+    #[test]
+    fn selection_ignores_case_and_matches_words_of_titles() {
+        let cat = Catalog::embedded().unwrap();
+        for (wanted, slug) in [
+            ("TMPFS", "03-tmpfs"),
+            ("Tmpfs", "03-tmpfs"),
+            ("03-TMPFS", "03-tmpfs"),
+            ("./03-tmpfs/", "03-tmpfs"),
+            ("Bind-Mounts", "02-bind-mounts"),
+            ("bind mount", "02-bind-mounts"),
+            // Words of a title, whole or begun.
+            ("permissions", "09-permissions"),
+            ("permission", "09-permissions"),
+            ("PERMISSION", "09-permissions"),
+            ("disaster", "11-capstone"),
+            ("Disaster Recovery", "11-capstone"),
+            ("backup", "07-backup-restore"),
+            ("checkpoints", "04-checkpoints"),
+            ("serving", "05-shared-models"),
+            ("drivers", "10-volume-drivers"),
+        ] {
+            assert_eq!(
+                cat.find(wanted).map(|e| e.slug.as_str()).ok(),
+                Some(slug),
+                "{wanted}"
+            );
+        }
+        // Titles are read without parsing the exercises.
+        assert!(cat.all.get().is_none());
+    }
+
+    #[test]
+    fn an_ambiguous_word_lists_the_candidates() {
+        let cat = Catalog::embedded().unwrap();
+        let err = cat.find("volume").unwrap_err().to_string();
+        assert!(err.contains("`volume` matches 3 exercises"), "{err}");
+        for candidate in [
+            "06-volume-lifecycle (Volume commands)",
+            "09-permissions (Manage volume permissions)",
+            "10-volume-drivers (Volume drivers)",
+        ] {
+            assert!(err.contains(candidate), "{err}");
+        }
+        assert!(err.contains("e.g. `06`"), "{err}");
+        let err = cat.find("MOUNTS").unwrap_err().to_string();
+        assert!(err.contains("02-bind-mounts (Bind mounts)"), "{err}");
+        assert!(err.contains("03-tmpfs (tmpfs mounts)"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_gets_a_did_you_mean_against_slugs_and_titles() {
+        let cat = Catalog::embedded().unwrap();
+        for (typo, meant) in [
+            ("tmpsf", "03-tmpfs` (tmpfs mounts"),
+            ("TMFPS", "03-tmpfs` (tmpfs mounts"),
+            ("permisions", "09-permissions` (Manage volume permissions"),
+            ("capstnoe", "11-capstone` (Capstone: disaster recovery"),
+            ("perfomance", "08-performance` (Performance optimization"),
+            (
+                "chekpoints",
+                "04-checkpoints` (Training with persistent checkpoints",
+            ),
+        ] {
+            let err = cat.find(typo).unwrap_err().to_string();
+            assert!(err.contains(&format!("no exercise `{typo}`")), "{err}");
+            assert!(
+                err.contains(&format!("Did you mean `{meant})?")),
+                "{typo}: {err}"
+            );
+        }
+        let err = cat.find("kubernetes").unwrap_err().to_string();
+        assert!(!err.contains("Did you mean"), "{err}");
+        let err = cat.find("12").unwrap_err().to_string();
+        assert!(
+            err.contains("no exercise number 12: they are numbered 01 to 11"),
+            "{err}"
+        );
+        assert!(cat.find("").is_err() && cat.find(" / ").is_err());
     }
 }

@@ -31,6 +31,21 @@ pub struct StepProgress {
     /// Gradings of this step that did not pass.
     #[serde(default)]
     pub failed_attempts: u32,
+    /// The verdict of the last grading that judged this step (pass, fail, unavailable; a
+    /// grading that could not read the daemon leaves it): where the learner is now, which
+    /// `first_passed` alone cannot say once a passed step fails again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Status>,
+}
+
+impl StepProgress {
+    /// Nothing left to do here as far as the gradings recorded know: the last verdict passed or
+    /// was not available on the engine; without one (a progress file written before it was
+    /// kept), the step passed once.
+    pub fn settled(&self) -> bool {
+        self.last
+            .map_or(self.first_passed.is_some(), Status::settled)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -172,6 +187,9 @@ impl Progress {
         let mut reached = true;
         for step in &report.steps {
             let sp = ex.steps.entry(step.id.clone()).or_default();
+            if step.status != Status::Error {
+                sp.last = Some(step.status);
+            }
             match step.status {
                 Status::Pass => {
                     sp.first_passed.get_or_insert(t);

@@ -129,6 +129,15 @@ impl Workspace {
         self.root.join(slug)
     }
 
+    /// The exercise whose folder in this workspace the current folder is, or is inside of:
+    /// `check`, `hint`, `lesson`... with no EXERCISE mean that one there.
+    pub fn exercise_here<'s, S: AsRef<str>>(&self, slugs: &'s [S]) -> Option<&'s str> {
+        let cwd = crate::checks::snapshot::canonical(&std::env::current_dir().ok()?);
+        let first = cwd.strip_prefix(&self.root).ok()?.components().next()?;
+        let first = first.as_os_str().to_str()?;
+        slugs.iter().map(AsRef::as_ref).find(|s| *s == first)
+    }
+
     /// Where writing or deleting `path` (inside the workspace) would really land, when a
     /// symbolic link on the way takes it out of the workspace (`data -> ~/datasets`): the
     /// workbook never writes or deletes through such a link. `None` when it stays inside.

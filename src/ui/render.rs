@@ -11,23 +11,36 @@ use textwrap::{WordSeparator, WordSplitter, WrapAlgorithm};
 /// Narrowest text column used for wrapping, however deep lists and quotes are nested.
 const MIN_TEXT_WIDTH: usize = 10;
 
+/// Prose is wrapped at most this wide, however wide the terminal: longer lines are hard to read.
+/// Tables use the whole width.
+pub const PROSE_WIDTH: usize = 100;
+
+/// The widest terminal believed (a larger size is a misreport).
+const MAX_WIDTH: usize = 1000;
+
 /// Options for rendering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
-    /// Maximum width of a line of prose, in terminal columns.
+    /// The terminal's width, in columns: no line is wider. Prose is wrapped at
+    /// [`PROSE_WIDTH`] within it; a table may use all of it.
     pub width: usize,
     /// Whether to emit ANSI styling (bold, colors, dim gutters).
     pub color: bool,
 }
 
 impl Style {
-    /// Width of stdout's terminal (fallback 100, capped at 100, min 40); color when
-    /// `console::colors_enabled()` (which honours NO_COLOR / CLICOLOR and non-tty).
+    /// Width of stdout's terminal, else `COLUMNS` (as shells export it), else 100; at least 40.
+    /// Color when `console::colors_enabled()` (which honours NO_COLOR / CLICOLOR and non-tty).
     pub fn for_stdout() -> Style {
-        let size = console::Term::stdout().size_checked();
-        let width = size.map_or(100, |(_, cols)| usize::from(cols));
+        let columns = || std::env::var("COLUMNS").ok()?.trim().parse::<usize>().ok();
+        let width = console::Term::stdout()
+            .size_checked()
+            .map(|(_, cols)| usize::from(cols))
+            .or_else(columns)
+            .filter(|w| *w > 0)
+            .unwrap_or(100);
         Style {
-            width: width.clamp(40, 100),
+            width: width.clamp(40, MAX_WIDTH),
             color: console::colors_enabled(),
         }
     }
@@ -44,7 +57,8 @@ pub fn render(markdown: &str, style: &Style) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(markdown, options).peekable();
     let mut renderer = Renderer {
-        width: style.width,
+        width: style.width.min(PROSE_WIDTH),
+        term: style.width,
         color: style.color,
         ..Renderer::default()
     };
@@ -68,7 +82,10 @@ enum Container {
 /// Event-driven renderer state.
 #[derive(Default)]
 struct Renderer {
+    /// The width prose is wrapped at.
     width: usize,
+    /// The terminal's width: a table may use all of it.
+    term: usize,
     color: bool,
     lines: Vec<String>,
     stack: Vec<Container>,
@@ -304,6 +321,10 @@ impl Renderer {
         self.gap = true;
     }
 
+    /// A table as wide as the terminal allows: its columns at their natural widths when they fit;
+    /// else the widest columns narrowed and their cells wrapped (never inside a word or a code
+    /// span); else, when even that cannot fit, one record per row (`Header: value`, the value
+    /// alone under an empty header).
     fn end_table(&mut self) {
         let Some((aligns, rows)) = self.table.take() else {
             return;
@@ -313,36 +334,93 @@ impl Renderer {
         let Some((header, body)) = rows.split_first().filter(|_| columns > 0) else {
             return;
         };
+        let cell = |row: &Vec<String>, i: usize| row.get(i).map_or("", String::as_str).to_string();
         let mut widths = vec![0; columns];
+        let mut narrowest = vec![1; columns];
         for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(measure_text_width(cell));
+            for i in 0..columns {
+                let text = cell(row, i);
+                widths[i] = widths[i].max(measure_text_width(&text));
+                let longest_word = text.split(' ').map(measure_text_width).max().unwrap_or(0);
+                narrowest[i] = narrowest[i].max(longest_word);
             }
         }
-        let total = widths.iter().sum::<usize>() + 2 * (columns - 1);
-        if total <= self.avail() {
-            for (r, row) in rows.iter().enumerate() {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| pad(row.get(i), widths[i], aligns.get(i)))
-                    .collect();
-                self.emit(&cells.join("  "));
-                if r == 0 {
-                    let rule = self.paint(Ansi::new().dim(), &"─".repeat(total));
-                    self.emit(&rule);
-                }
+        let gaps = 2 * (columns - 1);
+        let avail = self.table_avail();
+        if narrowest.iter().sum::<usize>() + gaps > avail {
+            return self.table_records(header, body);
+        }
+        // Narrow the widest column that can still give a column, until the table fits.
+        while widths.iter().sum::<usize>() + gaps > avail {
+            let Some(i) = (0..columns)
+                .filter(|&i| widths[i] > narrowest[i])
+                .max_by_key(|&i| widths[i])
+            else {
+                break;
+            };
+            widths[i] -= 1;
+        }
+        let total = widths.iter().sum::<usize>() + gaps;
+        let wrapped = |row: &Vec<String>| -> Vec<Vec<String>> {
+            (0..columns)
+                .map(|i| {
+                    let options = textwrap::Options::new(widths[i].max(1))
+                        .word_separator(WordSeparator::AsciiSpace)
+                        .word_splitter(WordSplitter::NoHyphenation)
+                        .wrap_algorithm(WrapAlgorithm::FirstFit)
+                        .break_words(false);
+                    let text = cell(row, i);
+                    textwrap::wrap(&text, options)
+                        .into_iter()
+                        .map(|l| l.into_owned())
+                        .collect()
+                })
+                .collect()
+        };
+        let cells: Vec<Vec<Vec<String>>> = rows.iter().map(wrapped).collect();
+        // Rows of more than one line are set apart by a blank line.
+        let tall = cells[1..].iter().any(|row| row.iter().any(|c| c.len() > 1));
+        for (r, row) in cells.iter().enumerate() {
+            if tall && r > 1 {
+                self.gap = true;
             }
-        } else if body.is_empty() {
+            let height = row.iter().map(Vec::len).max().unwrap_or(1).max(1);
+            for line in 0..height {
+                let parts: Vec<String> = (0..columns)
+                    .map(|i| pad(row[i].get(line), widths[i], aligns.get(i)))
+                    .collect();
+                self.emit(&parts.join("  "));
+            }
+            if r == 0 {
+                let rule = self.paint(Ansi::new().dim(), &"─".repeat(total));
+                self.emit(&rule);
+            }
+        }
+        self.gap = true;
+    }
+
+    /// One record per row, for a table that cannot fit even with its cells wrapped.
+    fn table_records(&mut self, header: &[String], body: &[Vec<String>]) {
+        if body.is_empty() {
             for line in self.wrap(&header.join("  "), "") {
                 self.emit(&line);
             }
-        } else {
-            for row in body {
-                self.gap = true;
-                for (i, head) in header.iter().enumerate() {
-                    let value = row.get(i).map_or("", String::as_str);
-                    for line in self.wrap(&format!("{head}: {value}"), "  ") {
-                        self.emit(&line);
-                    }
+        }
+        for row in body {
+            self.gap = true;
+            for (i, head) in header.iter().enumerate() {
+                let value = row.get(i).map_or("", String::as_str);
+                // An empty header (a row-label column) shows the value alone, as the title.
+                let text = if console::strip_ansi_codes(head).trim().is_empty() {
+                    value.to_string()
+                } else {
+                    format!("{head}: {value}")
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                for line in self.wrap(&text, "  ") {
+                    self.emit(&line);
                 }
             }
         }
@@ -370,7 +448,13 @@ impl Renderer {
         lines.into_iter().map(|l| l.replace(KEEP, " ")).collect()
     }
 
-    /// Columns available for content inside the open containers.
+    /// Columns a table may use inside the open containers: the terminal's whole width.
+    fn table_avail(&self) -> usize {
+        let indent = measure_text_width(&self.prefix(false));
+        self.term.saturating_sub(indent).max(MIN_TEXT_WIDTH)
+    }
+
+    /// Columns available for prose inside the open containers.
     fn avail(&self) -> usize {
         let indent = measure_text_width(&self.prefix(false));
         self.width.saturating_sub(indent).max(MIN_TEXT_WIDTH)
@@ -394,7 +478,8 @@ impl Renderer {
         if std::mem::take(&mut self.gap) && self.lines.last().is_some_and(|l| !is_blank(l)) {
             self.lines.push(self.prefix(false).trim_end().to_string());
         }
-        let line = format!("{}{content}", self.prefix(true));
+        // A code span's spaces are held by a placeholder until here (a table cell's too).
+        let line = format!("{}{content}", self.prefix(true)).replace(KEEP, " ");
         self.lines.push(line.trim_end().to_string());
         for container in &mut self.stack {
             if let Container::Item(_, fresh) = container {
@@ -578,14 +663,108 @@ mod tests {
     }
 
     #[test]
-    fn wide_table_falls_back() {
+    fn a_wide_table_wraps_its_cells_within_the_width() {
         let md = "| Command | Engine 23 and newer |\n|---|---|\n\
             | `docker volume prune` | removes unused anonymous volumes only, never named ones |\n\
             | `prune -a` | removes every unused volume |";
         let out = render(md, &PLAIN);
-        assert!(out.starts_with("Command: `docker volume prune`\nEngine 23 and newer: removes"));
-        assert!(out.contains("\n\nCommand: `prune -a`\n"));
         assert_fits(&out, 40);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Command                Engine 23 and");
+        assert_eq!(lines[1], "                       newer");
+        assert!(lines[2].starts_with("──────"));
+        // A code span is never broken; the cell beside it wraps in its column.
+        assert_eq!(lines[3], "`docker volume prune`  removes unused");
+        assert_eq!(lines[4], "                       anonymous volumes");
+        assert!(
+            out.contains("\n\n`prune -a`             removes every"),
+            "{out}"
+        );
+        assert!(!out.contains("Command:"), "{out}");
+    }
+
+    #[test]
+    fn a_table_uses_the_terminal_width_beyond_the_prose_width() {
+        let long = "word ".repeat(30);
+        let md = format!(
+            "{long}\n\n| a | b |\n|---|---|\n| {} | {} |",
+            "x".repeat(70),
+            "y".repeat(70)
+        );
+        let out = render(
+            &md,
+            &Style {
+                width: 160,
+                color: false,
+            },
+        );
+        // Prose stays at 100 columns; the table's row is one line of 142.
+        assert!(out
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .all(|l| l.len() <= PROSE_WIDTH));
+        let row = format!("{}  {}", "x".repeat(70), "y".repeat(70));
+        assert!(out.lines().any(|l| l == row), "{out}");
+        // On a 100-column terminal the same cells cannot be narrowed: one record per row.
+        let out = render(
+            &md,
+            &Style {
+                width: 100,
+                color: false,
+            },
+        );
+        assert!(out.contains(&format!("a: {}", "x".repeat(70))), "{out}");
+        assert_fits(&out, 100);
+    }
+
+    #[test]
+    fn a_table_too_wide_for_wrapping_is_one_record_per_row_without_stray_colons() {
+        // Lesson 03's table: its first column has no header.
+        let md = "| | Named volume | Bind mount | tmpfs |\n|---|---|---|---|\n\
+            | Where the data lives | Docker's area on disk | a host folder you choose | RAM of the host |";
+        let out = render(
+            md,
+            &Style {
+                width: 24,
+                color: false,
+            },
+        );
+        assert!(
+            out.starts_with("Where the data lives\nNamed volume: Docker's\n  area on disk\n"),
+            "{out}"
+        );
+        assert!(!out.contains(": Where"), "{out}");
+        let narrow = render("| a | b | c | d | e | f | g | h | i | j | k | l | m | n |\n|-|-|-|-|-|-|-|-|-|-|-|-|-|-|\n| abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef | abcdef |", &PLAIN);
+        assert!(narrow.starts_with("a: abcdef\nb: abcdef\n"), "{narrow}");
+        assert_fits(&narrow, 40);
+    }
+
+    #[test]
+    fn a_code_span_in_a_table_keeps_its_spaces() {
+        let md = "| Started with | RW |\n|---|---|\n| `-v \"$(pwd)/data:/app/data\"` | `true` |";
+        let out = render(
+            md,
+            &Style {
+                width: 80,
+                color: false,
+            },
+        );
+        assert!(
+            out.contains("`-v \"$(pwd)/data:/app/data\"`  `true`"),
+            "{out}"
+        );
+        assert!(!out.contains(KEEP), "{out:?}");
+        let colored = render(
+            md,
+            &Style {
+                width: 80,
+                color: true,
+            },
+        );
+        assert!(
+            !colored.contains(KEEP) && colored.contains("-v \"$(pwd)"),
+            "{colored:?}"
+        );
     }
 
     #[test]
@@ -627,7 +806,7 @@ mod tests {
     #[test]
     fn style_for_stdout_is_within_bounds() {
         let style = Style::for_stdout();
-        assert!((40..=100).contains(&style.width));
+        assert!((40..=MAX_WIDTH).contains(&style.width));
     }
 
     #[test]

@@ -81,12 +81,19 @@ fn the_cli_is_a_dispatcher() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli"),
         &mut files,
     );
+    // Doc comments are not counted: they are what `--help` prints for each argument, and every
+    // argument is to have one; the examples and longer texts live in src/commands/help.rs.
     let lines: usize = files
         .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().lines().count())
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let doc =
+                |l: &&str| l.trim_start().starts_with("///") || l.trim_start().starts_with("//!");
+            text.lines().filter(|l| !doc(l)).count()
+        })
         .sum();
     assert!(
-        lines < 400,
-        "src/cli/ has {lines} lines: command logic belongs in src/commands/"
+        lines < 360,
+        "src/cli/ has {lines} lines besides doc comments: command logic belongs in src/commands/"
     );
 }

@@ -17,6 +17,7 @@ mod endpoints;
 mod engine;
 mod exercises;
 mod faults;
+mod finding;
 mod hostile_engine;
 mod hostile_exec;
 mod layers;

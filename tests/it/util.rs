@@ -48,6 +48,20 @@ pub fn workbook() -> assert_cmd::Command {
     assert_cmd::Command::from_std(workbook_process())
 }
 
+/// A workspace made by `workbook init` in a temporary folder: the folder (removed when dropped)
+/// and the workspace's root in it.
+pub fn init_workspace() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ws");
+    let out = workbook().arg("init").arg(&root).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, root)
+}
+
 /// The JSON a command printed on stdout; what it printed, both streams, when that is not JSON.
 pub fn json_stdout(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

@@ -53,6 +53,9 @@ impl Style {
 /// Stands for a space inside a code span while text is wrapped (a private-use character).
 const KEEP: char = '\u{E000}';
 
+/// What the links stack holds for an image (its text is the description, not a link's).
+const IMAGE: &str = "\0image";
+
 pub fn render(markdown: &str, style: &Style) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut events = Parser::new_ext(markdown, options).peekable();
@@ -101,6 +104,8 @@ struct Renderer {
     links: Vec<(String, String)>,
     /// The open code block: whether it is a shell session, and its text.
     code: Option<(bool, String)>,
+    /// The code block is a command's output (```text): dimmed, apart from the commands.
+    code_is_output: bool,
     /// The open table: column alignments and rendered cells, header row first.
     table: Option<(Vec<Alignment>, Vec<Vec<String>>)>,
 }
@@ -147,6 +152,7 @@ impl Renderer {
                 };
                 let lang = info.split([' ', '\t', ',']).next().unwrap_or("");
                 let shell = ["console", "shell", "shell-session", "sh", "bash"].contains(&lang);
+                self.code_is_output = lang == "text";
                 self.code = Some((shell, String::new()));
             }
             Tag::List(next) => self.stack.push(Container::List(next, None)),
@@ -165,8 +171,14 @@ impl Renderer {
                 self.strike += 1;
                 self.strike_marks();
             }
-            Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
+            Tag::Link { dest_url, .. } => {
                 self.links.push((dest_url.to_string(), String::new()));
+            }
+            // A picture cannot be shown here: its description stands in for it, marked as
+            // one, without a path that would look like a broken link.
+            Tag::Image { .. } => {
+                self.text("[diagram: ", false);
+                self.links.push((IMAGE.to_string(), String::new()));
             }
             _ => {}
         }
@@ -203,7 +215,11 @@ impl Renderer {
                 self.strike = self.strike.saturating_sub(1);
                 self.strike_marks();
             }
-            TagEnd::Link | TagEnd::Image => {
+            TagEnd::Image => {
+                self.links.pop();
+                self.text(" (in the book)]", false);
+            }
+            TagEnd::Link => {
                 let same = |(url, text): &(String, String)| {
                     url.is_empty() || url == text || url.strip_prefix("mailto:") == Some(text)
                 };
@@ -310,14 +326,23 @@ impl Renderer {
         let Some((shell, text)) = self.code.take() else {
             return;
         };
-        let gutter = format!("  {} ", self.paint(Ansi::new().dim(), "│"));
+        // Set apart by indentation and colour only: a gutter character would be copied with
+        // the command.
+        let indent = "    ";
+        // A block with `$ ` prompts is a transcript: the other lines are output.
+        let transcript = shell && text.lines().any(|l| l.starts_with("$ "));
         for line in text.lines() {
             let mut line = crate::ui::safe_text::text(&line.replace('\t', "    ")).into_owned();
             if shell && line.starts_with("$ ") {
                 line = self.paint(Ansi::new().bold(), &line);
+            } else if shell && !transcript {
+                line = self.paint(Ansi::new().cyan(), &line);
+            } else if self.code_is_output || transcript {
+                line = self.paint(Ansi::new().dim(), &line);
             }
-            self.emit(&format!("{gutter}{line}"));
+            self.emit(&format!("{indent}{line}"));
         }
+        self.code_is_output = false;
         self.gap = true;
     }
 
@@ -630,10 +655,28 @@ mod tests {
         let long =
             "docker run -d -v checkpoints:/workspace/checkpoints -v logs:/workspace/logs img";
         let out = render(&format!("```sh\n{long}\n```\n\n    indented"), &PLAIN);
-        assert_eq!(out, format!("  │ {long}\n\n  │ indented\n"));
+        assert_eq!(out, format!("    {long}\n\n    indented\n"));
+        assert!(
+            !out.contains('│'),
+            "no gutter to be copied with the command"
+        );
         let out = render("```console\n$ ls\nfile\n```", &COLOR);
         assert!(out.contains("\x1b[1m$ ls\x1b[0m") && !out.contains("console"));
         assert!(!out.lines().nth(1).unwrap().contains("\x1b[1m"));
+    }
+
+    #[test]
+    fn a_picture_is_its_description_never_a_broken_link() {
+        let out = render(
+            "Look:\n\n![One models volume, two readers](diagrams/shared-models.svg)\n",
+            &PLAIN,
+        );
+        let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("[diagram: One models volume, two readers (in the book)]"),
+            "{out}"
+        );
+        assert!(!out.contains(".svg"), "{out}");
     }
 
     #[test]

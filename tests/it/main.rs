@@ -21,6 +21,7 @@ mod hostile_engine;
 mod hostile_exec;
 mod layers;
 mod packs;
+mod podman;
 mod properties;
 mod real_engine;
 mod report;

@@ -1,6 +1,7 @@
 //! What the integration tests share: the `workbook` binary with a clean environment
 //! ([`workbook`]), the docker CLI ([`docker`]), the real daemon (one test at a time), the lab
-//! images on it, a child started as from a terminal, and a fake Docker Engine ([`fake_engine`]).
+//! images on it, a child started as from a terminal, a fake Docker Engine ([`fake_engine`]), and
+//! docs/compatibility.md as the stacks' tests read and bless it ([`compat`]).
 //!
 //! A module whose every run needs more (a workspace, `DOCKER_HOST`, a terminal) wraps
 //! [`workbook`] or [`workbook_process`] in a builder of its own that adds just that.
@@ -24,6 +25,7 @@
 //!   per child process, never in this process's environment (which every test's children
 //!   inherit): `hostile_exec` runs its test in a process of its own for that.
 
+pub mod compat;
 pub mod fake_engine;
 
 use std::process::{Command, Output};

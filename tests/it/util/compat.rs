@@ -9,7 +9,7 @@
 //! Everything before and after the table is kept as written.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -250,68 +250,88 @@ fn blessing() -> bool {
     std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
 }
 
-fn read() -> Doc {
-    let p = path();
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    parse(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+fn read(path: &Path) -> Result<Doc, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The committed doc (for tests that read it without measuring).
 pub fn committed() -> Doc {
     let _file = FILE.lock().unwrap_or_else(|e| e.into_inner());
-    read()
+    read(&path()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Which rows of a column a test measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Only these (the others are another test's).
+    These,
+    /// All of them: a committed row that was not measured is a difference too.
+    All,
+}
+
+/// Compares `measured` with `column` of the doc at `path`, or with `bless` writes it there
+/// instead. The error lists every cell that differs, and how to rewrite the column.
+pub fn compare(
+    path: &Path,
+    bless: bool,
+    column: &str,
+    measured: &[(String, String)],
+    rows: Rows,
+    rerun: &str,
+) -> Result<(), String> {
+    let _file = FILE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut doc = read(path)?;
+    let committed = doc.column(column)?;
+    if bless {
+        for (row, value) in measured {
+            doc.set(column, row, value)?;
+        }
+        std::fs::write(path, render(&doc)).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("blessed: column `{column}` of {}", path.display());
+        return Ok(());
+    }
+    let mut diff: Vec<String> = measured
+        .iter()
+        .filter(|(row, value)| committed.get(row) != Some(value))
+        .map(|(row, value)| {
+            let was = committed.get(row).map_or("(no such row)", String::as_str);
+            format!("  row {row}:\n    committed: {was}\n    measured:  {value}")
+        })
+        .collect();
+    if rows == Rows::All {
+        diff.extend(
+            committed
+                .iter()
+                .filter(|(row, _)| !measured.iter().any(|(m, _)| m == *row))
+                .map(|(row, was)| {
+                    format!("  row {row}:\n    committed: {was}\n    measured:  (not measured)")
+                }),
+        );
+    }
+    if diff.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}, column `{column}`, differs from what this run measured:\n{}\n\
+         If the change is intended, rewrite the column: WORKBOOK_BLESS=1 {rerun}",
+        path.display(),
+        diff.join("\n")
+    ))
 }
 
 /// `measured`'s cells of `column` must be the committed ones (other rows are not compared); with
 /// `WORKBOOK_BLESS=1` they are written instead. `rerun` is the command that measures the
 /// column, for the message.
 pub fn expect_cells(column: &str, measured: &[(String, String)], rerun: &str) {
-    let _file = FILE.lock().unwrap_or_else(|e| e.into_inner());
-    let mut doc = read();
-    let committed = doc.column(column).unwrap_or_else(|e| panic!("{e}"));
-    if blessing() {
-        for (row, value) in measured {
-            doc.set(column, row, value).unwrap();
-        }
-        let p = path();
-        std::fs::write(&p, render(&doc)).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        eprintln!("blessed: column `{column}` of {}", p.display());
-        return;
-    }
-    let diff: Vec<String> = measured
-        .iter()
-        .filter(|(row, value)| committed.get(row) != Some(value))
-        .map(|(row, value)| {
-            format!(
-                "  row {row}:\n    committed: {}\n    measured:  {value}",
-                committed
-                    .get(row)
-                    .map_or("(no such row)".to_string(), String::clone)
-            )
-        })
-        .collect();
-    assert!(
-        diff.is_empty(),
-        "docs/compatibility.md, column `{column}`, differs from what this run measured:\n{}\n\
-         If the change is intended, rewrite the column: WORKBOOK_BLESS=1 {rerun}",
-        diff.join("\n")
-    );
+    compare(&path(), blessing(), column, measured, Rows::These, rerun)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The whole of `column` must be `measured`: every row, none missing, none more.
 pub fn expect_column(column: &str, measured: &[(String, String)], rerun: &str) {
-    if !blessing() {
-        let committed = committed().column(column).unwrap_or_else(|e| panic!("{e}"));
-        let extra: Vec<&String> = committed
-            .keys()
-            .filter(|k| !measured.iter().any(|(row, _)| row == *k))
-            .collect();
-        assert!(
-            extra.is_empty(),
-            "docs/compatibility.md, column `{column}`: rows {extra:?} were not measured"
-        );
-    }
-    expect_cells(column, measured, rerun);
+    compare(&path(), blessing(), column, measured, Rows::All, rerun)
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[cfg(test)]
@@ -392,6 +412,78 @@ mod tests {
         );
         let bad = serde_json::json!({"engine": "x", "problems": ["a", "b"], "unavailable": []});
         assert_eq!(cell(&bad), "not verified: 2 problem(s)");
+    }
+
+    #[test]
+    fn compare_lists_every_differing_cell_and_bless_rewrites_only_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("compatibility.md");
+        std::fs::write(&p, SAMPLE).unwrap();
+        let m = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let same = m(&[
+            ("engine", "Podman 4.3.1"),
+            ("01-x", "verified; step s not available: a | b"),
+        ]);
+        compare(&p, false, "B", &same, Rows::All, "cargo test").unwrap();
+        // A cell that differs, and (whole column) a committed row that was not measured.
+        let e = compare(
+            &p,
+            false,
+            "B",
+            &m(&[("01-x", "verified")]),
+            Rows::All,
+            "cargo test -- b::",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("column `B`")
+                && e.contains("row 01-x:\n    committed: verified; step s not available: a | b\n    measured:  verified")
+                && e.contains("row engine:\n    committed: Podman 4.3.1\n    measured:  (not measured)")
+                && e.contains("WORKBOOK_BLESS=1 cargo test -- b::"),
+            "{e}"
+        );
+        // Only the rows measured, when the others are another test's.
+        compare(
+            &p,
+            false,
+            "B",
+            &m(&[("engine", "Podman 4.3.1")]),
+            Rows::These,
+            "",
+        )
+        .unwrap();
+        let e = compare(&p, false, "B", &m(&[("02-y", "verified")]), Rows::These, "").unwrap_err();
+        assert!(e.contains("committed: (no such row)"), "{e}");
+        assert!(compare(&p, false, "C", &same, Rows::These, "")
+            .unwrap_err()
+            .contains("no column `C`"));
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            SAMPLE,
+            "compare wrote"
+        );
+
+        compare(
+            &p,
+            true,
+            "B",
+            &m(&[("01-x", "verified"), ("02-y", "verified")]),
+            Rows::These,
+            "",
+        )
+        .unwrap();
+        let doc = parse(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(doc.rows[1], ["01-x", "verified", "verified"]);
+        assert_eq!(doc.rows[2], ["02-y", "", "verified"]);
+        assert_eq!(doc.column("A").unwrap()["engine"], "Docker Engine 20.10.24");
+        assert!(std::fs::read_to_string(&p)
+            .unwrap()
+            .starts_with("# Title\n\nSome text | with a pipe.\n"));
     }
 
     /// The committed doc has one column per stack, the `engine` row and then a row for every

@@ -67,6 +67,14 @@ fn the_compose_exercises_verify_with_compose_v2() {
     assert_eq!(out.status.code(), Some(0), "{report:#}");
 
     let verdicts = report["exercises"].as_array().unwrap();
+    for v in verdicts {
+        eprintln!(
+            "{} on {} with Compose {version}: {:.1} s",
+            v["exercise"].as_str().unwrap(),
+            v["engine"].as_str().unwrap(),
+            v["seconds"].as_f64().unwrap_or_default()
+        );
+    }
     let mut measured = vec![(
         compat::ENGINE_ROW.to_string(),
         verdicts[0]["engine"].as_str().unwrap().to_string(),

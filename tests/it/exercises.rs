@@ -48,6 +48,11 @@ fn contract(slug: &str) {
         "verify left resources behind: {report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
+    eprintln!(
+        "{slug} on {}: {:.1} s",
+        v["engine"].as_str().unwrap(),
+        v["seconds"].as_f64().unwrap_or_default()
+    );
     compat::expect_cells(
         compat::DOCKER_COMPOSE_V1,
         &[

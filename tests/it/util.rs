@@ -18,6 +18,8 @@
 //!   and holds it to its end: such tests run one at a time, whatever their module. Declare the
 //!   guard before anything that cleans up in its `Drop`, so the cleanup runs under it too. A
 //!   step that changes nothing there may run without it (`bundle` refuses bad files unlocked).
+//!   Another engine is not that daemon: `podman` grades Podman's own socket (its containers,
+//!   volumes and images are its own) and runs without the lock.
 //! - It removes what it made, however it ends (a guard whose `Drop` removes it): resources of
 //!   its own are named `wbtest-<purpose>-<pid>` (or `workbook-test-...-<pid>`), and an
 //!   exercise's are removed as `workbook reset` does, only what the exercise declares.

@@ -491,6 +491,12 @@ mod tests {
     #[test]
     fn the_committed_doc_has_a_row_per_exercise_and_a_cell_per_stack() {
         let doc = committed();
+        let text = std::fs::read_to_string(path()).unwrap();
+        assert_eq!(
+            render(&doc),
+            text,
+            "docs/compatibility.md is not in the form a bless writes (`| a | b |`, `|---|`)"
+        );
         let mut header = vec![KEY_HEADER];
         header.extend(COLUMNS);
         assert_eq!(doc.header, header, "docs/compatibility.md's header");

@@ -246,7 +246,8 @@ pub fn unavailable_steps(cell: &str) -> Vec<String> {
         .collect()
 }
 
-fn blessing() -> bool {
+/// Whether this run rewrites the columns it measures (`WORKBOOK_BLESS=1`) instead of comparing.
+pub fn blessing() -> bool {
     std::env::var("WORKBOOK_BLESS").is_ok_and(|v| v == "1")
 }
 

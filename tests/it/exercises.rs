@@ -2,12 +2,15 @@
 //! and authors use): it fails unsolved, its solution and variants pass, and every recorded
 //! mistake makes its step fail with the expected message, leaving nothing behind. The tests
 //! remove only what an exercise declares (as `workbook reset` does) and what they made.
+//!
+//! Each contract test's verdict is also its cell of the `Docker + Compose v1` column of
+//! docs/compatibility.md (see [`util::compat`]).
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{self, docker, docker_ok, workbook};
+use crate::util::{self, compat, docker, docker_ok, workbook};
 
 fn in_workspace(ws: &Path) -> assert_cmd::Command {
     let mut cmd = workbook();
@@ -45,6 +48,22 @@ fn contract(slug: &str) {
         "verify left resources behind: {report:#}"
     );
     assert_eq!(code, 0, "{report:#}");
+    eprintln!(
+        "{slug} on {}: {:.1} s",
+        v["engine"].as_str().unwrap(),
+        v["seconds"].as_f64().unwrap_or_default()
+    );
+    compat::expect_cells(
+        compat::DOCKER_COMPOSE_V1,
+        &[
+            (
+                compat::ENGINE_ROW.to_string(),
+                v["engine"].as_str().unwrap().to_string(),
+            ),
+            (slug.to_string(), compat::cell(v)),
+        ],
+        "cargo test --test it -- exercises::exercise_",
+    );
 }
 
 #[test]

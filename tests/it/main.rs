@@ -22,6 +22,7 @@ mod hostile_engine;
 mod hostile_exec;
 mod layers;
 mod packs;
+mod podman;
 mod properties;
 mod real_engine;
 mod report;

@@ -1,6 +1,7 @@
 //! What the integration tests share: the `workbook` binary with a clean environment
 //! ([`workbook`]), the docker CLI ([`docker`]), the real daemon (one test at a time), the lab
-//! images on it, a child started as from a terminal, and a fake Docker Engine ([`fake_engine`]).
+//! images on it, a child started as from a terminal, a fake Docker Engine ([`fake_engine`]), and
+//! docs/compatibility.md as the stacks' tests read and bless it ([`compat`]).
 //!
 //! A module whose every run needs more (a workspace, `DOCKER_HOST`, a terminal) wraps
 //! [`workbook`] or [`workbook_process`] in a builder of its own that adds just that.
@@ -17,6 +18,8 @@
 //!   and holds it to its end: such tests run one at a time, whatever their module. Declare the
 //!   guard before anything that cleans up in its `Drop`, so the cleanup runs under it too. A
 //!   step that changes nothing there may run without it (`bundle` refuses bad files unlocked).
+//!   Another engine is not that daemon: `podman` grades Podman's own socket (its containers,
+//!   volumes and images are its own) and runs without the lock.
 //! - It removes what it made, however it ends (a guard whose `Drop` removes it): resources of
 //!   its own are named `wbtest-<purpose>-<pid>` (or `workbook-test-...-<pid>`), and an
 //!   exercise's are removed as `workbook reset` does, only what the exercise declares.
@@ -24,6 +27,7 @@
 //!   per child process, never in this process's environment (which every test's children
 //!   inherit): `hostile_exec` runs its test in a process of its own for that.
 
+pub mod compat;
 pub mod fake_engine;
 
 use std::process::{Command, Output};

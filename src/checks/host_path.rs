@@ -156,6 +156,19 @@ fn drive_forms(rest: &str) -> Vec<HostPath> {
     ]
 }
 
+/// Trailing slashes do not matter to a mount path.
+pub fn same_path(a: &str, b: &str) -> bool {
+    let trim = |s: &str| {
+        let t = s.trim_end_matches('/');
+        if t.is_empty() {
+            "/".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    trim(a) == trim(b)
+}
+
 /// The source of a `HostConfig.Binds` entry (`SRC:DEST[:OPTIONS]`) when its destination is
 /// `destination`: the path the client gave. A Windows source keeps its drive colon
 /// (`C:\ws\data:/app/data:ro`).
@@ -164,7 +177,7 @@ pub fn bind_source<'a>(entry: &'a str, destination: &str) -> Option<&'a str> {
     let colon = split_at + entry[split_at..].find(':')?;
     let (source, rest) = (&entry[..colon], &entry[colon + 1..]);
     let dest = rest.split(':').next().unwrap_or_default();
-    super::mounts_view::same_path(dest, destination).then_some(source)
+    same_path(dest, destination).then_some(source)
 }
 
 #[cfg(test)]

@@ -25,18 +25,7 @@ pub struct MountView {
     pub tmpfs_size_text: Option<String>,
 }
 
-/// Trailing slashes do not matter to a mount path.
-pub fn same_path(a: &str, b: &str) -> bool {
-    let trim = |s: &str| {
-        let t = s.trim_end_matches('/');
-        if t.is_empty() {
-            "/".to_string()
-        } else {
-            t.to_string()
-        }
-    };
-    trim(a) == trim(b)
-}
+pub use super::host_path::same_path;
 
 /// Every mount of a container.
 pub fn all(info: &ContainerInspectResponse) -> Vec<MountView> {

@@ -223,26 +223,7 @@ fn ssh_fix(said: &str) -> &'static str {
     }
 }
 
-/// The whole error chain on one line: hyper hides the real cause in `source()`, and a limit of
-/// the transport that ended the request is named even where bollard lost it.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = s.source();
-    }
-    if let Some(fault) = transport::fault_in(e) {
-        let text = fault.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-    }
-    parts.join(": ")
-}
+pub use transport::chain;
 
 /// "while {doing}: {error chain}", neutralised for the terminal (the daemon's message, and
 /// what a misbehaving endpoint sends, are not the workbook's text: see [`crate::ui::safe_text`]);

@@ -290,7 +290,7 @@ impl Transport {
                                 err: io::Error::other(SshFailed {
                                     shown,
                                     said,
-                                    cause: crate::docker::engine::chain(&e),
+                                    cause: chain(&e),
                                 }),
                             })
                         }
@@ -423,6 +423,27 @@ fn lift(e: hyper::Error) -> bollard::errors::Error {
         },
         None => e.into(),
     }
+}
+
+/// The whole error chain on one line: hyper hides the real cause in `source()`, and a limit of
+/// the transport that ended the request is named even where bollard lost it.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    if let Some(fault) = fault_in(e) {
+        let text = fault.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]

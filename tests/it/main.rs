@@ -18,6 +18,7 @@ mod engine;
 mod exercises;
 mod faults;
 mod finding;
+mod guide;
 mod hostile_engine;
 mod hostile_exec;
 mod layers;

@@ -58,6 +58,56 @@ impl VolumeCheck {
             || !self.option_in_exercise.is_empty()
     }
 
+    /// Every driver option the rules ask for, as it would be written (`compose`: in a compose
+    /// file, where a relative path is resolved; else on the command line).
+    fn wanted_options(&self, compose: bool) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |k: &str, v: String| match out.iter_mut().find(|(key, _)| key == k) {
+            Some((_, have)) => {
+                have.push(',');
+                have.push_str(&v);
+            }
+            None => out.push((k.to_string(), v)),
+        };
+        for (k, v) in &self.options {
+            add(k, v.clone());
+        }
+        for (k, items) in &self.option_items {
+            for item in items {
+                let item = if item.ends_with('=') {
+                    format!("{item}...")
+                } else {
+                    item.clone()
+                };
+                add(k, item);
+            }
+        }
+        for (k, prefix) in &self.option_prefix {
+            add(k, format!("{prefix}..."));
+        }
+        for (k, rel) in &self.option_host_path {
+            add(
+                k,
+                if compose {
+                    format!("./{rel}")
+                } else {
+                    format!("\"$(pwd)/{rel}\"")
+                },
+            );
+        }
+        for k in &self.option_in_exercise {
+            add(
+                k,
+                if compose {
+                    "./FOLDER".to_string()
+                } else {
+                    "\"$(pwd)/FOLDER\"".to_string()
+                },
+            );
+        }
+        out
+    }
+
     /// The first driver option rule the volume breaks: (expected, found, fix).
     fn option_problem(
         &self,
@@ -87,6 +137,45 @@ impl VolumeCheck {
         let relative = |k: &str, v: &str| {
             format!("{k}={v}, a relative path: the daemon does not know your current folder")
         };
+        // No driver option at all: every one the task asks for, in one fix.
+        if vol.options.is_empty() && self.has_option_rules() {
+            let wanted = self.wanted_options(compose);
+            let listed = |sep: &str, fmt: &dyn Fn(&(String, String)) -> String| {
+                let items: Vec<String> = wanted.iter().map(fmt).collect();
+                match items.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(sep))
+                    }
+                    _ => items.join(sep),
+                }
+            };
+            let fix = if compose {
+                format!(
+                    "set {} under the volume's `driver_opts:` in compose.yaml; options are fixed at \
+                     creation, so re-create it: `docker compose down -v` (this deletes the volume's \
+                     data) then `docker compose up -d`",
+                    listed(", ", &|(k, v)| format!("`{k}: {v}`"))
+                )
+            } else {
+                let opts: Vec<String> = wanted
+                    .iter()
+                    .map(|(k, v)| format!("--opt {k}={v}"))
+                    .collect();
+                format!(
+                    "driver options are set at creation: remove the volume (`docker volume rm {name}`, \
+                     after removing the containers using it) and create it again with {}",
+                    opts.join(" ")
+                )
+            };
+            return Some((
+                format!(
+                    "volume {name} with the driver options {}",
+                    listed(", ", &|(k, v)| format!("{k}={v}"))
+                ),
+                "no driver options".to_string(),
+                fix,
+            ));
+        }
         for (k, want) in &self.options {
             if vol.options.get(k) != Some(want) {
                 return Some((
@@ -276,6 +365,44 @@ mod tests {
         let c: VolumeCheck = toml::from_str(toml_text).unwrap();
         c.validate().unwrap();
         c
+    }
+
+    #[test]
+    fn a_volume_with_no_driver_options_is_told_every_one_at_once() {
+        // Named by its full name, the volume's compose labels still make the fix a compose one.
+        let rules = "name = 'p_fast-data'\ndriver = 'local'\noptions = { type = 'none' }\noption_items = { o = ['bind'] }\noption_host_path = { device = 'fast-ssd/ml-data' }";
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = Snapshot::new(dir.path());
+        let workdir = dir.path().to_string_lossy().into_owned();
+        snap.volumes = Ok(vec![volume(
+            "p_fast-data",
+            "local",
+            &[
+                ("com.docker.compose.project", "p"),
+                ("com.docker.compose.volume", "fast-data"),
+                ("com.docker.compose.project.working_dir", &workdir),
+            ],
+            &[],
+        )]);
+        let v = check(rules).evaluate(&snap);
+        assert_eq!(v.status, Status::Fail, "{}", v.message);
+        assert!(
+            v.message.contains(
+                "set `type: none`, `o: bind` and `device: ./fast-ssd/ml-data` under the volume's `driver_opts:`"
+            ),
+            "{}",
+            v.message
+        );
+        // On the command line: every --opt in one command.
+        let mut snap = snapshot_with_volumes(&[volume("fast-data-cli", "local", &[], &[])]);
+        snap.exercise_dir = dir.path().to_path_buf();
+        let v = check("name = 'fast-data-cli'\noptions = { type = 'none' }\noption_items = { o = ['bind'] }\noption_in_exercise = ['device']").evaluate(&snap);
+        assert!(
+            v.message
+                .contains("--opt type=none --opt o=bind --opt device=\"$(pwd)/FOLDER\""),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

@@ -145,12 +145,27 @@ impl Kind for VolumeFile {
             let look = format!(
                 "see what is there with `docker run --rm -v {vol}:/data workbook/tools ls -la /data`"
             );
+            // A volume that is a bind of a host folder shows what is in that folder: when the
+            // file is not there, the folder is the first suspect.
+            let device = snap.volume(vol).ok().flatten().and_then(|v| {
+                let binds = v.options.get("o").is_some_and(|o| {
+                    o.split(',')
+                        .any(|i| i.trim() == "bind" || i.trim() == "rbind")
+                });
+                binds.then(|| v.options.get("device").cloned()).flatten()
+            });
             let fix = match self
                 .written_by
                 .as_ref()
                 .and_then(|w| w.why_missing(snap, &path))
             {
                 Some(why) => format!("{why}; {look}"),
+                None if device.is_some() => format!(
+                    "{vol} is bound to the host folder {} (its `device` option), which holds no \
+                     {path}: is that the folder the task names? Driver options are fixed at \
+                     creation: remove the volume and create it again with the right `device`",
+                    device.unwrap_or_default()
+                ),
                 None => format!(
                     "the container the task names must write it into the folder where {vol} is mounted; {look}"
                 ),
@@ -326,6 +341,38 @@ mod tests {
             .evaluate(&snap)
             .message
             .contains("mode 0600"));
+    }
+
+    #[test]
+    fn a_missing_file_names_the_folder_a_bind_volume_shows_and_what_writes_it() {
+        let mut snap = snapshot_with_file("ml-data", "train.csv", None);
+        snap.volumes = Ok(vec![volume(
+            "ml-data",
+            "local",
+            &[],
+            &[
+                ("type", "none"),
+                ("o", "bind"),
+                ("device", "/ws/10/fast-ssd"),
+            ],
+        )]);
+        let v = check("path='train.csv'").evaluate(&snap);
+        assert!(
+            v.message.contains("ml-data is bound to the host folder /ws/10/fast-ssd (its `device` option), which holds no train.csv"),
+            "{}",
+            v.message
+        );
+        // What writes it, from the writer's state: here it does not exist at all.
+        let snap = snapshot_with_file("ml-data", "VERSION", None);
+        let v = check(
+            "path='VERSION'\nwritten_by = { container = 'trainer', when = 'after its last epoch' }",
+        )
+        .evaluate(&snap);
+        assert!(
+            v.message.contains("nothing wrote it yet: container trainer does not exist (it writes VERSION after its last epoch)"),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

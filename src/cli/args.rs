@@ -190,6 +190,16 @@ pub enum Command {
         #[arg(long, short)]
         yes: bool,
     },
+    /// Build the lessons as a book (mdBook) with this installation's preprocessor, or serve it.
+    #[command(after_help = help::BOOK)]
+    Book {
+        /// Serve it at http://localhost:3000 and rebuild on changes, instead of building once.
+        #[arg(long)]
+        serve: bool,
+        /// Open it in the browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Print a shell completion script: commands, options, and the exercises' slugs for an
     /// EXERCISE argument.
     #[command(after_help = help::COMPLETIONS)]

@@ -229,6 +229,8 @@ pub const RESET: &str = "Examples:\n  workbook reset 07           # lists what i
 
 pub const COMPLETIONS: &str = "Examples:\n  workbook completions bash > ~/.local/share/bash-completion/completions/workbook\n  workbook completions zsh > ~/.zfunc/_workbook    # with fpath+=~/.zfunc before compinit\n  workbook completions fish > ~/.config/fish/completions/workbook.fish\n  workbook completions powershell >> $PROFILE\n\nThe script is made for this binary: write it again after an upgrade. Exit codes: 0 written, 2 error.";
 
+pub const BOOK: &str = "Examples:\n  workbook book               # target/book/index.html\n  workbook book --serve --open\n\nRun it in the workbook's checkout (the folder with book.toml). It needs mdBook 0.5 (`cargo install mdbook --locked --version 0.5.4`). Exit codes: 0 built, 2 error.";
+
 pub const MAN: &str = "Examples:\n  workbook man | man -l -\n  workbook man --dir ~/.local/share/man/man1    # workbook.1, workbook-check.1...; then `man workbook-check`\n\nExit codes: 0 written, 2 error.";
 
 pub const DEV_CHECK: &str = "Examples:\n  workbook dev check                 # the checkout's exercises/, else the built-in ones\n  workbook dev check ./my-pack/exercises";

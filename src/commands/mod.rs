@@ -3,6 +3,7 @@
 //! pack's exec approval), [`present`] (what they print).
 
 pub mod bench_io;
+pub mod book;
 pub mod check;
 pub mod completions;
 pub mod context;

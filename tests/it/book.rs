@@ -518,3 +518,45 @@ fn the_lessons_pictures_exist_and_describe_themselves() {
         );
     }
 }
+
+/// `workbook book` builds the book with the preprocessor installed beside it (here: the one
+/// this test run built), says so, and says what is missing when it cannot.
+#[test]
+fn workbook_book_builds_with_the_installed_preprocessor() {
+    let nowhere = tempfile::tempdir().expect("tempdir");
+    crate::util::workbook()
+        .current_dir(nowhere.path())
+        .arg("book")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no workbook book here"));
+    let empty_path = tempfile::tempdir().expect("tempdir");
+    crate::util::workbook()
+        .current_dir(ROOT)
+        .env("PATH", empty_path.path())
+        .arg("book")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("mdBook is not installed"));
+    let Some(mdbook) = mdbook() else { return };
+    let dest = tempfile::tempdir().expect("tempdir");
+    let bin = mdbook.parent().expect("mdbook's folder").to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let out = crate::util::workbook_process()
+        .current_dir(Path::new(ROOT).join("lessons"))
+        .env("PATH", path)
+        .env("MDBOOK_BUILD__BUILD_DIR", dest.path())
+        .arg("book")
+        .output()
+        .expect("workbook book");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("with the preprocessor"), "{stderr}");
+    assert!(
+        dest.path().join("07-backup-restore.html").is_file(),
+        "{stderr}"
+    );
+}

@@ -21,6 +21,9 @@ pub struct HostFile {
     pub contains: Option<String>,
     /// The file must contain this fact of a container.
     pub contains_fact: Option<Fact>,
+    /// What writes the file (a container, through a bind mount), so that "does not exist" says
+    /// why it is not there yet.
+    pub written_by: Option<super::volume_file::Writer>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,10 +87,15 @@ impl Kind for HostFile {
                 if !self.exists {
                     return Ok(Verdict::pass(format!("{path} is absent")));
                 }
+                let fix = self
+                    .written_by
+                    .as_ref()
+                    .and_then(|w| w.why_missing(snap, path))
+                    .unwrap_or_else(|| "create it as the task says".to_string());
                 return Ok(Verdict::fail(
                     format!("the file {path} in {}", snap.exercise_dir.display()),
                     format!("{path} does not exist"),
-                    "create it as the task says",
+                    fix,
                 ));
             }
             Err(Refusal::Io(e)) => {

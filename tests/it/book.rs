@@ -464,6 +464,14 @@ fn command_blocks_hold_commands_only() {
             if shell && trimmed.starts_with("$ ") {
                 bad.push(format!("{}:{}: {line}", path.display(), n + 1));
             }
+            // Long commands are broken with `\` continuations, not cut off at the page's edge.
+            if shell && line.chars().count() > 100 {
+                bad.push(format!(
+                    "{}:{}: longer than 100 columns",
+                    path.display(),
+                    n + 1
+                ));
+            }
         }
     }
     assert!(

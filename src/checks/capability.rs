@@ -59,18 +59,8 @@ pub fn unavailable(needs: &[Capability], engine: &EngineFacts) -> Option<String>
 mod tests {
     use super::*;
 
-    fn facts(podman: bool, unseen: Option<&str>) -> EngineFacts {
-        EngineFacts {
-            name: if podman {
-                "Podman 4.3.1"
-            } else {
-                "Docker Engine 20.10.24"
-            }
-            .into(),
-            created_at_moves: !podman,
-            podman,
-            unseen_host: unseen.map(String::from),
-        }
+    fn facts(podman: bool, unseen_host: Option<&str>) -> crate::checks::snapshot::EngineFacts {
+        crate::checks::snapshot::EngineFacts::for_test(podman, unseen_host)
     }
 
     #[test]

@@ -192,6 +192,23 @@ pub struct EngineFacts {
 }
 
 impl EngineFacts {
+    /// Docker Engine 20.10.24 or Podman 4.3.1, as the unit tests of what an engine can do use
+    /// them.
+    #[cfg(test)]
+    pub fn for_test(podman: bool, unseen_host: Option<&str>) -> EngineFacts {
+        EngineFacts {
+            name: if podman {
+                "Podman 4.3.1"
+            } else {
+                "Docker Engine 20.10.24"
+            }
+            .into(),
+            created_at_moves: !podman,
+            podman,
+            unseen_host: unseen_host.map(String::from),
+        }
+    }
+
     /// Whether the archive endpoint reports files' owners (Podman 4.3: every entry is 0:0).
     pub fn archive_gives_owners(&self) -> bool {
         !self.podman

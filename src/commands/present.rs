@@ -98,7 +98,6 @@ pub fn show_step(
     position: usize,
 ) {
     let lesson = lesson_of(cat, ex);
-    let step = &ex.steps()[index];
     outln(&format!(
         "{}",
         style(format!(
@@ -109,11 +108,7 @@ pub fn show_step(
         ))
         .dim()
     ));
-    if index == 0 {
-        md(&lesson.intro);
-    }
-    md(lesson.step(&step.id));
-    md(&format!("## Your task: {}\n\n{}", step.title, step.task));
+    step_text(&lesson, ex, index, "Your task");
     outln(&format!(
         "{}",
         style(
@@ -127,7 +122,6 @@ pub fn show_step(
 /// one): its lesson part and task are still worth reading.
 pub fn show_passed_step(cat: &Catalog, ex: &Exercise, index: usize) {
     let lesson = lesson_of(cat, ex);
-    let step = &ex.steps()[index];
     outln(&format!(
         "{}",
         style(format!(
@@ -138,11 +132,18 @@ pub fn show_passed_step(cat: &Catalog, ex: &Exercise, index: usize) {
         ))
         .dim()
     ));
+    step_text(&lesson, ex, index, "Done");
+}
+
+/// A step's lesson part (after the lesson's introduction, for the first step) and its task
+/// under `heading`.
+fn step_text(lesson: &Lesson, ex: &Exercise, index: usize, heading: &str) {
+    let step = &ex.steps()[index];
     if index == 0 {
         md(&lesson.intro);
     }
     md(lesson.step(&step.id));
-    md(&format!("## Done: {}\n\n{}", step.title, step.task));
+    md(&format!("## {heading}: {}\n\n{}", step.title, step.task));
 }
 
 /// The steps of `ex` after the last one shown (`last_shown`, a step id; none shown: all) and

@@ -183,6 +183,23 @@ pub async fn create(
     Ok(id)
 }
 
+/// Waits for helper container `id` to end and returns its exit code (the daemon reports a
+/// non-zero one as a wait error, which is read as the code it carries).
+pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, bollard::errors::Error> {
+    use futures_util::StreamExt;
+    let mut exit = 0;
+    let mut wait =
+        docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+    while let Some(item) = wait.next().await {
+        match item {
+            Ok(r) => exit = r.status_code,
+            Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => exit = code,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(exit)
+}
+
 /// The body of every workbook helper container (probe, seeder, bench run, doctor's bind
 /// test): labelled with its role, no network, every capability dropped, on top of `host`
 /// (its mounts).

@@ -206,17 +206,7 @@ mod tests {
     use super::*;
 
     fn facts(podman: bool, unseen_host: Option<&str>) -> crate::checks::snapshot::EngineFacts {
-        crate::checks::snapshot::EngineFacts {
-            name: if podman {
-                "Podman 4.3.1"
-            } else {
-                "Docker Engine 20.10.24"
-            }
-            .into(),
-            created_at_moves: !podman,
-            podman,
-            unseen_host: unseen_host.map(String::from),
-        }
+        crate::checks::snapshot::EngineFacts::for_test(podman, unseen_host)
     }
 
     #[test]

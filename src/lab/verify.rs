@@ -134,9 +134,10 @@ pub async fn verify(
         .tempdir()
         .map_err(|e| crate::util::error::Error::io("cannot make a temporary workspace", e))?;
     let (ws, _) = Workspace::init(&tmp.path().join("ws"), cat)?;
+    let engine = engine_name(docker).await;
     let mut verdicts = Vec::new();
     for ex in exercises {
-        let v = verify_one(docker, cat, &ws, ex, phase).await?;
+        let v = verify_one(docker, cat, &ws, ex, &engine, phase).await?;
         each(&v);
         verdicts.push(v);
     }
@@ -199,6 +200,7 @@ async fn verify_one(
     cat: &Catalog,
     ws: &Workspace,
     ex: &Exercise,
+    engine: &str,
     phase: &dyn Fn(&str),
 ) -> Result<ExerciseVerdict> {
     let slug = &ex.slug;
@@ -215,7 +217,7 @@ async fn verify_one(
         mistakes_total: ex.data.mistakes.len(),
         mistakes_unavailable: 0,
         unavailable: Vec::new(),
-        engine: engine_name(docker).await,
+        engine: engine.to_string(),
         seconds: 0.0,
         problems: Vec::new(),
     };

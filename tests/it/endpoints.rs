@@ -81,11 +81,20 @@ impl Drop for Proxy {
 
 /// socat's TLS listener on `port`, verifying client certificates, in front of the daemon.
 fn tls_proxy(dir: &Path, port: u16) -> Proxy {
-    let child = Command::new("socat")
-        .arg(format!(
+    socat_proxy(
+        format!(
             "openssl-listen:{port},bind=127.0.0.1,reuseaddr,fork,cert={d}/server-cert.pem,key={d}/server-key.pem,cafile={d}/ca.pem,verify=1",
             d = dir.display()
-        ))
+        ),
+        port,
+    )
+}
+
+/// socat listening as `listen` on 127.0.0.1:`port`, forwarding to the daemon's socket; returns
+/// once the port answers.
+fn socat_proxy(listen: String, port: u16) -> Proxy {
+    let child = Command::new("socat")
+        .arg(listen)
         .arg("UNIX-CONNECT:/var/run/docker.sock")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -316,22 +325,10 @@ CONF
 
 /// A plain TCP listener (socat) in front of the daemon's socket: a `tcp://` endpoint.
 fn tcp_proxy(port: u16) -> Proxy {
-    let child = Command::new("socat")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"))
-        .arg("UNIX-CONNECT:/var/run/docker.sock")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "socat never listened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Proxy(child)
+    socat_proxy(
+        format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"),
+        port,
+    )
 }
 
 /// `check 02-bind-mounts --json` through `tcp://127.0.0.1:port`, in a fresh workspace in `dir`;

@@ -16,7 +16,7 @@
 
 use bollard::errors::Error as DockerError;
 use bollard::models::HostConfig;
-use bollard::query_parameters::{LogsOptionsBuilder, StartContainerOptions, WaitContainerOptions};
+use bollard::query_parameters::{LogsOptionsBuilder, StartContainerOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -156,21 +156,9 @@ async fn run(docker: &Docker, id: &str, volume: &str) -> Result<String, Ran> {
         });
     }
     let waited = async {
-        let mut exit = 0;
-        let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
-        while let Some(item) = wait.next().await {
-            match item {
-                Ok(r) => exit = r.status_code,
-                Err(DockerError::DockerContainerWaitError { code, .. }) => exit = code,
-                Err(e) => {
-                    return Err(describe(
-                        &format!("waiting for the probe of volume {volume}"),
-                        &e,
-                    ))
-                }
-            }
-        }
-        Ok(exit)
+        helpers::wait_exit(docker, id)
+            .await
+            .map_err(|e| describe(&format!("waiting for the probe of volume {volume}"), &e))
     };
     let budget = super::download_budget(TREE_LIMIT as usize);
     let exit = tokio::time::timeout(budget, waited)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bollard::errors::Error as DockerError;
 use bollard::models::{HostConfig, Mount, MountType, VolumeCreateRequest};
 use bollard::query_parameters::{
-    LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions, WaitContainerOptions,
+    LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -398,15 +398,9 @@ async fn execute(docker: &Docker, id: &str) -> Result<Timings> {
         .start_container(id, None::<StartContainerOptions>)
         .await
         .map_err(|e| failed("starting the bench container", e))?;
-    let mut exit = 0;
-    let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
-    while let Some(item) = wait.next().await {
-        match item {
-            Ok(r) => exit = r.status_code,
-            Err(DockerError::DockerContainerWaitError { code, .. }) => exit = code,
-            Err(e) => return Err(failed("waiting for the bench container", e)),
-        }
-    }
+    let exit = helpers::wait_exit(docker, id)
+        .await
+        .map_err(|e| failed("waiting for the bench container", e))?;
     let logs = logs(docker, id).await?;
     if exit != 0 {
         return Err(format!(

@@ -11,6 +11,19 @@ use crate::checks::snapshot::{Needs, Snapshot};
 pub struct ContainerRunning {
     pub container: Option<String>,
     pub service: Option<String>,
+    /// Known causes in the log of a container that stopped: the first whose text is in the
+    /// last lines of its log gives the fix.
+    #[serde(default)]
+    pub diagnoses: Vec<LogDiagnosis>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogDiagnosis {
+    /// Text of a line the container prints when this happens.
+    pub log_contains: String,
+    /// What it means and what to do (Markdown).
+    pub means: String,
 }
 
 impl Kind for ContainerRunning {
@@ -18,7 +31,11 @@ impl Kind for ContainerRunning {
         Target::from_keys(&self.container, &self.service).map(|_| ())
     }
 
-    fn needs(&self, _needs: &mut Needs) {}
+    fn needs(&self, needs: &mut Needs) {
+        if let Ok(t) = Target::from_keys(&self.container, &self.service) {
+            needs.log_if_stopped(t);
+        }
+    }
 
     fn judge(&self, snap: &Snapshot) -> Judged {
         let target = Target::from_keys(&self.container, &self.service).map_err(Verdict::error)?;
@@ -31,20 +48,76 @@ impl Kind for ContainerRunning {
             return Ok(Verdict::pass(format!("{target} is running")));
         }
         let name = super::target::names(c).next().unwrap_or("?").to_string();
+        let log =
+            c.id.as_ref()
+                .and_then(|id| snap.logs.get(id))
+                .and_then(|l| l.as_ref().ok());
+        let known = log.and_then(|text| {
+            self.diagnoses
+                .iter()
+                .find(|d| text.contains(&d.log_contains))
+        });
+        let mut found = format!("it is {state} ({})", c.status.as_deref().unwrap_or(""));
+        if let Some(line) = log.and_then(|text| telling_line(text)) {
+            found.push_str(&format!("; its log ends with: {line}"));
+        }
+        let up = format!("cd {} && docker compose up -d", snap.exercise_dir.display());
         let fix = match (&target, state.as_str()) {
-            (Target::Service(_), _) => {
-                format!("cd {} && docker compose up -d", snap.exercise_dir.display())
+            _ if known.is_some() => known.map(|d| d.means.clone()).unwrap_or_default(),
+            (Target::Service(svc), "exited")
+                if exit_code(c.status.as_deref())
+                    .is_some_and(|n| n != 0 && n != 137 && n != 143) =>
+            {
+                format!(
+                    "it failed as it started: `docker compose logs {svc}` shows its whole log. \
+                     Fix what it says in compose.yaml (or in the folders it mounts), then `{up}`"
+                )
             }
+            (Target::Service(_), _) => up,
             (_, "paused") => format!("docker unpause {name}"),
             (_, "exited") => exited_fix(&name, c.status.as_deref(), c.command.as_deref()),
             _ => format!("docker start {name}"),
         };
-        Ok(Verdict::fail(
-            format!("{target} running"),
-            format!("it is {state} ({})", c.status.as_deref().unwrap_or("")),
-            fix,
-        ))
+        Ok(Verdict::fail(format!("{target} running"), found, fix))
     }
+}
+
+/// The line of a log that says most about why the container stopped: the last that speaks of
+/// an error, else the last one; inert and at most 300 characters.
+fn telling_line(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let loud = |l: &&&str| {
+        let l = l.to_ascii_lowercase();
+        [
+            "error",
+            "fatal",
+            "panic",
+            "denied",
+            "not permitted",
+            "cannot",
+            "could not",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+    };
+    let line = lines.iter().rev().find(loud).or(lines.last())?;
+    let mut shown: String = crate::ui::safe_text::line(line).into_owned();
+    if shown.chars().count() > 300 {
+        shown = shown.chars().take(300).collect::<String>() + "…";
+    }
+    Some(format!("`{}`", shown.replace('`', "'")))
+}
+
+/// The exit code in a status such as `Exited (1) 3 seconds ago`.
+fn exit_code(status: Option<&str>) -> Option<i64> {
+    status
+        .and_then(|s| s.strip_prefix("Exited ("))
+        .and_then(|s| s.split(')').next())
+        .and_then(|c| c.trim().parse::<i64>().ok())
 }
 
 /// What brings back an exited container. Stopped from outside (`docker stop`, a kill: exit
@@ -52,10 +125,7 @@ impl Kind for ContainerRunning {
 /// all it had to do: started again, it ends again, so the container must be made anew with a
 /// command that keeps running.
 fn exited_fix(name: &str, status: Option<&str>, command: Option<&str>) -> String {
-    let code = status
-        .and_then(|s| s.strip_prefix("Exited ("))
-        .and_then(|s| s.split(')').next())
-        .and_then(|c| c.trim().parse::<i64>().ok());
+    let code = exit_code(status);
     match code {
         Some(137 | 143) => format!(
             "it was stopped: `docker start {name}` runs it again (`docker logs {name}` shows what it did)"
@@ -106,6 +176,57 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_service_says_what_its_log_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = crate::checks::snapshot::Snapshot::new(dir.path());
+        let here = dir.path().to_string_lossy().to_string();
+        let mut db = summary(
+            "ex_db_1",
+            "exited",
+            &[],
+            &[
+                ("com.docker.compose.service", "db"),
+                ("com.docker.compose.project.working_dir", &here),
+            ],
+        );
+        db.status = Some("Exited (1) 2 seconds ago".into());
+        let id = db.id.clone().unwrap();
+        snap.containers = Ok(vec![db]);
+        snap.logs.insert(
+            id,
+            Ok("starting\nError: Database is uninitialized and superuser password is not specified.\n       You must specify POSTGRES_PASSWORD\n".into()),
+        );
+        let mut c = ContainerRunning {
+            container: None,
+            service: Some("db".into()),
+            diagnoses: Vec::new(),
+        };
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message
+                .contains("its log ends with: `Error: Database is uninitialized"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("docker compose logs db"),
+            "{}",
+            v.message
+        );
+        c.diagnoses.push(LogDiagnosis {
+            log_contains: "POSTGRES_PASSWORD".into(),
+            means: "set POSTGRES_PASSWORD".into(),
+        });
+        let v = c.evaluate(&snap);
+        assert!(v.message.contains("set POSTGRES_PASSWORD"), "{}", v.message);
+        // Escape sequences in a log never reach the terminal.
+        assert_eq!(
+            telling_line("ok\nfatal: \x1b[31mred\n").unwrap(),
+            "`fatal: \\x1b[31mred`"
+        );
+    }
+
+    #[test]
     fn running_created_missing() {
         let mut snap = snapshot_with_volumes(&[]);
         snap.containers = Ok(vec![
@@ -115,6 +236,7 @@ mod tests {
         let by = |n: &str| ContainerRunning {
             container: Some(n.into()),
             service: None,
+            diagnoses: Vec::new(),
         };
         assert!(by("scratch").evaluate(&snap).is_pass());
         let v = by("cache").evaluate(&snap);
@@ -156,11 +278,13 @@ mod tests {
         let c = ContainerRunning {
             container: None,
             service: Some("trainer".into()),
+            diagnoses: Vec::new(),
         };
         assert!(c.evaluate(&snap).is_pass());
         let c = ContainerRunning {
             container: None,
             service: Some("api-1".into()),
+            diagnoses: Vec::new(),
         };
         assert!(c
             .evaluate(&snap)

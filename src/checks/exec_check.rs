@@ -22,10 +22,15 @@ pub struct ExecCheck {
     /// What the command looks at, in words, shown instead of the command itself ("the
     /// trainer's first log line"): the learner never typed it.
     pub describe: Option<String>,
-    /// Known wrong outputs and what they mean: the first whose text the output holds gives the
-    /// fix (`stdout_contains` checks only).
+    /// Known wrong outputs and what they mean: the first whose text the output (standard
+    /// output or error) holds gives the fix, for a wrong exit code or a wrong output.
     #[serde(default)]
     pub diagnoses: Vec<Diagnosis>,
+    /// Standard output is a time (Unix seconds, `1764680000.25`) before the container was
+    /// created: what the command reads was written by an earlier container, so this one was
+    /// made anew on the same data (`down`, then `up`), not restarted.
+    #[serde(default)]
+    pub time_before_created: bool,
 }
 
 /// A wrong output the exercise knows the cause of.
@@ -73,7 +78,10 @@ impl Kind for ExecCheck {
 
     fn needs(&self, needs: &mut Needs) {
         if let Ok(t) = self.target() {
-            needs.exec(t, &self.command);
+            needs.exec(t.clone(), &self.command);
+            if self.time_before_created {
+                needs.inspect(t);
+            }
         }
         if let Some(f) = &self.stdout_equals_file {
             if let Ok(r) = f.volume_ref() {
@@ -124,6 +132,14 @@ impl Kind for ExecCheck {
         let result = snap.exec(&target, &self.command)?;
         let out = result.stdout.trim();
         let first_err = result.stderr.lines().next().unwrap_or("").trim();
+        let known = self
+            .diagnoses
+            .iter()
+            .find(|d| {
+                out.contains(d.stdout_contains.as_str())
+                    || result.stderr.contains(d.stdout_contains.as_str())
+            })
+            .map(|d| d.means.clone());
         if result.exit_code != self.exit_code {
             return Ok(Verdict::fail(
                 format!("{shown} in {target} to exit with {}", self.exit_code),
@@ -132,16 +148,13 @@ impl Kind for ExecCheck {
                     result.exit_code,
                     if first_err.is_empty() { String::new() } else { format!(": {first_err}") }
                 ),
-                format!("look at what the container sees (`docker exec {name} ls -la PATH`) and its log (`docker logs {name}`)"),
+                known.unwrap_or_else(|| format!("look at what the container sees (`docker exec {name} ls -la PATH`) and its log (`docker logs {name}`)")),
             ));
         }
         if let Some(want) = &self.stdout_contains {
             if !out.contains(want.as_str()) {
-                let fix = self
-                    .diagnoses
-                    .iter()
-                    .find(|d| out.contains(d.stdout_contains.as_str()))
-                    .map(|d| d.means.clone())
+                let fix = known
+                    .clone()
                     .unwrap_or_else(|| "check what the container serves or reads".to_string());
                 return Ok(Verdict::fail(
                     format!("{shown} in {target} to print `{want}`"),
@@ -159,10 +172,67 @@ impl Kind for ExecCheck {
                 ));
             }
         }
+        if self.time_before_created {
+            let created = snap.inspect(c)?.created;
+            if let Some(v) = self.judge_time(&target, &shown, out, created, known) {
+                return Ok(v);
+            }
+        }
         Ok(Verdict::pass(format!(
             "{shown} in {target}: `{}`",
             short(out)
         )))
+    }
+}
+
+impl ExecCheck {
+    /// [`ExecCheck::time_before_created`]: a failing verdict, or `None` when the time printed
+    /// is before the container's creation.
+    fn judge_time(
+        &self,
+        target: &Target,
+        shown: &str,
+        out: &str,
+        created: Option<chrono::DateTime<chrono::Utc>>,
+        known: Option<String>,
+    ) -> Option<Verdict> {
+        let expected = format!("{target} created after {shown}: a new container on the same data");
+        let Ok(at) = out.trim().parse::<f64>() else {
+            return Some(Verdict::fail(
+                expected,
+                format!("{shown} is not a time: it printed `{}`", short(out)),
+                known.unwrap_or_else(|| "do the step before first".to_string()),
+            ));
+        };
+        let created = created?;
+        let made = created.timestamp() as f64 + f64::from(created.timestamp_subsec_nanos()) / 1e9;
+        if at < made {
+            return None;
+        }
+        let when = |secs: f64| {
+            chrono::DateTime::from_timestamp(secs as i64, 0)
+                .map(|t| t.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| format!("{secs}"))
+        };
+        let up = match target {
+            Target::Service(svc) => format!(
+                "`docker compose down` (without `-v`: it keeps the volume), then `docker compose up -d`: \
+                 Compose makes a new {svc} container on the same volume"
+            ),
+            Target::Container(name) => format!(
+                "`docker rm -f {name}`, then run it again with the same volume"
+            ),
+        };
+        Some(Verdict::fail(
+            expected,
+            format!(
+                "{target} was created at {}, before {shown} ({}): it is the container that wrote \
+                 it, only restarted (a restart keeps the container)",
+                when(made),
+                when(at)
+            ),
+            format!("prove that the data outlives the container: {up}"),
+        ))
     }
 }
 

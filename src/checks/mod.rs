@@ -19,6 +19,7 @@ mod mount;
 pub mod mounts_view;
 pub mod size;
 pub mod snapshot;
+mod sql_dump;
 pub mod target;
 mod tmpfs;
 mod volume;
@@ -35,6 +36,7 @@ pub use container_user::ContainerUser;
 pub use exec_check::ExecCheck;
 pub use host_file::HostFile;
 pub use mount::MountCheck;
+pub use sql_dump::SqlDump;
 pub use target::Target;
 pub use tmpfs::Tmpfs;
 pub use volume::VolumeCheck;
@@ -62,6 +64,7 @@ pub enum Check {
     Exec(ExecCheck),
     BackupArchive(BackupArchive),
     VolumeMatchesArchive(VolumeMatchesArchive),
+    SqlDump(SqlDump),
 }
 
 /// What each check kind implements.
@@ -106,6 +109,7 @@ impl Check {
             Check::Exec(c) => c,
             Check::BackupArchive(c) => c,
             Check::VolumeMatchesArchive(c) => c,
+            Check::SqlDump(c) => c,
         }
     }
 

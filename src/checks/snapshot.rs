@@ -31,6 +31,8 @@ pub struct Needs {
     pub trees_if_file: Vec<(VolumeRef, String)>,
     /// Commands run in a running container (read-only ones: `cat`, `wget -qO-` ...).
     pub execs: Vec<(Target, Vec<String>)>,
+    /// Containers whose last log lines are read when they are not running (why one stopped).
+    pub logs: Vec<Target>,
     /// Volumes whose removals since a host file was written matter (a backup, then a drill):
     /// the daemon's event history is read when the file exists.
     pub histories: Vec<(VolumeRef, String)>,
@@ -78,6 +80,13 @@ impl Needs {
         let key = (target, command.to_vec());
         if !self.execs.contains(&key) {
             self.execs.push(key);
+        }
+    }
+
+    /// The end of the log of `target`'s container, when it is not running.
+    pub fn log_if_stopped(&mut self, target: Target) {
+        if !self.logs.contains(&target) {
+            self.logs.push(target);
         }
     }
 
@@ -155,6 +164,9 @@ pub struct Snapshot {
     pub trees: HashMap<VolumeRef, Fetched<Manifest>>,
     /// Results of commands run in containers.
     pub execs: HashMap<(Target, Vec<String>), Fetched<exec::ExecResult>>,
+    /// The last lines of the logs of stopped containers ([`Needs::log_if_stopped`]), by id:
+    /// standard output then standard error.
+    pub logs: HashMap<String, Fetched<String>>,
     /// Volumes the daemon could not mount, with its message.
     pub unmountable: HashMap<VolumeRef, String>,
     /// Volumes not listed because the file they are compared with did not exist when the
@@ -262,6 +274,7 @@ impl Snapshot {
             files: HashMap::new(),
             trees: HashMap::new(),
             execs: HashMap::new(),
+            logs: HashMap::new(),
             unmountable: HashMap::new(),
             unlisted: HashMap::new(),
             graded_at: crate::util::clock::now_nanos(),

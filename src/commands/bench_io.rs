@@ -7,7 +7,7 @@ use crate::ui::render::Style;
 /// Measures `size_mb` MiB, `rounds` times per storage kind.
 pub async fn run(size_mb: u64, rounds: u32, as_json: bool) -> CmdResult {
     let engine = connect().await?;
-    ensure_images(&engine).await?;
+    ensure_images(&engine, &[]).await?;
     let opts = crate::lab::bench::BenchOptions { size_mb, rounds };
     if !as_json {
         eprintln!("Measuring {size_mb} MiB x {rounds} round(s) on 4 kinds of storage...");

@@ -74,9 +74,12 @@ pub async fn sweep(engine: &Engine) {
     }
 }
 
-/// Builds missing or outdated lab images, saying so.
-pub async fn ensure_images(engine: &Engine) -> Result<()> {
-    let stale = images::stale(&engine.docker).await?;
+/// Builds missing or outdated lab images, saying so: the three every exercise uses, and the
+/// `extra` ones the exercises at hand declare (`images = [...]`). An extra image that cannot be
+/// made here is an error that says why and what to install.
+pub async fn ensure_images(engine: &Engine, extra: &[&'static str]) -> Result<()> {
+    let mut stale = images::stale(&engine.docker).await?;
+    stale.extend(images::stale_of(&engine.docker, extra).await?);
     if stale.is_empty() {
         return Ok(());
     }
@@ -84,15 +87,21 @@ pub async fn ensure_images(engine: &Engine) -> Result<()> {
         "The lab images are missing or out of date ({}); building them now.",
         stale.join(", ")
     );
-    images::setup(
+    let report = images::setup(
         &engine.docker,
         &SetupOptions {
             offline: false,
             force: false,
             quiet: false,
+            extra: extra.to_vec(),
         },
     )
     .await?;
+    for (tag, outcome) in &report.images {
+        if let images::Outcome::Unavailable(why) = outcome {
+            return Err(format!("{tag} is needed here and could not be made: {why}").into());
+        }
+    }
     Ok(())
 }
 

@@ -50,6 +50,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
          then /usr/bin/busybox)",
     ),
     (
+        "WORKBOOK_POSTGRES",
+        "the `bin` folder of the PostgreSQL `setup` assembles workbook/postgres from when no \
+         registry answers (default: the newest /usr/lib/postgresql/N/bin)",
+    ),
+    (
         "WORKBOOK_ENGINE_SEES_HOST",
         "1: the engine sees this machine's files (bind-mount steps are graded); 0: it does not; \
          unset: found out with a marker bind test",
@@ -199,7 +204,7 @@ pub const WORKBOOK: &str = "Examples:\n  workbook next           # start, or gra
 
 pub const INIT: &str = "Examples:\n  workbook init                 # ./docker-volumes-workbook\n  workbook init ~/volumes-lab   # anywhere; then `cd ~/volumes-lab/01-named-volumes`\n\nNever overwrites a file you changed. Exit codes: 0 written, 2 error.";
 
-pub const SETUP: &str = "Examples:\n  workbook setup                      # pulls busybox, else uses the host's static one\n  workbook setup --offline            # from WORKBOOK_BUSYBOX or /bin/busybox\n  workbook setup --save lab.tar.gz    # then on the other machine: workbook setup --load lab.tar.gz\n\nExit codes: 0 done, 2 error.";
+pub const SETUP: &str = "Examples:\n  workbook setup                      # pulls busybox, else uses the host's static one\n  workbook setup --offline            # from WORKBOOK_BUSYBOX or /bin/busybox\n  workbook setup --save lab.tar.gz    # then on the other machine: workbook setup --load lab.tar.gz\n\nExit codes: 0 done, 1 workbook/postgres (lesson 12) could not be made (the others are built), 2 error.";
 
 pub const NEXT: &str = "Examples:\n  workbook next            # grade, and show what to do next\n  workbook next --yes      # a pack's setup and exec commands without asking\n\nExit codes: 0 the exercise passes and the next task is shown (or the workspace was just\ncreated, or every exercise is done); 1 the current exercise is not done yet: its task is\nshown, with why when you were shown it before; 2 error (nothing graded).";
 

@@ -35,12 +35,12 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
             (ws, true)
         }
     };
-    ensure_images(&engine).await?;
     let mut state = State::open(&ws)?;
     let Some(mut ex) = state.progress.current(exercises) else {
         outln("Every exercise is done. `workbook list` shows them; `workbook reset EX` starts one again.");
         return Ok(0);
     };
+    ensure_images(&engine, &ex.lab_images()).await?;
     let ask = PackSetup::Ask { yes };
     state.progress.current = Some(ex.slug.clone());
     if let Err(e) = ensure_setup(&engine, cat, ex, &mut state.progress, ask).await {
@@ -90,6 +90,10 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
                 Some(n) => {
                     ex = n;
                     state.progress.current = Some(ex.slug.clone());
+                    if let Err(e) = ensure_images(&engine, &ex.lab_images()).await {
+                        state.save()?;
+                        return Err(e);
+                    }
                     if let Err(e) = ensure_setup(&engine, cat, ex, &mut state.progress, ask).await {
                         // What was graded and where the learner is stay recorded.
                         state.save()?;

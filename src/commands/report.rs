@@ -334,7 +334,10 @@ mod tests {
                 && s.attempts == 0)));
         assert_eq!(r.totals.steps_passed, 0);
         let table = render_table(&r, false);
-        assert!(table.contains("0/11 exercises done"), "{table}");
+        assert!(
+            table.contains(&format!("0/{} exercises done", exs.len())),
+            "{table}"
+        );
         assert!(table.contains("not listed"), "{table}");
     }
 
@@ -398,7 +401,10 @@ mod tests {
             table.contains(&format!("  {}", first.steps()[0].id)),
             "{table}"
         );
-        assert!(table.contains("1/11 exercises done"), "{table}");
+        assert!(
+            table.contains(&format!("1/{} exercises done", exs.len())),
+            "{table}"
+        );
     }
 
     #[test]

@@ -34,14 +34,39 @@ async fn build(offline: bool, force: bool) -> CmdResult {
             offline,
             force,
             quiet: false,
+            extra: images::EXTRA.to_vec(),
         },
     )
     .await?;
-    if let Some(base) = report.base {
+    if let Some(base) = &report.base {
         outln(&format!("Base image: {base}."));
     }
-    outln(&format!("Lab images ready: {}.", images::ALL.join(", ")));
-    Ok(0)
+    let mut ready: Vec<&str> = images::ALL.to_vec();
+    let mut missing = Vec::new();
+    for (tag, outcome) in &report.images {
+        match outcome {
+            images::Outcome::Unavailable(why) => missing.push(format!("{tag}: {why}")),
+            // How an extra image was made (pulled, or from the host's programs) is news.
+            images::Outcome::Built {
+                base: Some(how), ..
+            } if !images::ALL.contains(&tag.as_str()) => outln(&format!("{tag}: {how}.")),
+            _ => {}
+        }
+    }
+    ready.extend(
+        images::EXTRA
+            .iter()
+            .filter(|t| !missing.iter().any(|m| m.starts_with(**t))),
+    );
+    outln(&format!("Lab images ready: {}.", ready.join(", ")));
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    for m in &missing {
+        outln(&format!("Not built: {m}"));
+    }
+    outln("Every exercise that does not declare it works without it.");
+    Ok(1)
 }
 
 /// `setup --save FILE`: builds what is missing (as `setup` does), then writes the bundle.
@@ -51,6 +76,7 @@ async fn save(offline: bool, force: bool, file: &Path) -> CmdResult {
         offline,
         force,
         quiet: !std::io::stderr().is_terminal(),
+        extra: Vec::new(),
     };
     let report = crate::docker::bundle::save_with(&engine.docker, file, &opts).await?;
     outln(&report.summary());

@@ -46,7 +46,7 @@ pub async fn run(
         return Ok(1);
     }
     let engine = connect().await?;
-    ensure_images(&engine).await?;
+    ensure_images(&engine, &ex.lab_images()).await?;
     // The solution starts from the exercise's setup, as the learner does.
     let mut state = State::open(&ws)?;
     ensure_setup(

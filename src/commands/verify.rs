@@ -57,7 +57,15 @@ pub async fn run(cat: &Catalog, wanted: &[String], as_json: bool, yes: bool) -> 
         return Ok(1);
     }
     let engine = connect().await?;
-    ensure_images(&engine).await?;
+    let mut extra: Vec<&'static str> = Vec::new();
+    for ex in &chosen {
+        for image in ex.lab_images() {
+            if !extra.contains(&image) {
+                extra.push(image);
+            }
+        }
+    }
+    ensure_images(&engine, &extra).await?;
     if !as_json {
         outln(&crate::lab::verify::table_header());
     }

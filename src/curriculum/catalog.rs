@@ -669,9 +669,9 @@ mod tests {
         }
         let err = cat.find("kubernetes").unwrap_err().to_string();
         assert!(!err.contains("Did you mean"), "{err}");
-        let err = cat.find("12").unwrap_err().to_string();
+        let err = cat.find("13").unwrap_err().to_string();
         assert!(
-            err.contains("no exercise number 12: they are numbered 01 to 11"),
+            err.contains("no exercise number 13: they are numbered 01 to 12"),
             "{err}"
         );
         assert!(cat.find("").is_err() && cat.find(" / ").is_err());

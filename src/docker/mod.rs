@@ -7,4 +7,5 @@ pub mod exec;
 pub mod helpers;
 pub mod images;
 pub mod labels;
+pub mod logs;
 pub mod transport;

@@ -226,6 +226,9 @@ async fn engine_facts(docker: &Docker) -> Fetched<EngineFacts> {
 }
 
 /// Reads everything `needs` asks for. Daemon failures become `Err` facts (graded as `error`).
+/// Lines read from the end of a stopped container's log.
+const LOG_TAIL: usize = 40;
+
 pub async fn gather(docker: &Docker, exercise_dir: &Path, needs: &Needs) -> Snapshot {
     gather_with(docker, exercise_dir, needs, &Memory::default()).await
 }
@@ -397,9 +400,24 @@ pub async fn gather_with(
             ((target.clone(), cmd.clone()), r)
         }
     }));
-    let (inspects, reads, execs) = tokio::join!(inspects, reads, execs);
+    let stopped: Vec<String> = needs
+        .logs
+        .iter()
+        .filter_map(|t| t.resolve(&snap).ok())
+        .filter(|c| c.state != Some(bollard::models::ContainerSummaryStateEnum::RUNNING))
+        .filter_map(|c| c.id.clone())
+        .collect();
+    let logs = join_all(stopped.iter().map(|id| async move {
+        let r = crate::docker::logs::read(docker, id, Some(LOG_TAIL))
+            .await
+            .map(|(out, err)| out + &err)
+            .map_err(|e| describe(&format!("reading the log of container {id}"), &e));
+        (id.clone(), r)
+    }));
+    let (inspects, reads, execs, logs) = tokio::join!(inspects, reads, execs, logs);
     snap.inspected.extend(inspects);
     snap.execs.extend(execs);
+    snap.logs.extend(logs);
     if let Ok(mut named) = memory.named_probes.lock() {
         *named = reads
             .iter()

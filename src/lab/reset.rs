@@ -40,6 +40,10 @@ pub enum Item {
     File {
         path: PathBuf,
     },
+    /// A declared folder, deleted only when empty (a bind mount's source the engine made).
+    EmptyFolder {
+        path: PathBuf,
+    },
     Restore {
         path: PathBuf,
         contents: Vec<u8>,
@@ -65,6 +69,9 @@ impl std::fmt::Display for Item {
                 "remove network {name} (compose project of the exercise folder)"
             ),
             Item::File { path } => write!(f, "delete file {}", path.display()),
+            Item::EmptyFolder { path } => {
+                write!(f, "delete folder {} if it is empty", path.display())
+            }
             Item::Restore { path, .. } => write!(f, "restore starter file {}", path.display()),
             Item::LeftAlone { path, real } => write!(
                 f,
@@ -179,6 +186,9 @@ pub async fn plan(
                     real: real.join(path.file_name().unwrap_or_default()),
                     path,
                 },
+                None if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) => {
+                    Item::EmptyFolder { path }
+                }
                 // The file itself may be a link: removing it removes the link only.
                 None => Item::File { path },
             });
@@ -297,6 +307,17 @@ pub async fn execute(docker: &Docker, items: &[Item]) -> Vec<String> {
                 if let Err(e) = std::fs::remove_file(path) {
                     if e.kind() != std::io::ErrorKind::NotFound {
                         problems.push(format!("cannot delete {}: {e}", path.display()));
+                    }
+                }
+            }
+            // Never what is in it: a folder that holds anything stays, said.
+            Item::EmptyFolder { path } => {
+                if let Err(e) = std::fs::remove_dir(path) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        problems.push(format!(
+                            "left {} in place: it is not empty ({e}); nothing in it was deleted",
+                            path.display()
+                        ));
                     }
                 }
             }

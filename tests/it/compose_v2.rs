@@ -12,11 +12,12 @@ use serde_json::Value;
 use crate::util::{self, compat, workbook};
 
 /// The exercises that use Compose.
-const COMPOSE_EXERCISES: [&str; 4] = [
+const COMPOSE_EXERCISES: [&str; 5] = [
     "04-checkpoints",
     "05-shared-models",
     "08-performance",
     "11-capstone",
+    "12-database",
 ];
 
 #[test]

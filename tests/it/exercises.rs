@@ -122,6 +122,11 @@ fn exercise_11_capstone() {
 }
 
 #[test]
+fn exercise_12_database() {
+    contract("12-database");
+}
+
+#[test]
 fn every_exercise_has_a_contract_test() {
     let src = include_str!("exercises.rs");
     for ex in workbook::curriculum::catalog::exercises().unwrap() {

@@ -32,6 +32,17 @@ fn as_the_lab_runs_it(text: &str, images: &[(&str, &str)]) -> String {
     out.join("\n")
 }
 
+fn mistake<'a>(cat: &'a Catalog, slug: &str) -> &'a str {
+    let ex = cat.get(slug).unwrap();
+    ex.data
+        .mistakes
+        .iter()
+        .find(|m| m.id == "guide-as-printed")
+        .unwrap_or_else(|| panic!("{slug} has no guide-as-printed mistake"))
+        .run
+        .as_str()
+}
+
 fn variant<'a>(cat: &'a Catalog, slug: &str) -> &'a str {
     let ex = cat.get(slug).unwrap();
     ex.data
@@ -77,4 +88,12 @@ fn the_guides_snippets_are_what_the_guide_variants_run() {
             "07's variant does not run the guide's {snippet}:\n{commands}"
         );
     }
+
+    // The guide's PostgreSQL service sets no password: the image refuses to start, and the
+    // learner who types it is told why (a mistake verify proves), not failed in silence.
+    let postgres = fixture("postgres.yaml").replace("image: postgres", "image: workbook/postgres");
+    assert!(
+        mistake(&cat, "12-database").contains(&postgres),
+        "12's guide-as-printed mistake does not run the guide's compose file:\n{postgres}"
+    );
 }

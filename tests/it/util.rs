@@ -138,6 +138,7 @@ pub async fn lab_engine() -> workbook::docker::engine::Engine {
             offline: true,
             force: false,
             quiet: true,
+            extra: Vec::new(),
         };
         workbook::docker::images::setup(&engine.docker, &opts)
             .await

@@ -138,6 +138,47 @@ pub(super) fn images_check(stale: &Result<Vec<(&'static str, bool)>>) -> Check {
     )
 }
 
+/// Can lesson 12's `workbook/postgres` be had here: built already, or from a registry, or from
+/// the host's PostgreSQL. Only the exercises that declare it need it: a warning at worst.
+pub(super) async fn postgres_check(docker: &Docker, registry_ok: bool) -> Check {
+    let fresh = images::stale_of(docker, &[images::POSTGRES_IMAGE]).await;
+    let host = images::postgres::host_postgres();
+    postgres_verdict(fresh.map(|s| s.is_empty()).ok(), registry_ok, &host)
+}
+
+fn postgres_verdict(
+    fresh: Option<bool>,
+    registry_ok: bool,
+    host: &Result<images::postgres::HostPostgres>,
+) -> Check {
+    match (fresh, registry_ok, host) {
+        (Some(true), _, _) => Check::ok(
+            "postgres",
+            "workbook/postgres (lesson 12) is built and up to date",
+        ),
+        (_, true, _) => Check::ok(
+            "postgres",
+            format!(
+                "workbook/postgres (lesson 12) is not built yet: `workbook setup` pulls {}",
+                images::postgres::PULL
+            ),
+        ),
+        (_, false, Ok(pg)) => Check::ok(
+            "postgres",
+            format!(
+                "workbook/postgres (lesson 12) is not built yet: `workbook setup` assembles it \
+                 offline from {pg}"
+            ),
+        ),
+        (_, false, Err(e)) => Check::warn(
+            "postgres",
+            "lesson 12 cannot run here: workbook/postgres cannot be made (no registry, and no \
+             PostgreSQL on this machine)",
+            Some(one_line(&e.to_string()).to_string()),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +225,20 @@ mod tests {
             "lab images missing: workbook/tools; out of date: workbook/ml-api"
         );
         assert!(c.fix.unwrap().contains("workbook setup"));
+    }
+
+    #[test]
+    fn postgres_says_how_it_would_be_made() {
+        let none: Result<images::postgres::HostPostgres> = Err("no PostgreSQL: install it".into());
+        assert_eq!(
+            postgres_verdict(Some(true), false, &none).status,
+            CheckStatus::Ok
+        );
+        assert!(postgres_verdict(Some(false), true, &none)
+            .summary
+            .contains("pulls postgres:15"));
+        let c = postgres_verdict(Some(false), false, &none);
+        assert_eq!(c.status, CheckStatus::Warn);
+        assert_eq!(c.fix.as_deref(), Some("no PostgreSQL: install it"));
     }
 }

@@ -37,7 +37,9 @@ use bind::{bind_check, bind_dir};
 use compose::compose_check;
 use disk::disk_check;
 use engine::{endpoint_check, engine_check, other_sockets, unreachable_check};
-use images::{busybox_check, images_check, pull_base, registry_check, stale_images};
+use images::{
+    busybox_check, images_check, postgres_check, pull_base, registry_check, stale_images,
+};
 use leftovers::leftovers_check;
 pub use output::render;
 
@@ -53,8 +55,8 @@ pub enum CheckStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Stable identifier: endpoint, engine, registry, busybox, images, disk, bind-mount,
-    /// compose, leftovers.
+    /// Stable identifier: endpoint, engine, registry, busybox, images, postgres, disk,
+    /// bind-mount, compose, leftovers.
     pub id: &'static str,
     pub status: CheckStatus,
     /// One line for people.
@@ -202,6 +204,7 @@ pub async fn diagnose(workspace: Option<&Path>) -> Report {
     checks.push(registry_check(&registry, &busybox, images_fresh));
     checks.push(busybox_check(&busybox, Some(registry.is_ok())));
     checks.push(images_check(&stale));
+    checks.push(postgres_check(docker, registry.is_ok()).await);
     checks.push(disk_check(&engine.endpoint, &info));
     checks.push(bind);
     checks.push(compose);

@@ -89,6 +89,7 @@ pub(super) fn check_data_bounds(d: &ExerciseFile) -> Result<()> {
         count(what, list, LIST)?;
         list.iter().try_for_each(|n| name(what, n))
     };
+    names(&|| at("images"), &d.images)?;
     let resources = |what: &dyn Fn() -> String, r: &Resources| {
         names(&|| format!("{}.volumes", what()), &r.volumes)?;
         names(&|| format!("{}.containers", what()), &r.containers)?;

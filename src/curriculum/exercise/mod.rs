@@ -36,6 +36,10 @@ pub struct ExerciseFile {
     pub lesson: String,
     #[serde(default)]
     pub summary: String,
+    /// Lab images beyond the three every exercise has (`["workbook/postgres"]`): built by
+    /// `workbook setup`, and before the exercise is shown or verified.
+    #[serde(default)]
+    pub images: Vec<String>,
     #[serde(default)]
     pub resources: Resources,
     #[serde(default)]
@@ -283,6 +287,15 @@ impl Exercise {
 
     pub fn title(&self) -> &str {
         &self.data.title
+    }
+
+    /// The extra lab images it declares (checked when it loads).
+    pub fn lab_images(&self) -> Vec<&'static str> {
+        self.data
+            .images
+            .iter()
+            .filter_map(|i| crate::docker::images::lab_image(i))
+            .collect()
     }
 
     pub fn steps(&self) -> &[Step] {

@@ -16,6 +16,16 @@ impl Exercise {
         self.validate_names(&at)?;
         self.validate_setup_sizes(&at)?;
         self.validate_exec_targets(&at)?;
+        for image in &d.images {
+            if crate::docker::images::lab_image(image).is_none() {
+                return Err(format!(
+                    "{at}: images: `{}` is not a lab image (the workbook builds {})",
+                    safe_text::line(image),
+                    crate::docker::images::EXTRA.join(", ")
+                )
+                .into());
+            }
+        }
         if d.format != FORMAT_VERSION {
             return Err(format!(
                 "{at}: format {} is not supported by this workbook (it reads format {FORMAT_VERSION}); \

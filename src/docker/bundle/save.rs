@@ -22,6 +22,7 @@ pub async fn save(docker: &Docker, path: &Path) -> Result<Report> {
         offline: false,
         force: false,
         quiet: !interactive(),
+        extra: Vec::new(),
     };
     save_with(docker, path, &opts).await
 }

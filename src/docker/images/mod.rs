@@ -2,7 +2,9 @@
 //! contexts, so the workbook works with no registry:
 //! - `workbook/tools`: busybox (sh, tar, chown, ...) for helper and probe containers;
 //! - `workbook/ml-training`: a toy trainer that checkpoints every epoch and resumes;
-//! - `workbook/ml-api`: serves a models folder over HTTP, fine on a read-only mount.
+//! - `workbook/ml-api`: serves a models folder over HTTP, fine on a read-only mount;
+//! - `workbook/postgres` (only for the exercises that declare it, `images = [...]`): a real
+//!   PostgreSQL, pulled or assembled from the host's ([`postgres`]).
 //!
 //! The base is a pulled `busybox` when a registry answers, otherwise a static busybox binary
 //! from the host (Debian: `apt-get install busybox-static`). Images carry a digest of their
@@ -22,6 +24,7 @@ use futures_util::StreamExt;
 use crate::docker::engine::{failed, is_not_found};
 use crate::docker::labels;
 
+pub mod postgres;
 mod rootfs;
 
 pub use rootfs::host_busybox;
@@ -30,8 +33,20 @@ use rootfs::{file_header, rootfs};
 pub const TOOLS_IMAGE: &str = "workbook/tools:latest";
 pub const TRAINING_IMAGE: &str = "workbook/ml-training:latest";
 pub const API_IMAGE: &str = "workbook/ml-api:latest";
-/// Every lab image, in build order.
+pub const POSTGRES_IMAGE: &str = "workbook/postgres:latest";
+/// The lab images every exercise may use, in build order.
 pub const ALL: [&str; 3] = [TOOLS_IMAGE, TRAINING_IMAGE, API_IMAGE];
+/// Lab images built for the exercises that declare them (`images = ["workbook/postgres"]`),
+/// by `workbook setup` and before such an exercise is graded.
+pub const EXTRA: [&str; 1] = [POSTGRES_IMAGE];
+
+/// The lab image `name` (`workbook/postgres` or with its `:latest`), if it is one.
+pub fn lab_image(name: &str) -> Option<&'static str> {
+    ALL.iter()
+        .chain(EXTRA.iter())
+        .copied()
+        .find(|t| *t == name || t.strip_suffix(":latest") == Some(name))
+}
 
 /// The image pulled when a registry answers.
 pub const PULL_BASE: &str = "busybox:1.36";
@@ -74,12 +89,19 @@ pub struct SetupOptions {
     pub force: bool,
     /// Show progress on stderr.
     pub quiet: bool,
+    /// Images of [`EXTRA`] to build too (when missing or stale, or with `force`).
+    pub extra: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     UpToDate,
-    Built { seconds: f64, base: Option<String> },
+    Built {
+        seconds: f64,
+        base: Option<String>,
+    },
+    /// Neither way of making it works here: why, and what to do.
+    Unavailable(String),
 }
 
 /// What `setup` did, image by image.
@@ -98,8 +120,13 @@ struct Recipe {
 
 /// Lab images that are missing or out of date (cheap: one inspect per image).
 pub async fn stale(docker: &Docker) -> Result<Vec<&'static str>> {
+    stale_of(docker, &ALL).await
+}
+
+/// Those of `tags` that are missing or out of date.
+pub async fn stale_of(docker: &Docker, tags: &[&'static str]) -> Result<Vec<&'static str>> {
     let mut out = Vec::new();
-    for tag in ALL {
+    for &tag in tags {
         let want = recipe_digest(tag);
         if current_digest(docker, tag).await?.as_deref() != Some(want.as_str()) {
             out.push(tag);
@@ -136,14 +163,69 @@ pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport> 
             say(opts, &format!("✓ {tag} is up to date"));
         }
     }
-    if stale.is_empty() {
+    let extra_stale = if opts.force {
+        opts.extra.clone()
+    } else {
+        stale_of(docker, &opts.extra).await?
+    };
+    for &tag in &opts.extra {
+        if !(extra_stale.contains(&tag) || opts.force || stale.contains(&TOOLS_IMAGE)) {
+            report.images.push((tag.to_string(), Outcome::UpToDate));
+            say(opts, &format!("✓ {tag} is up to date"));
+        }
+    }
+    if stale.is_empty() && extra_stale.is_empty() {
         return Ok(report);
+    }
+    build_core(docker, opts, &stale, &mut report).await?;
+    // An extra image stands on workbook/tools: rebuilt with it.
+    let extras: Vec<&'static str> = if stale.contains(&TOOLS_IMAGE) {
+        opts.extra.clone()
+    } else {
+        extra_stale
+    };
+    for tag in extras {
+        report.images.retain(|(t, _)| t != tag);
+        let started = Instant::now();
+        match extra_recipe(docker, tag, opts).await {
+            Ok((recipe, how)) => {
+                say(opts, &format!("{tag}: {how}"));
+                build(docker, &recipe, opts).await?;
+                let seconds = started.elapsed().as_secs_f64();
+                say(opts, &format!("✓ built {tag} in {seconds:.1} s"));
+                report.images.push((
+                    tag.to_string(),
+                    Outcome::Built {
+                        seconds,
+                        base: Some(how),
+                    },
+                ));
+            }
+            Err(why) => {
+                say(opts, &format!("✗ {tag} not built: {why}"));
+                report
+                    .images
+                    .push((tag.to_string(), Outcome::Unavailable(why.to_string())));
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn build_core(
+    docker: &Docker,
+    opts: &SetupOptions,
+    stale: &[&'static str],
+    report: &mut SetupReport,
+) -> Result<()> {
+    if stale.is_empty() {
+        return Ok(());
     }
     // A stale base means its dependants are rebuilt on top of it.
     let to_build: Vec<&str> = if stale.contains(&TOOLS_IMAGE) {
         ALL.to_vec()
     } else {
-        stale
+        stale.to_vec()
     };
     report
         .images
@@ -170,7 +252,82 @@ pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport> 
             },
         ));
     }
-    Ok(report)
+    Ok(())
+}
+
+/// The recipe of an [`EXTRA`] image, and how it is made, for people.
+async fn extra_recipe(
+    docker: &Docker,
+    tag: &'static str,
+    opts: &SetupOptions,
+) -> Result<(Recipe, String)> {
+    debug_assert_eq!(tag, POSTGRES_IMAGE);
+    let digest = recipe_digest(tag);
+    if !opts.offline {
+        let pb = spinner(opts, &format!("trying to pull {}...", postgres::PULL));
+        let pulled = pull(docker, postgres::PULL, PULL_TIMEOUT).await;
+        pb.finish_and_clear();
+        match pulled {
+            Ok(()) => {
+                return Ok((
+                    Recipe {
+                        tag,
+                        dockerfile: postgres::dockerfile(postgres::PULL, None),
+                        files: Vec::new(),
+                        digest,
+                    },
+                    format!("pulled the official {} image", postgres::PULL),
+                ))
+            }
+            Err(e) => say(
+                opts,
+                &format!(
+                    "no registry for {}: {}",
+                    postgres::PULL,
+                    first_line(&e.to_string())
+                ),
+            ),
+        }
+    }
+    let pg = postgres::host_postgres()?;
+    let arch = docker.version().await.ok().and_then(|v| v.arch);
+    postgres::same_arch(arch.as_deref())?;
+    let pb = spinner(opts, &format!("collecting {pg} and its libraries..."));
+    let layer = postgres::layer(&pg);
+    pb.finish_and_clear();
+    let layer = layer?;
+    let how = format!(
+        "no registry answered: assembled from {pg} ({} files, {})",
+        layer.files,
+        crate::ui::bytes::human(layer.tar.len() as u64)
+    );
+    let dockerfile = postgres::dockerfile(TOOLS_IMAGE, Some((&pg, &layer)));
+    Ok((
+        Recipe {
+            tag,
+            dockerfile,
+            files: vec![
+                ("postgres.tar".to_string(), layer.tar, 0o644),
+                (
+                    "passwd".to_string(),
+                    postgres::PASSWD.as_bytes().to_vec(),
+                    0o644,
+                ),
+                (
+                    "group".to_string(),
+                    postgres::GROUP.as_bytes().to_vec(),
+                    0o644,
+                ),
+                (
+                    "docker-entrypoint.sh".to_string(),
+                    postgres::ENTRYPOINT.as_bytes().to_vec(),
+                    0o755,
+                ),
+            ],
+            digest,
+        },
+        how,
+    ))
 }
 
 fn say(opts: &SetupOptions, line: &str) {
@@ -228,6 +385,8 @@ fn dockerfile(tag: &str) -> String {
         TRAINING_IMAGE => format!(
             "FROM {TOOLS_IMAGE}\nCOPY ml-train.sh /usr/local/bin/ml-train\nWORKDIR /workspace\nCMD [\"/usr/local/bin/ml-train\"]\n"
         ),
+        // The digest's view: the real file also names the host's folders ([`postgres::dockerfile`]).
+        POSTGRES_IMAGE => postgres::dockerfile(TOOLS_IMAGE, None),
         _ => format!(
             "FROM {TOOLS_IMAGE}\nCOPY ml-serve.sh /usr/local/bin/ml-serve\nCOPY model-version.sh /usr/local/bin/model-version\nWORKDIR /app\nEXPOSE 8080\nCMD [\"/usr/local/bin/ml-serve\"]\n"
         ),
@@ -243,6 +402,13 @@ fn recipe_digest(tag: &str) -> String {
     match tag {
         TOOLS_IMAGE => {}
         TRAINING_IMAGE => text.push_str(TRAIN_SCRIPT),
+        POSTGRES_IMAGE => {
+            text.push_str(postgres::ENTRYPOINT);
+            text.push_str(postgres::LOCALE);
+            text.push_str(postgres::PASSWD);
+            text.push_str(postgres::GROUP);
+            text.push_str(postgres::PULL);
+        }
         _ => {
             text.push_str(SERVE_SCRIPT);
             text.push_str(VERSION_SCRIPT);

@@ -16,9 +16,8 @@
 
 use bollard::errors::Error as DockerError;
 use bollard::models::HostConfig;
-use bollard::query_parameters::{LogsOptionsBuilder, StartContainerOptions};
+use bollard::query_parameters::StartContainerOptions;
 use bollard::Docker;
-use futures_util::StreamExt;
 
 use super::{VolumeRead, Wanted, CONTENT_LIMIT, MOUNT_POINT, TREE_LIMIT};
 use crate::checks::snapshot::{Fetched, FileFact, FileKind};
@@ -187,29 +186,9 @@ async fn run(docker: &Docker, id: &str, volume: &str) -> Result<String, Ran> {
 }
 
 async fn logs(docker: &Docker, id: &str, volume: &str) -> Result<(String, String), String> {
-    use bollard::container::LogOutput;
-    let opts = LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .build();
-    let mut stream = docker.logs(id, Some(opts));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(LogOutput::StdErr { message }) => err.extend_from_slice(&message),
-            Ok(chunk) => out.extend_from_slice(&chunk.into_bytes()),
-            Err(e) => {
-                return Err(describe(
-                    &format!("reading the probe of volume {volume}"),
-                    &e,
-                ))
-            }
-        }
-    }
-    Ok((
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    ))
+    crate::docker::logs::read(docker, id, None)
+        .await
+        .map_err(|e| describe(&format!("reading the probe of volume {volume}"), &e))
 }
 
 /// What the helper printed, read back.

@@ -15,11 +15,8 @@ use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{HostConfig, Mount, MountType, VolumeCreateRequest};
-use bollard::query_parameters::{
-    LogsOptionsBuilder, RemoveVolumeOptionsBuilder, StartContainerOptions,
-};
+use bollard::query_parameters::{RemoveVolumeOptionsBuilder, StartContainerOptions};
 use bollard::Docker;
-use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::docker::engine::{describe, failed, is_not_found};
@@ -415,14 +412,9 @@ async fn execute(docker: &Docker, id: &str) -> Result<Timings> {
 }
 
 async fn logs(docker: &Docker, id: &str) -> Result<String> {
-    let opts = LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .build();
-    let mut stream = docker.logs(id, Some(opts));
-    let mut text = String::new();
-    while let Some(item) = stream.next().await {
-        let chunk = item.map_err(|e| match e {
+    let (out, err) = crate::docker::logs::read(docker, id, None)
+        .await
+        .map_err(|e| match e {
             // 404: gone; 409: "dead or marked for removal".
             DockerError::DockerResponseServerError {
                 status_code: 404 | 409,
@@ -433,9 +425,7 @@ async fn logs(docker: &Docker, id: &str) -> Result<String> {
                 .to_string(),
             e => describe("reading the bench container's output", &e),
         })?;
-        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-    }
-    Ok(text)
+    Ok(out + &err)
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -76,7 +76,7 @@ async fn save(offline: bool, force: bool, file: &Path) -> CmdResult {
         offline,
         force,
         quiet: !std::io::stderr().is_terminal(),
-        extra: Vec::new(),
+        extra: images::EXTRA.to_vec(),
     };
     let report = crate::docker::bundle::save_with(&engine.docker, file, &opts).await?;
     outln(&report.summary());

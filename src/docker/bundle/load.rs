@@ -64,10 +64,18 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report> {
     pb.finish_and_clear();
     let contents = contents?;
 
+    // The extra images (lesson 12's PostgreSQL) the bundle holds are loaded and checked too.
+    let tags: Vec<&'static str> = images::ALL
+        .iter()
+        .chain(images::EXTRA.iter())
+        .copied()
+        .filter(|t| images::ALL.contains(t) || contents.recipes.contains_key(*t))
+        .collect();
+
     // 2. Never replace up-to-date lab images with other ones.
     let before = lab_state(docker).await?;
-    if images::stale(docker).await?.is_empty() {
-        let differing: Vec<&str> = images::ALL
+    if images::stale_of(docker, &tags).await?.is_empty() {
+        let differing: Vec<&str> = tags
             .iter()
             .copied()
             .filter(|t| contents.recipes.get(*t) != before.get(*t).and_then(|s| s.recipe.as_ref()))
@@ -127,7 +135,7 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report> {
 
     // 4. Verify: the lab images are there, are the workbook's, and are up to date.
     let after = lab_state(docker).await?;
-    for tag in images::ALL {
+    for &tag in &tags {
         match after.get(tag) {
             None => {
                 return Err(format!(
@@ -157,7 +165,7 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report> {
                 .await;
         }
     }
-    let stale = images::stale(docker).await?;
+    let stale = images::stale_of(docker, &tags).await?;
     if !stale.is_empty() {
         return Err(format!(
             "{shown} was loaded, but {} {} out of date for this version of workbook (the bundle \
@@ -172,6 +180,7 @@ pub async fn load(docker: &Docker, path: &Path) -> Result<Report> {
     Ok(Report::lab_images(
         Direction::Loaded,
         path,
+        &tags,
         (size, contents.tar_bytes),
         contents.format,
         started,
@@ -232,7 +241,7 @@ struct LabState {
 /// The present lab image tags: id, whether labelled as lab image, recipe digest.
 async fn lab_state(docker: &Docker) -> Result<HashMap<String, LabState>> {
     let mut out = HashMap::new();
-    for tag in images::ALL {
+    for tag in images::ALL.iter().chain(images::EXTRA.iter()) {
         match docker.inspect_image(tag).await {
             Ok(img) => {
                 let labels = img.config.and_then(|c| c.labels);

@@ -16,8 +16,6 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::docker::images;
-
 mod inspect;
 mod load;
 mod save;
@@ -70,10 +68,12 @@ pub struct Report {
 }
 
 impl Report {
-    /// A report on the lab images ([`images::ALL`]), timed from `started`.
+    /// A report on the lab images `tags` ([`crate::docker::images::ALL`] and the extra ones moved), timed
+    /// from `started`.
     fn lab_images(
         direction: Direction,
         path: &Path,
+        tags: &[&str],
         (bytes, tar_bytes): (u64, u64),
         format: Format,
         started: Instant,
@@ -81,7 +81,7 @@ impl Report {
         Report {
             direction,
             path: path.to_path_buf(),
-            images: images::ALL.iter().map(|s| s.to_string()).collect(),
+            images: tags.iter().map(|s| s.to_string()).collect(),
             bytes,
             tar_bytes,
             format,

@@ -44,15 +44,11 @@ impl BackupArchive {
             },
             None => "VOLUME".to_string(),
         };
-        let (folder, file) = match self.path.rsplit_once('/') {
-            Some((dir, file)) => (format!("$(pwd)/{dir}"), file.to_string()),
-            None => ("$(pwd)".to_string(), self.path.clone()),
-        };
         let compose = volume.starts_with("PROJECT_");
         format!(
             "mount the archive's folder into a helper container and write the archive there: \
-             `docker run --rm -v {volume}:/data -v \"{folder}\":/backup workbook/tools tar czf \
-             /backup/{file} -C /data .`{}",
+             `{}`{}",
+            tar_command(&volume, &self.path, Tar::Create),
             if compose {
                 " (Compose names the volume PROJECT_NAME: `docker volume ls` shows it)"
             } else {
@@ -60,6 +56,32 @@ impl BackupArchive {
             }
         )
     }
+}
+
+/// What a helper container's `tar` does between a volume at /data and an archive's folder.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Tar {
+    Create,
+    Extract,
+}
+
+/// The whole helper command: `volume` (its real name) at /data, the folder of `path` (relative
+/// to the exercise folder) at /backup, and `tar` writing the archive from the volume's root or
+/// extracting it into that root.
+pub(super) fn tar_command(volume: &str, path: &str, op: Tar) -> String {
+    let (folder, file) = match path.rsplit_once('/') {
+        Some((dir, file)) => (format!("$(pwd)/{dir}"), file.to_string()),
+        None => ("$(pwd)".to_string(), path.to_string()),
+    };
+    let (data, backup, tar) = match op {
+        Tar::Create => ("", "", "czf"),
+        Tar::Extract => ("", ":ro", "xzf"),
+    };
+    format!(
+        "docker run --rm -v {volume}:/data{data} -v \"{folder}\":/backup{backup} workbook/tools \
+         tar {tar} /backup/{file} -C /data{}",
+        if op == Tar::Create { " ." } else { "" }
+    )
 }
 
 impl Kind for BackupArchive {
@@ -331,7 +353,39 @@ mod tests {
     }
 
     #[test]
-    fn not_gzip_and_missing_file() {
+    fn a_restore_that_left_the_volume_empty_or_with_more_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), DATA);
+        snap.trees.insert(
+            VolumeRef::Named("ml-data".into()),
+            Ok(archive::Manifest::default()),
+        );
+        let (s, m) = verdict(&snap, RESTORED);
+        assert_eq!(s, Status::Fail);
+        assert!(
+            m.contains("ml-data holds no files: nothing was restored into it")
+                && m.contains("tar xzf /backup/ml-data-backup.tar.gz -C /data")
+                && m.contains("only under /data"),
+            "{m}"
+        );
+        let mut more: Vec<(&str, &[u8])> = DATA.to_vec();
+        more.push(("stale.txt", b"old"));
+        let snap = snap_with(dir.path(), &gz(&tar_of(DATA, "./")), &more);
+        let (s, m) = verdict(&snap, RESTORED);
+        assert_eq!(s, Status::Fail);
+        assert!(
+            m.contains("file stale.txt is in ml-data but not in ml-data-backup.tar.gz")
+                && m.contains("a restore must go into an EMPTY volume"),
+            "{m}"
+        );
+        // The backup gone: the whole command that takes it again.
+        std::fs::remove_file(dir.path().join("ml-data-backup.tar.gz")).unwrap();
+        let (_, m) = verdict(&snap, RESTORED);
+        assert!(
+            m.contains("take it again, `docker run --rm -v ml-data:/data -v \"$(pwd)\":/backup workbook/tools tar czf /backup/ml-data-backup.tar.gz -C /data .`"),
+            "{m}"
+        );
+
         let dir = tempfile::tempdir().unwrap();
         let snap = snap_with(dir.path(), &tar_of(DATA, "./"), DATA);
         let (s, m) = verdict(&snap, BACKUP);

@@ -37,13 +37,25 @@ impl Kind for ContainerUser {
             None => self.uid.to_string(),
         };
         let expected = format!("{target} running as user {want}");
-        let fix = format!(
-            "the user is fixed at creation: re-create it with `--user {want}` (compose: `user: \"{want}\"`)"
-        );
+        let fix = match &target {
+            Target::Container(name) => format!(
+                "the user is fixed when a container is created: `docker rm -f {name}`, then the \
+                 task's `docker run --name {name} ...` again with `--user {want}` (a number, not \
+                 a name); files it already wrote as another user keep that owner"
+            ),
+            Target::Service(svc) => format!(
+                "in compose.yaml, service `{svc}`: `user: \"{want}\"` (a number, quoted); then \
+                 `docker compose up -d` (it re-creates the container)"
+            ),
+        };
         if user.is_empty() {
+            let given = match &target {
+                Target::Container(_) => "no --user was given",
+                Target::Service(_) => "its service in compose.yaml has no `user:`",
+            };
             return Ok(Verdict::fail(
                 expected,
-                "it runs as root (no --user was given, and the image sets none)",
+                format!("it runs as root ({given}, and the image sets none)"),
                 fix,
             ));
         }
@@ -117,5 +129,41 @@ mod tests {
         assert!(c.evaluate(&with_user("learner")).message.contains("a name"));
         let c: ContainerUser = toml::from_str("container='writer'\nuid=1000").unwrap();
         assert!(c.evaluate(&with_user("1000")).is_pass());
+    }
+
+    #[test]
+    fn the_fix_is_in_the_words_of_how_it_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot_with_inspect(dir.path(), "writer", &inspect_json(&[], &[]));
+        let c: ContainerUser = toml::from_str("container='writer'\nuid=1000").unwrap();
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message.contains(
+                "`docker rm -f writer`, then the task's `docker run --name writer ...` again with `--user 1000`"
+            ),
+            "{}",
+            v.message
+        );
+        assert!(!v.message.contains("user: "), "{}", v.message);
+        let mut snap = snap;
+        let here = dir.path().to_string_lossy().to_string();
+        snap.containers = Ok(vec![summary(
+            "writer",
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", "app"),
+                ("com.docker.compose.project.working_dir", &here),
+            ],
+        )]);
+        let c: ContainerUser = toml::from_str("service='app'\nuid=1000\ngid=1000").unwrap();
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message.contains("service `app`: `user: \"1000:1000\"`")
+                && v.message.contains("docker compose up -d")
+                && !v.message.contains("--user"),
+            "{}",
+            v.message
+        );
     }
 }

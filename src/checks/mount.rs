@@ -66,11 +66,17 @@ impl Kind for MountCheck {
         let (target, info) = Target::inspect_from_keys(&self.container, &self.service, snap)?;
         let dest = &self.destination;
         let spec = self.describe_expected();
+        let entry = self.entry(&target);
         let Some(m) = mounts_view::at(info, dest) else {
+            let near = mounts_view::all(info).into_iter().map(|m| m.destination);
+            let near: Vec<String> = near.collect();
+            let typo = crate::util::suggest::closest(dest, near.iter().map(String::as_str))
+                .map(|d| format!("; {d} is not {dest}: mind the spelling"))
+                .unwrap_or_default();
             return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
-                mounts_view::nothing_at(info, dest),
-                recreate(&target, &format!("mount something at {dest}")),
+                format!("{}{typo}", mounts_view::nothing_at(info, dest)),
+                recreate(&target, &format!("add {entry}")),
             ));
         };
         if let Some(want) = &self.mount_type {
@@ -78,7 +84,7 @@ impl Kind for MountCheck {
                 return Ok(Verdict::fail(
                     format!("{target} with {spec}"),
                     mounts_view::describe(&m),
-                    recreate(&target, &type_fix(want, &m, dest)),
+                    recreate(&target, &self.type_fix(&target, &m)),
                 ));
             }
         }
@@ -86,32 +92,40 @@ impl Kind for MountCheck {
             return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
                 found,
-                recreate(&target, "mount the right source"),
+                recreate(&target, &format!("mount the right source: {entry}")),
             ));
         }
         if self.anonymous && m.name.as_deref().is_some_and(|n| !is_anonymous(n)) {
             return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
                 mounts_view::describe(&m),
-                recreate(&target, &format!("an anonymous volume has no name: write just the path, `- {dest}` (or `-v {dest}`)")),
+                recreate(
+                    &target,
+                    &format!("an anonymous volume has no name: write just the path, {entry}"),
+                ),
             ));
         }
         if let Some(ro) = self.read_only {
             if m.read_only != ro {
-                let (want, got, change) = if ro {
-                    (
+                let compose = matches!(target, Target::Service(_));
+                let (want, got, change) = match (ro, compose) {
+                    (true, true) => (
                         "read-only",
                         "read-write",
-                        "add `:ro` to the mount (`SRC:DEST:ro`; with `--mount`: `,readonly`)",
-                    )
-                } else {
-                    (
+                        format!("add `:ro` to its entry: {entry} (long syntax: `read_only: true`)"),
+                    ),
+                    (true, false) => (
+                        "read-only",
+                        "read-write",
+                        format!("add `:ro` to the mount: {entry} (with `--mount`: `,readonly`)"),
+                    ),
+                    (false, _) => (
                         "read-write",
                         "read-only",
-                        "drop `:ro` / `readonly` from the mount",
-                    )
+                        format!("drop `:ro` / `readonly` from the mount: {entry}"),
+                    ),
                 };
-                let fix = recreate(&target, change);
+                let fix = recreate(&target, &change);
                 return Ok(Verdict::fail(
                     format!("{dest} mounted {want} in {target}"),
                     format!("it is mounted {got}"),
@@ -124,6 +138,71 @@ impl Kind for MountCheck {
 }
 
 impl MountCheck {
+    /// The mount as the learner writes it: a `compose.yaml` entry of the service, or the
+    /// `docker run` flag; with the source the check names (else a NAME / SRC to fill in).
+    fn entry(&self, target: &Target) -> String {
+        let dest = &self.destination;
+        let ro = if self.read_only == Some(true) {
+            ":ro"
+        } else {
+            ""
+        };
+        let compose = matches!(target, Target::Service(_));
+        let src = self.compose_source.as_ref().or(self.source.as_ref());
+        match (self.mount_type.as_deref(), compose) {
+            (Some("tmpfs"), true) => format!("`tmpfs: [\"{dest}\"]` to the service"),
+            (Some("tmpfs"), false) => format!("`--tmpfs {dest}`"),
+            (_, true) if self.anonymous => format!("`- {dest}` to its `volumes:`"),
+            (_, false) if self.anonymous => format!("`-v {dest}`"),
+            (Some("bind"), true) => {
+                let src = src.map_or("SRC", |s| s.trim_start_matches("./"));
+                format!("`- ./{src}:{dest}{ro}` to its `volumes:` (a path, starting with `./`)")
+            }
+            (Some("bind"), false) => {
+                let src = src.map_or("SRC", |s| s.as_str());
+                format!("`-v \"$(pwd)/{src}:{dest}{ro}\"` (a host path)")
+            }
+            (_, true) => {
+                let src = src.map_or("NAME", |s| s.as_str());
+                format!(
+                    "`- {src}:{dest}{ro}` to its `volumes:`, with `{src}:` declared under the \
+                     top-level `volumes:`"
+                )
+            }
+            (_, false) => {
+                let src = src.map_or("NAME", |s| s.as_str());
+                format!("`-v {src}:{dest}{ro}`")
+            }
+        }
+    }
+
+    /// The fix when the mount at the destination is of another type: why the engine made that
+    /// type of what was written, and the entry that makes the right one.
+    fn type_fix(&self, target: &Target, found: &MountView) -> String {
+        let entry = self.entry(target);
+        let compose = matches!(target, Target::Service(_));
+        let want = self.mount_type.as_deref().unwrap_or("");
+        match (want, found.typ.as_str(), compose) {
+            ("bind", "volume", true) => format!(
+                "a bare name in a service's `volumes:` is a named volume; a folder of this one is \
+                 a path: write {entry}, and drop the name from the top-level `volumes:`"
+            ),
+            ("bind", "volume", false) => format!(
+                "a bare name like `-v data:{}` makes a named volume; a bind mount needs a host \
+                 PATH: {entry}",
+                self.destination
+            ),
+            ("volume", "bind", true) => format!(
+                "a path (`./...`) in a service's `volumes:` binds a host folder; a volume is \
+                 written by its NAME: {entry}"
+            ),
+            ("volume", "bind", false) => {
+                format!("use a volume NAME, not a path: {entry}")
+            }
+            _ => format!("make it a {want} mount: {entry}"),
+        }
+    }
+
     fn describe_expected(&self) -> String {
         let mut s = match self.mount_type.as_deref() {
             Some("bind") => format!("a bind mount at {}", self.destination),
@@ -199,27 +278,18 @@ impl MountCheck {
 fn recreate(target: &Target, change: &str) -> String {
     match target {
         Target::Service(svc) => format!(
-            "in compose.yaml, service `{svc}`: {change}; then `docker compose up -d` (it re-creates the container)"
+            "in compose.yaml, service `{svc}`: {change}; then `docker compose up -d` (it re-creates \
+             the container)"
         ),
         Target::Container(name) => format!(
-            "{change}; mounts are fixed when a container is created, so `docker rm -f {name}` and run it again"
+            "{change}; mounts are fixed when a container is created: `docker rm -f {name}`, then \
+             the task's `docker run --name {name} ...` again with that mount"
         ),
     }
 }
 
 fn is_anonymous(name: &str) -> bool {
     name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit())
-}
-
-fn type_fix(want: &str, found: &MountView, dest: &str) -> String {
-    match (want, found.typ.as_str()) {
-        ("bind", "volume") => format!(
-            "a bind mount needs a host PATH: `-v \"$(pwd)/SRC:{dest}\"`; a bare name like `-v data:{dest}` makes a named volume"
-        ),
-        ("volume", "bind") => format!("use a volume NAME, not a path: `-v NAME:{dest}`"),
-        ("tmpfs", _) => format!("use `--tmpfs {dest}` (or `--mount type=tmpfs,destination={dest}`)"),
-        _ => format!("make it a {want} mount at {dest}"),
-    }
 }
 
 #[cfg(test)]
@@ -341,6 +411,86 @@ mod tests {
             &inspect_json(&[("volume", "/x", "models", "/app/models", false)], &[]),
         );
         assert!(check("container='api'\ndestination='/app/models'\ntype='volume'\nsource='models'\nread_only=true").evaluate(&snap).is_pass());
+    }
+
+    /// A service's container, inspected as `info`, from the exercise folder `dir`.
+    fn service_snap(dir: &std::path::Path, svc: &str, info: &serde_json::Value) -> Snapshot {
+        let mut snap = snapshot_with_inspect(dir, svc, info);
+        let here = dir.to_string_lossy().to_string();
+        snap.containers = Ok(vec![summary(
+            svc,
+            "running",
+            &[],
+            &[
+                ("com.docker.compose.service", svc),
+                ("com.docker.compose.project.working_dir", &here),
+            ],
+        )]);
+        snap
+    }
+
+    #[test]
+    fn a_compose_service_is_told_the_compose_yaml_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("checkpoints")).unwrap();
+        let ckpt = dir.path().join("checkpoints").to_string_lossy().to_string();
+        let snap = service_snap(
+            dir.path(),
+            "trainer",
+            &inspect_json(
+                &[
+                    ("bind", &ckpt, "", "/workspace/checkpoints", true),
+                    ("volume", "/x", "ex_data", "/workspace/data", false),
+                    ("volume", "/y", "ex_logs", "/workspace/log", true),
+                ],
+                &[],
+            ),
+        );
+        let v = check("service='trainer'\ndestination='/workspace/checkpoints'\ntype='volume'\ncompose_source='checkpoints'")
+            .evaluate(&snap);
+        assert!(
+            v.message.contains("a volume is written by its NAME: `- checkpoints:/workspace/checkpoints` to its `volumes:`")
+                && !v.message.contains("-v "),
+            "{}",
+            v.message
+        );
+        let v = check("service='trainer'\ndestination='/workspace/data'\ntype='bind'\nsource='data'\nread_only=true")
+            .evaluate(&snap);
+        assert!(
+            v.message
+                .contains("write `- ./data:/workspace/data:ro` to its `volumes:`")
+                && v.message
+                    .contains("drop the name from the top-level `volumes:`"),
+            "{}",
+            v.message
+        );
+        let v = check("service='trainer'\ndestination='/workspace/logs'\ntype='volume'\ncompose_source='logs'")
+            .evaluate(&snap);
+        assert!(
+            v.message
+                .contains("/workspace/log is not /workspace/logs: mind the spelling")
+                && v.message
+                    .contains("add `- logs:/workspace/logs` to its `volumes:`"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn a_run_container_is_told_the_flag_and_to_run_it_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot_with_inspect(dir.path(), "api", &inspect_json(&[], &[]));
+        let v = check("container='api'\ndestination='/app/models'\ntype='bind'\nsource='models'\nread_only=true")
+            .evaluate(&snap);
+        assert!(
+            v.message
+                .contains("add `-v \"$(pwd)/models:/app/models:ro\"` (a host path)")
+                && v.message.contains(
+                    "`docker rm -f api`, then the task's `docker run --name api ...` again"
+                ),
+            "{}",
+            v.message
+        );
     }
 
     #[test]

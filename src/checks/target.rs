@@ -88,7 +88,11 @@ impl Target {
                 Verdict::fail(
                     format!("a container named {name}"),
                     format!("no container named {name}{}", did_you_mean(suggestion)),
-                    format!("create it as the task says (`docker run -d --name {name} ...`); `docker ps -a` lists your containers"),
+                    format!(
+                        "run it as the task says, named with `--name {name}` and without `--rm` \
+                         (which removes a container as soon as it exits): `docker run --name \
+                         {name} ...`; `docker ps -a` lists your containers, stopped ones too"
+                    ),
                 )
             }
             Target::Service(svc) => {
@@ -102,13 +106,37 @@ impl Target {
                     })
                     .filter_map(|c| c.labels.as_ref()?.get(COMPOSE_SERVICE).map(String::as_str))
                     .collect();
-                let found = if here.is_empty() {
-                    format!("no compose containers from {}", snap.exercise_dir.display())
+                let dir = snap.exercise_dir.display();
+                let mut services: Vec<&str> = here.clone();
+                services.sort_unstable();
+                services.dedup();
+                let near = crate::util::suggest::closest(svc, services.iter().copied());
+                let (found, fix) = if services.is_empty() {
+                    (
+                        format!("no compose containers from {dir}"),
+                        format!("cd {dir} && docker compose up -d"),
+                    )
                 } else {
-                    format!(
-                        "services {} but no `{svc}`{}",
-                        here.join(", "),
-                        did_you_mean(crate::util::suggest::closest(svc, here.iter().copied()))
+                    let fix = match near {
+                        Some(old) => format!(
+                            "if compose.yaml calls it `{old}`, rename that service to `{svc}` \
+                             under `services:`, then `docker compose up -d --remove-orphans` in \
+                             {dir} (it also removes the container of the old name); if `{svc}` \
+                             is there already, `docker compose up -d` in {dir} starts it"
+                        ),
+                        None => format!(
+                            "add the service `{svc}` under `services:` in compose.yaml (`docker \
+                             compose config --services` lists what Compose reads there), then \
+                             `docker compose up -d` in {dir}"
+                        ),
+                    };
+                    (
+                        format!(
+                            "services {} but no `{svc}`{}",
+                            services.join(", "),
+                            did_you_mean(near)
+                        ),
+                        fix,
                     )
                 };
                 Verdict::fail(
@@ -116,7 +144,7 @@ impl Target {
                         "a container of compose service `{svc}` started from this exercise folder"
                     ),
                     found,
-                    format!("cd {} && docker compose up -d", snap.exercise_dir.display()),
+                    fix,
                 )
             }
         }
@@ -134,5 +162,75 @@ impl fmt::Display for Target {
             Target::Container(name) => write!(f, "container {name}"),
             Target::Service(svc) => write!(f, "compose service {svc}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+
+    fn compose(dir: &std::path::Path, name: &str, svc: &str) -> ContainerSummary {
+        let here = dir.to_string_lossy().to_string();
+        summary(
+            name,
+            "running",
+            &[],
+            &[(COMPOSE_SERVICE, svc), (COMPOSE_WORKDIR, &here)],
+        )
+    }
+
+    #[test]
+    fn a_missing_container_is_told_the_run_without_rm() {
+        let snap = snapshot_with_volumes(&[]);
+        let v = Target::Container("writer".into())
+            .resolve(&snap)
+            .unwrap_err();
+        assert!(
+            v.message.contains("no container named writer")
+                && v.message.contains("without `--rm`")
+                && v.message.contains("`docker run --name writer ...`"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn a_missing_service_is_told_to_rename_or_add_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut snap = Snapshot::new(dir.path());
+        snap.containers = Ok(vec![
+            compose(dir.path(), "ex-trainer-1", "trainer"),
+            compose(dir.path(), "ex-api1-1", "api1"),
+        ]);
+        let v = Target::Service("api-1".into()).resolve(&snap).unwrap_err();
+        assert!(
+            v.message.contains("services api1, trainer but no `api-1`")
+                && v.message.contains("rename that service to `api-1`")
+                && v.message.contains("docker compose up -d --remove-orphans"),
+            "{}",
+            v.message
+        );
+        let v = Target::Service("cache".into()).resolve(&snap).unwrap_err();
+        assert!(
+            v.message
+                .contains("add the service `cache` under `services:`"),
+            "{}",
+            v.message
+        );
+        snap.containers = Ok(vec![]);
+        let v = Target::Service("trainer".into())
+            .resolve(&snap)
+            .unwrap_err();
+        assert!(
+            v.message.contains("no compose containers from"),
+            "{}",
+            v.message
+        );
+        assert!(
+            v.message.contains("&& docker compose up -d"),
+            "{}",
+            v.message
+        );
     }
 }

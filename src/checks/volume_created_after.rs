@@ -17,6 +17,7 @@ use crate::util::error::Result;
 use chrono::{DateTime, Local, Utc};
 use serde::Deserialize;
 
+use super::backup_archive::{tar_command, Tar};
 use super::{Judged, Kind, Verdict, VolumeRef};
 use crate::checks::history::Since;
 use crate::checks::snapshot::{Needs, Snapshot};
@@ -38,6 +39,27 @@ pub struct VolumeCreatedAfter {
 impl VolumeCreatedAfter {
     fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+/// The whole drill for volume `name`, in the words of how it was made: `docker volume` commands
+/// for a named volume; for a compose one, Compose re-creates it (`up --no-start`), since a
+/// `docker volume create` one lacks the labels Compose and this check know it by.
+fn drill(r: &VolumeRef, name: &str, file: &str, snap: &Snapshot) -> String {
+    let restore = tar_command(name, file, Tar::Extract);
+    match r {
+        VolumeRef::Named(_) => format!(
+            "the drill: remove the containers that use it (`docker ps -a --filter volume={name}` \
+             lists them; `docker rm` them), `docker volume rm {name}`, `docker volume create \
+             {name}`, then restore {file} into it: `{restore}`"
+        ),
+        VolumeRef::Compose(_) => format!(
+            "the drill, in {}: `docker compose rm -sf` the services that use it, `docker volume \
+             rm {name}`, `docker compose up --no-start` (Compose creates it again, with its \
+             labels; `docker volume create` would not), restore {file} into it: `{restore}`, \
+             then `docker compose up -d`",
+            snap.exercise_dir.display()
+        ),
     }
 }
 
@@ -67,10 +89,7 @@ impl Kind for VolumeCreatedAfter {
         let expected = format!("volume {r} deleted and created again after {file} was written");
         let vol = r.existing(snap, &expected)?;
         let name = &vol.name;
-        let drill = format!(
-            "the drill: remove the containers that use it (`docker ps -a --filter volume={name}`), \
-             `docker volume rm {name}`, create it again, then restore from {file}"
-        );
+        let drill = drill(&r, name, file, snap);
         let opened = crate::util::hostfile::open(&snap.exercise_dir, file);
         let mtime = match opened.and_then(|f| f.metadata.modified().map_err(Refusal::Io)) {
             Ok(t) => DateTime::<Utc>::from(t),
@@ -78,7 +97,10 @@ impl Kind for VolumeCreatedAfter {
                 return Ok(Verdict::fail(
                     expected,
                     format!("{file} does not exist"),
-                    format!("take the backup first: create {file}"),
+                    format!(
+                        "take the backup first: `{}`",
+                        tar_command(name, file, Tar::Create)
+                    ),
                 ))
             }
             Err(Refusal::Io(e)) => {
@@ -105,9 +127,7 @@ impl Kind for VolumeCreatedAfter {
                 format!(
                     "{name} is still the volume the workbook created for this exercise: it was never deleted"
                 ),
-                format!(
-                    "the drill: remove the containers using it, `docker volume rm {name}`, `docker volume create {name}`, then restore from {file}"
-                ),
+                drill,
             ));
         }
         let Some(created) = vol.created_at else {

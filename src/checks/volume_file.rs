@@ -58,10 +58,23 @@ impl Writer {
                     "created" => format!(
                         "{target} was created but never started, so it has not written {path} (it writes it {when})"
                     ),
-                    other => format!(
-                        "{target} is {other} ({}): it stopped before writing {path}; its log says why (it writes it {when})",
-                        c.status.as_deref().unwrap_or("")
-                    ),
+                    other => {
+                        let (logs, again) = match &target {
+                            super::Target::Service(s) => (
+                                format!("docker compose logs {s}"),
+                                "`docker compose up -d` starts it again".to_string(),
+                            ),
+                            super::Target::Container(n) => (
+                                format!("docker logs {n}"),
+                                format!("`docker start {n}` runs it again"),
+                            ),
+                        };
+                        format!(
+                            "{target} is {other} ({}): it stopped before writing {path}; its log \
+                             says why (`{logs}`), and {again} (it writes {path} {when})",
+                            c.status.as_deref().unwrap_or("")
+                        )
+                    }
                 }
             }
         })

@@ -17,11 +17,56 @@ pub struct VolumeFileCount {
     pub glob: String,
     pub min: Option<u64>,
     pub max: Option<u64>,
+    /// What writes the files, so that too few says why: not created, never started, stopped,
+    /// or still running (as for `volume-file`).
+    pub written_by: Option<super::volume_file::Writer>,
 }
 
 impl VolumeFileCount {
     fn volume_ref(&self) -> Result<VolumeRef> {
         VolumeRef::from_keys(&self.volume, &self.compose_volume)
+    }
+}
+
+impl VolumeFileCount {
+    /// Why there are too few: where the volume is mounted (a program writes into the volume
+    /// only through its mount) and what the writer is doing.
+    fn too_few(&self, snap: &Snapshot, vol: &str) -> String {
+        let glob = format!("`{}`", self.glob);
+        let mounted: Vec<String> = snap
+            .containers
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                let m = c.mounts.iter().flatten().find(|m| {
+                    m.typ.as_deref() == Some("volume") && m.name.as_deref() == Some(vol)
+                })?;
+                let n = super::target::names(c).next().unwrap_or("?");
+                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                let dest = m.destination.as_deref().unwrap_or("?");
+                Some(format!("{n} ({state}) has it at {dest}"))
+            })
+            .collect();
+        let where_ = if mounted.is_empty() {
+            format!(
+                "no container mounts {vol}: a program writes into the volume only through a mount \
+                 of it, at the folder where it writes {glob}"
+            )
+        } else {
+            format!(
+                "{}: is that the folder where it writes {glob}? Files written anywhere else stay \
+                 in the container",
+                mounted.join(", ")
+            )
+        };
+        match self
+            .written_by
+            .as_ref()
+            .and_then(|w| w.why_missing(snap, &glob))
+        {
+            Some(why) => format!("{why}; {where_}"),
+            None => where_,
+        }
     }
 }
 
@@ -31,6 +76,10 @@ impl Kind for VolumeFileCount {
         glob::Pattern::new(&self.glob).map_err(|e| format!("glob `{}`: {e}", self.glob))?;
         if self.min.is_none() && self.max.is_none() {
             return Err("give `min`, `max` or both".into());
+        }
+        if let Some(w) = &self.written_by {
+            super::Target::from_keys(&w.container, &w.service)
+                .map_err(|e| format!("written_by: {e}"))?;
         }
         Ok(())
     }
@@ -89,9 +138,12 @@ impl Kind for VolumeFileCount {
             format!("{n}: {}", shown.join(", "))
         };
         let fix = if too_few {
-            "let the program write more of them (is it running, and does it write into the mounted folder?)"
+            self.too_few(snap, &vol)
         } else {
-            "remove the extra files from a container that mounts the volume"
+            format!(
+                "remove the extra files from a helper container that mounts the volume: `docker \
+                 run --rm -v {vol}:/data workbook/tools sh -c 'ls /data'` lists them"
+            )
         };
         Ok(Verdict::fail(expected, found, fix))
     }
@@ -138,5 +190,40 @@ mod tests {
             v.message
         );
         assert!(c("max=1").evaluate(&snap).message.contains("at most 1"));
+    }
+
+    #[test]
+    fn too_few_says_where_the_volume_is_mounted_and_what_the_writer_does() {
+        let mut snap = snapshot_with_volumes(&[volume("ckpt", "local", &[], &[])]);
+        let tree: Manifest = [entry("ckpt-1")].into_iter().collect();
+        snap.trees.insert(VolumeRef::Named("ckpt".into()), Ok(tree));
+        let c: VolumeFileCount = toml::from_str(
+            "volume='ckpt'\nglob='ckpt-*'\nmin=2\nwritten_by={container='trainer', when='one per epoch'}",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message.contains("container trainer does not exist")
+                && v.message.contains("no container mounts ckpt"),
+            "{}",
+            v.message
+        );
+        snap.containers = Ok(vec![summary(
+            "trainer",
+            "exited",
+            &[("volume", "ckpt", "/workspace/checkpoint")],
+            &[],
+        )]);
+        let v = c.evaluate(&snap);
+        assert!(
+            v.message.contains("it stopped before writing `ckpt-*`")
+                && v.message.contains("`docker start trainer` runs it again")
+                && v.message.contains(
+                    "trainer (exited) has it at /workspace/checkpoint: is that the folder"
+                ),
+            "{}",
+            v.message
+        );
     }
 }

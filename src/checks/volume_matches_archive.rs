@@ -4,8 +4,9 @@
 use crate::util::error::Result;
 use serde::Deserialize;
 
+use super::backup_archive::{tar_command, Tar};
 use super::{Judged, Kind, Verdict, VolumeRef};
-use crate::archive::{self, Limits};
+use crate::archive::{self, EntryKind, Limits};
 use crate::checks::snapshot::{Needs, Snapshot};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,7 +51,11 @@ impl Kind for VolumeMatchesArchive {
         let path = &self.archive;
         let expected = format!("volume {r} restored from {path}");
         let vol = r.existing(snap, &expected)?.name.clone();
-        let missing = (format!("{path} does not exist"), "take the backup first");
+        let backup = tar_command(&vol, path, Tar::Create);
+        let take = format!(
+            "{path} is the backup an earlier step made: take it again, `{backup}`, then restore it"
+        );
+        let missing = (format!("{path} does not exist"), take.as_str());
         let file = super::backup_archive::open_archive(snap, path, &expected, missing)?;
         let manifest = match archive::read_backup(std::io::BufReader::new(file), &Limits::default())
         {
@@ -62,7 +67,7 @@ impl Kind for VolumeMatchesArchive {
                         "{path} is not a usable backup: {}",
                         super::listed(problems, 3)
                     ),
-                    "fix the backup first (see the step before)",
+                    take,
                 ))
             }
         };
@@ -77,14 +82,48 @@ impl Kind for VolumeMatchesArchive {
                 crate::ui::count::count(files as u64, "file")
             )));
         }
-        let n = diffs.len();
-        let shown = super::listed(diffs, 5);
-        Ok(Verdict::fail(
-            expected,
-            format!("{n} difference{} between {path} and {vol}: {}", if n == 1 { "" } else { "s" }, shown),
-            format!(
-                "restore into the volume's root: `docker run --rm -v {vol}:/data -v \"$(pwd)\":/backup workbook/tools tar xzf /backup/{path} -C /data`"
+        let restore = format!("`{}`", tar_command(&vol, path, Tar::Extract));
+        // A compose volume is restored before its service starts (or writes into it again).
+        let order = match &r {
+            VolumeRef::Compose(_) => format!(
+                ", with nothing of the project using it: `docker compose rm -sf` its services \
+                 first, `docker compose up -d` after (in {})",
+                snap.exercise_dir.display()
             ),
-        ))
+            VolumeRef::Named(_) => String::new(),
+        };
+        let files_in_volume = tree.values().filter(|e| e.kind == EntryKind::File).count();
+        let extra = format!(" is in {vol} but not in {path}");
+        let only_extra = diffs.iter().all(|d| d.ends_with(&extra));
+        let (found, fix) = if files_in_volume == 0 {
+            (
+                format!("{vol} holds no files: nothing was restored into it"),
+                format!(
+                    "restore {path} into it{order}: {restore} (tar extracts into the folder `-C` \
+                     names: only under /data, where the volume is mounted, do files land in it)"
+                ),
+            )
+        } else {
+            let n = diffs.len();
+            let s = if n == 1 { "" } else { "s" };
+            let found = format!(
+                "{n} difference{s} between {path} and {vol}: {}",
+                super::listed(diffs, 5)
+            );
+            let fix = if only_extra {
+                format!(
+                    "{vol} holds files the archive does not: a restore must go into an EMPTY \
+                     volume. Remove it (its containers first), create it again and restore{order}: \
+                     {restore}"
+                )
+            } else {
+                format!(
+                    "restore into the volume's root (`-C /data`, the folder where it is \
+                     mounted){order}: {restore}"
+                )
+            };
+            (found, fix)
+        };
+        Ok(Verdict::fail(expected, found, fix))
     }
 }

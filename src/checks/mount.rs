@@ -7,6 +7,7 @@
 use crate::util::error::Result;
 use std::path::Path;
 
+use bollard::models::ContainerInspectResponse;
 use serde::Deserialize;
 
 use super::mounts_view::{self, MountView};
@@ -89,9 +90,21 @@ impl Kind for MountCheck {
             }
         }
         if let Some(found) = self.source_mismatch(&m, snap) {
+            let elsewhere = self.elsewhere(info, snap).map(|at| {
+                let anonymous = m.name.as_deref().is_some_and(is_anonymous);
+                format!(
+                    "; the volume you meant is mounted at {at} instead{}",
+                    if anonymous {
+                        ", and the engine made an anonymous volume here for the VOLUME the \
+                         image declares: the data is written into that one"
+                    } else {
+                        ""
+                    }
+                )
+            });
             return Ok(Verdict::fail(
                 format!("{target} with {spec}"),
-                found,
+                format!("{found}{}", elsewhere.unwrap_or_default()),
                 recreate(&target, &format!("mount the right source: {entry}")),
             ));
         }
@@ -223,6 +236,24 @@ impl MountCheck {
             None => {}
         }
         s
+    }
+
+    /// Where the expected volume is mounted in this container when not at the destination
+    /// (`postgres_data` at `/var/lib/postgres`, a typo of the path).
+    fn elsewhere(&self, info: &ContainerInspectResponse, snap: &Snapshot) -> Option<String> {
+        let want = match (&self.compose_source, &self.source) {
+            (Some(key), _) => VolumeRef::Compose(key.clone())
+                .resolve(snap)
+                .ok()
+                .flatten()
+                .map(|v| v.name.clone())?,
+            (None, Some(name)) if self.mount_type.as_deref() == Some("volume") => name.clone(),
+            _ => return None,
+        };
+        mounts_view::all(info)
+            .into_iter()
+            .find(|m| m.name.as_deref() == Some(want.as_str()) && m.destination != self.destination)
+            .map(|m| m.destination)
     }
 
     /// `Some(what was found)` when the source is not the expected one.

@@ -34,6 +34,9 @@ pub struct VolumeCreatedAfter {
     pub compose_volume: Option<String>,
     /// Relative to the exercise folder.
     pub host_file: String,
+    /// The drill in the task's words (a database's dump is loaded with `psql`, not `tar`),
+    /// instead of the volume's `tar` recipe.
+    pub drill: Option<String>,
 }
 
 impl VolumeCreatedAfter {
@@ -89,7 +92,10 @@ impl Kind for VolumeCreatedAfter {
         let expected = format!("volume {r} deleted and created again after {file} was written");
         let vol = r.existing(snap, &expected)?;
         let name = &vol.name;
-        let drill = drill(&r, name, file, snap);
+        let drill = match &self.drill {
+            Some(d) => d.clone(),
+            None => drill(&r, name, file, snap),
+        };
         let opened = crate::util::hostfile::open(&snap.exercise_dir, file);
         let mtime = match opened.and_then(|f| f.metadata.modified().map_err(Refusal::Io)) {
             Ok(t) => DateTime::<Utc>::from(t),

@@ -433,6 +433,49 @@ mod tests {
     }
 
     #[test]
+    fn a_volume_mounted_at_the_wrong_path_is_found_where_it_is() {
+        // `postgres_data:/var/lib/postgres`: the image's VOLUME puts an anonymous one at the
+        // real path.
+        let dir = tempfile::tempdir().unwrap();
+        let anon = "3f1e0c9a8b7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f";
+        let snap = snapshot_with_inspect(
+            dir.path(),
+            "db",
+            &inspect_json(
+                &[
+                    (
+                        "volume",
+                        "/v/pg/_data",
+                        "postgres_data",
+                        "/var/lib/postgres",
+                        true,
+                    ),
+                    (
+                        "volume",
+                        "/v/anon/_data",
+                        anon,
+                        "/var/lib/postgresql/data",
+                        true,
+                    ),
+                ],
+                &[],
+            ),
+        );
+        let v = check(
+            "container='db'\ndestination='/var/lib/postgresql/data'\ntype='volume'\nsource='postgres_data'",
+        )
+        .evaluate(&snap);
+        assert!(
+            v.message.contains(
+                "the volume you meant is mounted at /var/lib/postgres instead, and the engine \
+                 made an anonymous volume here"
+            ),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
     fn read_only_from_rw_flag_whatever_the_mode() {
         let dir = tempfile::tempdir().unwrap();
         // `--mount ...,readonly` reports Mode "" with RW false.

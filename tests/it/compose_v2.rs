@@ -61,7 +61,7 @@ fn the_compose_exercises_verify_with_compose_v2() {
     }
     assert_eq!(
         report["exercises"].as_array().unwrap().len(),
-        4,
+        COMPOSE_EXERCISES.len(),
         "{report:#}"
     );
     assert_eq!(report["left_behind"], serde_json::json!([]), "{report:#}");

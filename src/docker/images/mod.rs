@@ -186,13 +186,10 @@ pub async fn setup(docker: &Docker, opts: &SetupOptions) -> Result<SetupReport> 
     };
     for tag in extras {
         report.images.retain(|(t, _)| t != tag);
-        let started = Instant::now();
         match extra_recipe(docker, tag, opts).await {
             Ok((recipe, how)) => {
                 say(opts, &format!("{tag}: {how}"));
-                build(docker, &recipe, opts).await?;
-                let seconds = started.elapsed().as_secs_f64();
-                say(opts, &format!("✓ built {tag} in {seconds:.1} s"));
+                let seconds = build_timed(docker, &recipe, opts).await?;
                 report.images.push((
                     tag.to_string(),
                     Outcome::Built {
@@ -240,10 +237,7 @@ async fn build_core(
         } else {
             recipe_for(tag)
         };
-        let started = Instant::now();
-        build(docker, &recipe, opts).await?;
-        let seconds = started.elapsed().as_secs_f64();
-        say(opts, &format!("✓ built {tag} in {seconds:.1} s"));
+        let seconds = build_timed(docker, &recipe, opts).await?;
         report.images.push((
             tag.to_string(),
             Outcome::Built {
@@ -263,31 +257,16 @@ async fn extra_recipe(
 ) -> Result<(Recipe, String)> {
     debug_assert_eq!(tag, POSTGRES_IMAGE);
     let digest = recipe_digest(tag);
-    if !opts.offline {
-        let pb = spinner(opts, &format!("trying to pull {}...", postgres::PULL));
-        let pulled = pull(docker, postgres::PULL, PULL_TIMEOUT).await;
-        pb.finish_and_clear();
-        match pulled {
-            Ok(()) => {
-                return Ok((
-                    Recipe {
-                        tag,
-                        dockerfile: postgres::dockerfile(postgres::PULL, None),
-                        files: Vec::new(),
-                        digest,
-                    },
-                    format!("pulled the official {} image", postgres::PULL),
-                ))
-            }
-            Err(e) => say(
-                opts,
-                &format!(
-                    "no registry for {}: {}",
-                    postgres::PULL,
-                    first_line(&e.to_string())
-                ),
-            ),
-        }
+    if !opts.offline && try_pull(docker, opts, postgres::PULL).await {
+        return Ok((
+            Recipe {
+                tag,
+                dockerfile: postgres::dockerfile(postgres::PULL, None),
+                files: Vec::new(),
+                digest,
+            },
+            format!("pulled the official {} image", postgres::PULL),
+        ));
     }
     let pg = postgres::host_postgres()?;
     let arch = docker.version().await.ok().and_then(|v| v.arch);
@@ -337,19 +316,36 @@ fn say(opts: &SetupOptions, line: &str) {
 }
 
 async fn choose_base(docker: &Docker, opts: &SetupOptions) -> Result<Base> {
-    if !opts.offline {
-        let pb = spinner(opts, &format!("trying to pull {PULL_BASE}..."));
-        let pulled = pull(docker, PULL_BASE, PULL_TIMEOUT).await;
-        pb.finish_and_clear();
-        match pulled {
-            Ok(()) => return Ok(Base::Pulled(PULL_BASE.to_string())),
-            Err(e) => say(
-                opts,
-                &format!("no registry: {}", first_line(&e.to_string())),
-            ),
-        }
+    if !opts.offline && try_pull(docker, opts, PULL_BASE).await {
+        return Ok(Base::Pulled(PULL_BASE.to_string()));
     }
     host_busybox().map(Base::HostBusybox)
+}
+
+/// Pulls `image` behind a spinner; says why not when no registry gives it.
+async fn try_pull(docker: &Docker, opts: &SetupOptions, image: &str) -> bool {
+    let pb = spinner(opts, &format!("trying to pull {image}..."));
+    let pulled = pull(docker, image, PULL_TIMEOUT).await;
+    pb.finish_and_clear();
+    match pulled {
+        Ok(()) => true,
+        Err(e) => {
+            say(
+                opts,
+                &format!("no registry for {image}: {}", first_line(&e.to_string())),
+            );
+            false
+        }
+    }
+}
+
+/// Builds `recipe`, says so, and returns the seconds it took.
+async fn build_timed(docker: &Docker, recipe: &Recipe, opts: &SetupOptions) -> Result<f64> {
+    let started = Instant::now();
+    build(docker, recipe, opts).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    say(opts, &format!("✓ built {} in {seconds:.1} s", recipe.tag));
+    Ok(seconds)
 }
 
 fn first_line(s: &str) -> &str {

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::rootfs::file_header;
+use super::rootfs::{append_dir, file_header};
 
 /// The official image pulled when a registry answers: the major version Debian 12 ships.
 pub const PULL: &str = "postgres:15";
@@ -234,16 +234,6 @@ fn assemble(files: &BTreeSet<PathBuf>) -> Result<Vec<u8>> {
     let err = |e: std::io::Error| Error::io("assembling workbook/postgres", e);
     let mut b = tar::Builder::new(Vec::new());
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(mode);
-        h.set_uid(uid);
-        h.set_gid(uid);
-        h.set_size(0);
-        h.set_cksum();
-        b.append_data(&mut h, path, std::io::empty())
-    };
     for (path, mode, uid) in [
         ("var", 0o755, 0),
         ("var/lib", 0o755, 0),
@@ -253,7 +243,7 @@ fn assemble(files: &BTreeSet<PathBuf>) -> Result<Vec<u8>> {
         ("var/run/postgresql", 0o3777, UID),
         ("docker-entrypoint-initdb.d", 0o755, 0),
     ] {
-        dir(&mut b, path, mode, uid).map_err(err)?;
+        append_dir(&mut b, path, mode, uid).map_err(err)?;
     }
     for file in files {
         let rel = file.strip_prefix("/").unwrap_or(file);
@@ -265,7 +255,7 @@ fn assemble(files: &BTreeSet<PathBuf>) -> Result<Vec<u8>> {
         }
     }
     for d in &dirs {
-        dir(&mut b, &d.to_string_lossy(), 0o755, 0).map_err(err)?;
+        append_dir(&mut b, &d.to_string_lossy(), 0o755, 0).map_err(err)?;
     }
     // initdb asks `locale -a` which locales to import as collations: the image has C and POSIX.
     let mut h = file_header(LOCALE.len() as u64, 0o755);

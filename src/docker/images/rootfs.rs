@@ -151,16 +151,6 @@ fn applets(busybox: &Path) -> Vec<String> {
 pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
     let err = |e: std::io::Error| crate::util::error::Error::io("assembling the lab image", e);
-    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64| {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(mode);
-        h.set_uid(uid);
-        h.set_gid(uid);
-        h.set_size(0);
-        h.set_cksum();
-        b.append_data(&mut h, path, std::io::empty())
-    };
     for (path, mode, uid) in [
         ("bin", 0o755, 0),
         ("etc", 0o755, 0),
@@ -173,7 +163,7 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
         ("usr/local", 0o755, 0),
         ("usr/local/bin", 0o755, 0),
     ] {
-        dir(&mut b, path, mode, uid).map_err(err)?;
+        append_dir(&mut b, path, mode, uid).map_err(err)?;
     }
     for (path, text) in [("etc/passwd", PASSWD), ("etc/group", GROUP)] {
         let mut h = file_header(text.len() as u64, 0o644);
@@ -204,6 +194,23 @@ pub(super) fn rootfs(busybox: Option<&Path>) -> Result<Vec<u8>> {
             .map_err(err)?;
     }
     b.into_inner().map_err(err)
+}
+
+/// Appends folder `path` owned by `uid` (and the group of that number) with `mode`.
+pub(super) fn append_dir(
+    b: &mut tar::Builder<Vec<u8>>,
+    path: &str,
+    mode: u32,
+    uid: u64,
+) -> std::io::Result<()> {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(mode);
+    h.set_uid(uid);
+    h.set_gid(uid);
+    h.set_size(0);
+    h.set_cksum();
+    b.append_data(&mut h, path, std::io::empty())
 }
 
 pub(super) fn file_header(size: u64, mode: u32) -> tar::Header {

@@ -14,6 +14,7 @@
 
 pub mod archive;
 pub mod checks;
+pub mod classroom;
 pub mod cli;
 pub mod commands;
 pub mod curriculum;

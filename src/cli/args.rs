@@ -164,6 +164,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A workshop's live view: the instructor serves a dashboard, attendees opt in with a join.
+    #[command(after_help = help::CLASSROOM)]
+    Classroom {
+        #[command(subcommand)]
+        command: crate::commands::classroom::ClassroomCommand,
+    },
     /// Tools for exercise authors.
     #[command(after_help = help::DEV)]
     Dev {

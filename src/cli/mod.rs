@@ -156,6 +156,7 @@ pub async fn run(cli: Cli) -> CmdResult {
             json,
             yes,
         } => cmd::verify::run(cat, &exercises, json, yes).await,
+        Command::Classroom { command } => command.run(cat, ws).await,
         Command::Book { serve, open } => cmd::book::run(serve, open),
         Command::Completions { shell } => cmd::completions::run(Cli::command(), shell),
         Command::Man { dir } => cmd::man::run(Cli::command(), dir.as_deref()),

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use futures_util::FutureExt;
 
 use crate::checks::Status;
-use crate::commands::context::{not_recorded, pick, require_workspace, sweep, CmdResult};
+use crate::commands::context::{
+    not_recorded, pick, require_workspace, sweep, to_classroom, CmdResult,
+};
 use crate::commands::prepare::{ensure_exec_approval, ensure_setup, PackSetup};
 use crate::commands::present::print_report;
 use crate::curriculum::catalog::Catalog;
@@ -57,6 +59,7 @@ pub async fn run(
     } else {
         print_report(ex, &report);
     }
+    to_classroom(&ws, &state.progress, &[&report]).await;
     saved.map_err(not_recorded)?;
     Ok(report.exit_code())
 }
@@ -99,6 +102,8 @@ pub async fn all(cat: &Catalog, explicit: Option<&Path>, as_json: bool, yes: boo
             print_report(ex, r);
         }
     }
+    let graded: Vec<&Report> = reports.iter().map(|(_, r)| r).collect();
+    to_classroom(&ws, &state.progress, &graded).await;
     saved.map_err(not_recorded)?;
     Ok(code)
 }

@@ -146,3 +146,20 @@ pub fn confirm_removal(what: &str, items: &[reset::Item], yes: bool) -> Result<b
 pub fn not_recorded(e: crate::util::error::Error) -> String {
     format!("{e}\nThe verdict above was not recorded: free some space (or fix the folder's permissions) and run the command again.")
 }
+
+/// After a grading the learner asked for: the classroom's records (when the workspace joined
+/// one, see [`crate::classroom::client`]). The caller holds the workspace lock. Never an error
+/// and never a change of the verdict: a delivery problem is a dim line on stderr.
+pub async fn to_classroom(
+    ws: &crate::learner::workspace::Workspace,
+    progress: &crate::learner::progress::Progress,
+    reports: &[&crate::grading::grade::Report],
+) {
+    let delivery = crate::classroom::client::after_grading(ws, progress, reports).await;
+    if let Some(line) = delivery.line() {
+        eprintln!(
+            "{}",
+            console::style(crate::ui::safe_text::line(&line)).dim()
+        );
+    }
+}

@@ -239,3 +239,11 @@ pub const BOOK: &str = "Examples:\n  workbook book               # target/book/i
 pub const MAN: &str = "Examples:\n  workbook man | man -l -\n  workbook man --dir ~/.local/share/man/man1    # workbook.1, workbook-check.1...; then `man workbook-check`\n\nExit codes: 0 written, 2 error.";
 
 pub const DEV_CHECK: &str = "Examples:\n  workbook dev check                 # the checkout's exercises/, else the built-in ones\n  workbook dev check ./my-pack/exercises";
+
+pub const CLASSROOM: &str = "Examples:\n  workbook classroom serve                         # instructor: prints the join command and the dashboard\n  workbook classroom join http://10.0.0.5:7300 K7QF-M2 --name \"Ada L.\"   # attendee\n  workbook classroom status                        # instructor, in the terminal\n\nNothing is ever sent before a join; a record holds the exercise, each step's id and verdict, the hints used, the workbook's version and the time.";
+
+pub const CLASSROOM_SERVE: &str = "Examples:\n  workbook classroom serve\n  workbook classroom serve --listen 0.0.0.0:8080 --data ~/workshops/dec.sqlite\n  workbook classroom serve --new-code     # the old code no longer lets anyone join\n\nIt prints the attendees' join command and the dashboard's address (with its key). Exit codes: 2 when it cannot listen or read its data file; Ctrl-C ends it.";
+
+pub const CLASSROOM_STATUS: &str = "Examples:\n  workbook classroom status\n  workbook classroom status --data ~/workshops/dec.sqlite --stuck-after 5\n  workbook classroom status --json\n\nIt reads the data file, also while the server runs. Exit codes: 0 shown, 2 no such data file.";
+
+pub const CLASSROOM_JOIN: &str = "Examples:\n  workbook classroom join http://10.0.0.5:7300 K7QF-M2 --name \"Ada L.\"\n\nIt shows exactly what each grading will send and asks first (--yes: do not ask). When the network is down, records wait in the workspace and go out later, in order (`workbook classroom sync` sends them now). Exit codes: 0 joined, 1 you answered no, 2 error (a wrong code, nothing answering at URL).";

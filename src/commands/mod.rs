@@ -5,6 +5,7 @@
 pub mod bench_io;
 pub mod book;
 pub mod check;
+pub mod classroom;
 pub mod completions;
 pub mod context;
 pub mod dev;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use console::style;
 
 use crate::checks::Status;
-use crate::commands::context::{connect, ensure_images, not_recorded, CmdResult};
+use crate::commands::context::{connect, ensure_images, not_recorded, to_classroom, CmdResult};
 use crate::commands::prepare::{ensure_exec_approval, ensure_setup, PackSetup};
 use crate::commands::present::{
     lesson_of, mark, md, print_report, show_passed_step, show_step, unseen_steps,
@@ -61,6 +61,7 @@ pub async fn run(cat: &Catalog, explicit: Option<&Path>, yes: bool) -> CmdResult
             grade::grade_with(&engine.docker, ex, &ws.exercise_dir(&ex.slug), &memory).await;
         ws.keep_history(&endpoint, &memory);
         state.record(&report);
+        to_classroom(&ws, &state.progress, &[&report]).await;
         if report.status == Status::Error {
             print_report(ex, &report);
             state.save().map_err(not_recorded)?;

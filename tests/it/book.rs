@@ -18,13 +18,13 @@ use workbook::curriculum::exercise::Exercise;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const LESSON: &str = "07-backup-restore";
 
-fn under_ci() -> bool {
+pub(crate) fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// The first of `names` on PATH; `None` (after a skip notice) when none is there and this is
 /// not CI; a failure under CI.
-fn require(names: &[&str], install: &str) -> Option<PathBuf> {
+pub(crate) fn require(names: &[&str], install: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in names {
         for dir in std::env::split_paths(&path) {
@@ -50,7 +50,7 @@ fn mdbook() -> Option<PathBuf> {
     require(&["mdbook"], "cargo install mdbook --locked --version 0.5.4")
 }
 
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     require(
         &["chromium", "chromium-browser"],
         "apt-get install -y chromium",
@@ -76,7 +76,7 @@ fn build(mdbook: &Path, book: &Path, dest: &Path) -> Output {
 }
 
 /// Runs a command with a deadline (a browser that hangs must not hang the test suite).
-fn run_for(cmd: &mut Command, limit: Duration) -> Output {
+pub(crate) fn run_for(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -212,7 +212,7 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
-fn chromium_cmd(chromium: &Path, profile: &Path) -> Command {
+pub(crate) fn chromium_cmd(chromium: &Path, profile: &Path) -> Command {
     let mut cmd = Command::new(chromium);
     cmd.args(["--headless", "--disable-gpu", "--no-sandbox"])
         .arg(format!("--user-data-dir={}", profile.display()));

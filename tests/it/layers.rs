@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 /// Top to bottom.
-const LAYERS: [&str; 11] = [
+const LAYERS: [&str; 12] = [
     "cli",
     "commands",
+    "classroom",
     "lab",
     "learner",
     "grading",

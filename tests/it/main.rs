@@ -8,6 +8,7 @@ mod util;
 
 mod book;
 mod bundle;
+mod classroom;
 mod cli;
 mod compose_names;
 mod compose_v2;

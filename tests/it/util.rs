@@ -27,6 +27,7 @@
 //!   per child process, never in this process's environment (which every test's children
 //!   inherit): `hostile_exec` runs its test in a process of its own for that.
 
+pub mod classroom;
 pub mod compat;
 pub mod fake_engine;
 

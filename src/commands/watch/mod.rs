@@ -156,7 +156,9 @@ async fn watch(cat: &Catalog, ws: &Workspace, engine: &Engine, opts: WatchOption
                 }
             }, if grading.is_some() => {
                 grading = None;
-                match s.verdict(report, reason)? {
+                let after = s.verdict(report, reason)?;
+                s.send_to_classroom().await;
+                match after {
                     After::Exit(code) => {
                         s.finish();
                         return Ok(code);

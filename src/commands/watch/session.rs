@@ -65,6 +65,10 @@ pub(super) struct Session<'a> {
     /// Verdicts not recorded yet: another workbook command holds the workspace lock.
     pub(super) unrecorded: Vec<(Report, bool)>,
     lock_warned: bool,
+    /// Recorded verdicts the classroom has not been given yet (when the workspace joined one).
+    classroom: Vec<Report>,
+    /// What the classroom's delivery said last, shown once until it changes.
+    classroom_said: Option<String>,
 }
 
 /// What the loop does after a verdict.
@@ -125,6 +129,8 @@ impl<'a> Session<'a> {
             endpoint: engine.endpoint.to_string(),
             unrecorded: Vec::new(),
             lock_warned: false,
+            classroom: Vec::new(),
+            classroom_said: None,
         }
     }
 
@@ -197,11 +203,39 @@ impl<'a> Session<'a> {
         };
         let verdicts = std::mem::take(&mut self.unrecorded);
         self.lock_warned = false;
-        state.keep(
+        let kept = state.keep(
             verdicts.iter().map(|(report, asked)| (report, *asked)),
             &self.endpoint,
             &self.memory,
-        )
+        );
+        if crate::classroom::client::path(self.ws).is_file() {
+            self.classroom.extend(verdicts.into_iter().map(|(r, _)| r));
+        }
+        kept
+    }
+
+    /// Gives the classroom (when the workspace joined one) the verdicts recorded since the last
+    /// time, under the workspace lock; while another command holds it, they wait. A delivery
+    /// problem is shown once, until it changes.
+    pub(super) async fn send_to_classroom(&mut self) {
+        if self.classroom.is_empty() {
+            return;
+        }
+        let Ok(Some(state)) = State::try_open(self.ws) else {
+            return;
+        };
+        let reports = std::mem::take(&mut self.classroom);
+        let refs: Vec<&Report> = reports.iter().collect();
+        let delivery =
+            crate::classroom::client::after_grading(self.ws, &state.progress, &refs).await;
+        drop(state);
+        let line = delivery.line();
+        if line.is_some() && line != self.classroom_said {
+            if let Some(l) = &line {
+                self.screen.warn(l);
+            }
+        }
+        self.classroom_said = line;
     }
 
     pub(super) fn watch_files(

@@ -247,3 +247,7 @@ pub const CLASSROOM_SERVE: &str = "Examples:\n  workbook classroom serve\n  work
 pub const CLASSROOM_STATUS: &str = "Examples:\n  workbook classroom status\n  workbook classroom status --data ~/workshops/dec.sqlite --stuck-after 5\n  workbook classroom status --json\n\nIt reads the data file, also while the server runs. Exit codes: 0 shown, 2 no such data file.";
 
 pub const CLASSROOM_JOIN: &str = "Examples:\n  workbook classroom join http://10.0.0.5:7300 K7QF-M2 --name \"Ada L.\"\n\nIt shows exactly what each grading will send and asks first (--yes: do not ask). When the network is down, records wait in the workspace and go out later, in order (`workbook classroom sync` sends them now). Exit codes: 0 joined, 1 you answered no, 2 error (a wrong code, nothing answering at URL).";
+
+pub const CLASSROOM_LEAVE: &str = "Examples:\n  workbook classroom leave\n\nThe workspace forgets the enrolment (and any records not sent yet); the server, when it answers, deletes you and your records. Exit codes: 0 left (or had not joined), 2 error.";
+
+pub const CLASSROOM_SYNC: &str = "Examples:\n  workbook classroom sync\n\nRecords also go out with the next grading; this sends them now, in order. Exit codes: 0 none wait, 1 some still wait (the server did not answer), 2 not joined.";

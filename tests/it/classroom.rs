@@ -142,7 +142,11 @@ fn a_workshop_survives_the_network_and_a_restart() {
 
     // The server goes away: gradings still grade, and their records wait in the workspace.
     let port = server.port;
-    server.stop();
+    let (stopped, said) = server.stop();
+    assert!(
+        stopped.success() && said.contains("Classroom closed: 1 attendee kept"),
+        "{said}"
+    );
     for ex in ["01", "02"] {
         let out = workbook()
             .current_dir(&ws)
@@ -192,6 +196,25 @@ fn a_workshop_survives_the_network_and_a_restart() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("Nothing waits"));
 
+    // `next` and `watch` send their gradings as `check` does.
+    for args in [&["next"][..], &["watch", "--max-regrades", "0"][..]] {
+        let out = workbook()
+            .current_dir(&ws)
+            .args(args)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {out:?}"
+        );
+    }
+    let enrolment: Value =
+        serde_json::from_slice(&std::fs::read(ws.join(".workbook/classroom.json")).unwrap())
+            .unwrap();
+    assert_eq!(enrolment["next_seq"], 6, "{enrolment}");
+    assert_eq!(enrolment["queue"], json!([]), "{enrolment}");
+
     // The terminal view reads the same file.
     let status = workbook()
         .args(["classroom", "status", "--data"])
@@ -200,7 +223,7 @@ fn a_workshop_survives_the_network_and_a_restart() {
         .unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
-        status.status.success() && text.contains("1 attendee, 3 records") && text.contains("Ada"),
+        status.status.success() && text.contains("1 attendee, 5 records") && text.contains("Ada"),
         "{text}"
     );
 

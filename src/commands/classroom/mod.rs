@@ -68,8 +68,10 @@ pub enum ClassroomCommand {
         yes: bool,
     },
     /// For an attendee: stop sending, and ask the server to forget you and your records.
+    #[command(after_help = crate::commands::help::CLASSROOM_LEAVE)]
     Leave,
     /// For an attendee: send the records waiting in the workspace now (exit 1 while some wait).
+    #[command(after_help = crate::commands::help::CLASSROOM_SYNC)]
     Sync,
 }
 

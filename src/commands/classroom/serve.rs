@@ -99,19 +99,33 @@ impl ServeArgs {
         ));
         outln("Your dashboard (it shows every attendee's progress: keep its key to yourself):");
         outln(&format!("    {}/?key={key}", url_of(own_ip, port)));
+        let again = if path.as_os_str() == DEFAULT_FILE {
+            String::new()
+        } else {
+            format!(" --data {}", path.display())
+        };
         outln(&format!(
-            "Stuck: failing the same step for {} or more. In a terminal: `workbook classroom status{}`.",
+            "Stuck: failing the same step for {} or more. In a terminal: `workbook classroom status{again}`.",
             room::duration(self.stuck_after * 60),
-            if shown.file_name().is_some_and(|n| n == DEFAULT_FILE) && path.as_os_str() == DEFAULT_FILE {
-                String::new()
-            } else {
-                format!(" --data {}", path.display())
-            }
         ));
         outln("Ctrl-C stops it; started again with the same data file, it keeps every attendee and record.");
-        server::serve(listener, classroom)
-            .await
-            .map_err(|e| format!("the classroom server stopped: {e}"))?;
+        let closing = classroom.clone();
+        tokio::select! {
+            served = server::serve(listener, classroom) => {
+                served.map_err(|e| format!("the classroom server stopped: {e}"))?;
+            }
+            // Ctrl-C is how a classroom ends: every answer given is in the data file already.
+            _ = crate::util::signals::shutdown() => {
+                let room = closing.view();
+                eprintln!(
+                    "Classroom closed: {} attendee{} kept in {}; `workbook classroom serve{}` opens it again.",
+                    room.attendees.len(),
+                    if room.attendees.len() == 1 { "" } else { "s" },
+                    shown.display(),
+                    again
+                );
+            }
+        }
         Ok(0)
     }
 }

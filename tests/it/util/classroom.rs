@@ -71,9 +71,14 @@ impl Server {
         }
     }
 
-    /// Stops it as Ctrl-C would, and waits for it.
-    pub fn stop(mut self) {
+    /// Stops it as Ctrl-C would and waits for it: how it ended and what it said on stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         self.kill();
+        let mut said = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut said);
+        }
+        (self.child.wait().expect("the server's status"), said)
     }
 
     fn kill(&mut self) {

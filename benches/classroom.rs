@@ -152,6 +152,8 @@ async fn main() {
         }
         if let Some(i) = line.find("/?key=") {
             key = line[i + 6..].trim().to_string();
+        }
+        if port != 0 && !key.is_empty() {
             break;
         }
     }

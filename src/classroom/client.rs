@@ -73,7 +73,7 @@ impl Enrolment {
         };
         let e: Enrolment = serde_json::from_str(&text).map_err(|e| {
             format!(
-                "{} is unreadable ({e}): remove it (`workbook classroom leave`) and join again",
+                "{} is unreadable ({e}): `workbook classroom leave` removes it; then join again",
                 p.display()
             )
         })?;
@@ -140,7 +140,33 @@ impl Delivery {
     }
 }
 
-/// Sends what waits, in order, in batches; stops at the first failure.
+/// The most bytes of records in one post (the server takes 64 KiB).
+const BATCH_BYTES: usize = 48 * 1024;
+
+/// The first records of `queue` that make one post: at most [`MAX_BATCH`] and [`BATCH_BYTES`]
+/// (always at least one).
+fn next_batch(queue: &[Record]) -> usize {
+    let mut bytes = 0;
+    let mut n = 0;
+    for r in queue.iter().take(MAX_BATCH) {
+        bytes += serde_json::to_vec(r).map_or(0, |v| v.len()) + 1;
+        if n > 0 && bytes > BATCH_BYTES {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Sends what waits, in order, in batches, all within `within`; stops at the first failure.
 async fn deliver(e: &mut Enrolment, within: Duration) -> Delivery {
     let url = match e.server() {
         Ok(u) => u,
@@ -150,14 +176,26 @@ async fn deliver(e: &mut Enrolment, within: Duration) -> Delivery {
             }
         }
     };
+    let deadline = tokio::time::Instant::now() + within;
     let mut sent = 0;
+    let mut refused: Vec<String> = Vec::new();
     while !e.queue.is_empty() {
-        let n = e.queue.len().min(MAX_BATCH);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Delivery::Queued {
+                waiting: e.queue.len(),
+                why: format!(
+                    "{sent} sent, the rest did not fit in {} ms",
+                    within.as_millis()
+                ),
+            };
+        }
+        let n = next_batch(&e.queue);
         let body = serde_json::to_vec(&Batch {
             records: e.queue[..n].to_vec(),
         })
         .unwrap_or_default();
-        let answer = match http::post(&url, "/api/records", Some(&e.token), body, within).await {
+        let answer = match http::post(&url, "/api/records", Some(&e.token), body, left).await {
             Ok(a) => a,
             Err(f) => {
                 e.retry_after = now() + BACKOFF;
@@ -173,8 +211,21 @@ async fn deliver(e: &mut Enrolment, within: Duration) -> Delivery {
         match answer.status.as_u16() {
             200 => {
                 let ok: BatchAnswer = serde_json::from_slice(&answer.body).unwrap_or_default();
-                let done: std::collections::HashSet<u64> =
-                    ok.stored.iter().chain(&ok.duplicates).copied().collect();
+                let done: std::collections::HashSet<u64> = ok
+                    .stored
+                    .iter()
+                    .chain(&ok.duplicates)
+                    .chain(ok.rejected.iter().map(|r| &r.seq))
+                    .copied()
+                    .collect();
+                if let Some(r) = ok.rejected.first() {
+                    refused.push(format!(
+                        "the server refused {} record{}: {}",
+                        ok.rejected.len(),
+                        plural(ok.rejected.len()),
+                        crate::ui::safe_text::line(&r.error)
+                    ));
+                }
                 let before = e.queue.len();
                 e.queue.retain(|r| !done.contains(&r.seq));
                 sent += before - e.queue.len();
@@ -196,25 +247,25 @@ async fn deliver(e: &mut Enrolment, within: Duration) -> Delivery {
                 };
             }
             401 => {
+                e.retry_after = now() + BACKOFF;
                 return Delivery::Refused {
                     why: format!(
-                        "{}: the {} record{} waiting stay until you join again",
+                        "{} ({} record{} waiting)",
                         answer.error_text(),
                         e.queue.len(),
-                        if e.queue.len() == 1 { "" } else { "s" }
-                    ),
-                }
-            }
-            400..=499 => {
-                // These records can never be taken (another pack, a newer format): drop them.
-                let dropped = e.queue.drain(..n).count();
-                return Delivery::Refused {
-                    why: format!(
-                        "the server refused {dropped} record{}: {}",
-                        if dropped == 1 { "" } else { "s" },
-                        answer.error_text()
+                        plural(e.queue.len())
                     ),
                 };
+            }
+            // Records this server can never take (another pack, a classroom that keeps no more):
+            // they are dropped, and the attendee is told why.
+            400 | 403 | 413 | 422 => {
+                let dropped = e.queue.drain(..n).count();
+                refused.push(format!(
+                    "the server refused {dropped} record{}: {}",
+                    plural(dropped),
+                    answer.error_text()
+                ));
             }
             _ => {
                 e.retry_after = now() + BACKOFF;
@@ -225,7 +276,10 @@ async fn deliver(e: &mut Enrolment, within: Duration) -> Delivery {
             }
         }
     }
-    Delivery::Sent(sent)
+    match refused.into_iter().next() {
+        Some(why) => Delivery::Refused { why },
+        None => Delivery::Sent(sent),
+    }
 }
 
 /// After a grading: queues a record per report and sends what waits, unless the server failed
@@ -249,7 +303,7 @@ pub async fn after_grading(ws: &Workspace, progress: &Progress, reports: &[&Repo
     let d = if at < e.retry_after {
         Delivery::Queued {
             waiting: e.queue.len(),
-            why: "the server did not answer a moment ago".into(),
+            why: "the server did not answer, or asked to wait, moments ago".into(),
         }
     } else {
         deliver(&mut e, AFTER_GRADING).await

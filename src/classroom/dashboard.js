@@ -2,14 +2,10 @@
 // attendee sent is written with textContent, never as markup.
 "use strict";
 (function () {
-  const key = new URLSearchParams(location.search).get("key") || "";
-  const q = "?key=" + encodeURIComponent(key);
+  // The key is in an HttpOnly cookie since the page was opened: requests carry it.
   let room = null;
   let open = null; // [attendee id, exercise slug] of the detail shown
 
-  document.getElementById("origin").textContent = location.origin;
-  document.getElementById("csv").href = "export.csv" + q;
-  document.getElementById("json").href = "export.json" + q;
 
   function el(tag, props, text) {
     const e = document.createElement(tag);
@@ -57,6 +53,8 @@
       });
       tr.appendChild(td);
     });
+    const ago = room.generated_at - (a.last_seen || 0);
+    tr.appendChild(el("td", { class: "seen" }, a.last_seen == null ? "joined" : ago < 60 ? "now" : duration(ago) + " ago"));
     const on = a.current
       ? label(a.current.exercise) + " · " + a.current.step_title + " (" + duration(a.current.failing_for) + ")"
       : "";
@@ -94,7 +92,7 @@
     const tbody = document.querySelector("#grid tbody");
     tbody.replaceChildren(...room.attendees.map(renderRow));
     const foot = document.querySelector("#grid tfoot tr");
-    foot.replaceChildren(el("th", { scope: "row" }, "Done"), ...room.done.map((n) => el("td", {}, String(n))), el("td"));
+    foot.replaceChildren(el("th", { scope: "row" }, "Done"), ...room.done.map((n) => el("td", {}, String(n))), el("td"), el("td"));
     const hot = document.getElementById("hot");
     hot.replaceChildren(...room.hot_steps.map((h) =>
       el("li", {}, label(h.exercise) + " · " + h.step_title + ": " + h.attendees + " attendee" +
@@ -114,7 +112,7 @@
   }
 
   function load() {
-    return fetch("api/state" + q, { cache: "no-store" })
+    return fetch("api/state", { cache: "no-store" })
       .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
       .then((state) => {
         room = state;
@@ -123,11 +121,13 @@
   }
 
   function live() {
-    const es = new EventSource("events" + q);
+    const es = new EventSource("events");
     const status = document.getElementById("live");
     es.onopen = () => {
       status.textContent = "live";
       status.className = "live on";
+      // What happened before the stream opened (or while it reconnected).
+      load();
     };
     es.onerror = () => {
       status.textContent = "reconnecting…";

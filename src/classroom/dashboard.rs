@@ -29,8 +29,17 @@ pub fn escape(s: &str) -> String {
 pub fn needs_key() -> String {
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>Classroom</title></head><body>\
      <h1>This dashboard needs its key</h1><p>Open the address <code>workbook classroom serve</code> \
-     printed (it ends in <code>?key=…</code>).</p></body></html>\n"
+     printed (it ends in <code>?key=…</code>); the browser then keeps the key.</p></body></html>\n"
         .to_string()
+}
+
+/// How long ago an attendee's last record arrived: `now` under a minute, else `12 min ago`.
+pub fn seen(secs: u64) -> String {
+    if secs < 60 {
+        "now".to_string()
+    } else {
+        format!("{} ago", duration(secs))
+    }
 }
 
 /// The short label of an exercise column: its number (`07`), else its slug.
@@ -70,6 +79,11 @@ fn row(view: &RoomView, a: &AttendeeView, out: &mut String) {
             text
         );
     }
+    let seen = a
+        .last_seen
+        .map(|t| seen(view.generated_at.saturating_sub(t)))
+        .unwrap_or_else(|| "joined".to_string());
+    let _ = write!(out, "<td class=\"seen\">{seen}</td>");
     let now_on = match &a.current {
         Some(c) => format!(
             "{} · {} ({})",
@@ -83,7 +97,7 @@ fn row(view: &RoomView, a: &AttendeeView, out: &mut String) {
 }
 
 /// The whole page, as of `view`.
-pub fn page(view: &RoomView, join_code: &str) -> String {
+pub fn page(view: &RoomView, join_url: &str, join_code: &str) -> String {
     let mut out = String::with_capacity(4096 + view.attendees.len() * 1024);
     let _ = write!(
         out,
@@ -91,8 +105,9 @@ pub fn page(view: &RoomView, join_code: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Classroom · workbook</title><link rel=\"stylesheet\" href=\"dashboard.css\"></head>\
          <body><header><h1>Classroom</h1><p class=\"join\">Attendees join with \
-         <code>workbook classroom join <span id=\"origin\">URL</span> {} --name \"NAME\"</code></p>\
+         <code>workbook classroom join {} {} --name \"NAME\"</code></p>\
          <p class=\"live\" id=\"live\">not live: reload the page</p></header>",
+        escape(join_url),
         escape(join_code)
     );
     let stuck: Vec<&AttendeeView> = view
@@ -145,7 +160,7 @@ pub fn page(view: &RoomView, join_code: &str) -> String {
             escape(column_label(&ex.slug))
         );
     }
-    out.push_str("<th scope=\"col\">Now on</th></tr></thead><tbody>");
+    out.push_str("<th scope=\"col\">Seen</th><th scope=\"col\">Now on</th></tr></thead><tbody>");
     for a in &view.attendees {
         row(view, a, &mut out);
     }
@@ -154,7 +169,7 @@ pub fn page(view: &RoomView, join_code: &str) -> String {
         let _ = write!(out, "<td>{n}</td>");
     }
     out.push_str(
-        "<td></td></tr></tfoot></table><section id=\"detail\" hidden></section>\
+        "<td></td><td></td></tr></tfoot></table><section id=\"detail\" hidden></section>\
          <footer><a id=\"csv\" href=\"export.csv\">CSV</a> · <a id=\"json\" href=\"export.json\">JSON</a></footer>",
     );
     // The room as data (never run: the policy allows no inline script) for the script's first
@@ -193,7 +208,7 @@ mod tests {
             "\"><img src=x onerror=alert(2)>".into(),
             0,
         ));
-        let html = page(&room.view(0, 600), "ABCD-EF");
+        let html = page(&room.view(0, 600), "http://10.0.0.5:7300", "ABCD-EF");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<img src=x"));

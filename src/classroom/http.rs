@@ -20,6 +20,12 @@ pub struct ServerUrl {
 impl ServerUrl {
     pub fn parse(url: &str) -> Result<ServerUrl, String> {
         let url = url.trim().trim_end_matches('/');
+        if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(format!(
+                "{} is not a classroom address: it holds spaces or control characters",
+                crate::ui::safe_text::line(url)
+            ));
+        }
         let Some(rest) = url.strip_prefix("http://") else {
             return Err(if url.starts_with("https://") {
                 format!(

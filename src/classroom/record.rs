@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::checks::Status;
 use crate::grading::grade::Report;
 
-/// The protocol's version, sent by both sides; within a version fields are only added.
+/// The protocol's version, in every join answer and room view. The server refuses fields it does
+/// not know, so a record with a new field is a new protocol version.
 pub const PROTOCOL: u32 = 1;
 /// At most this many characters in an attendee's name.
 pub const MAX_NAME_CHARS: usize = 60;
@@ -119,12 +120,20 @@ pub struct Batch {
     pub records: Vec<Record>,
 }
 
-/// The answer to a batch: every record of it is kept now (`stored`), or was already
-/// (`duplicates`).
+/// The answer to a batch: each record of it is kept now (`stored`), was already
+/// (`duplicates`), or can never be (`rejected`, with why).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BatchAnswer {
     pub stored: Vec<u64>,
     pub duplicates: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rejected {
+    pub seq: u64,
+    pub error: String,
 }
 
 /// `POST /api/join`.

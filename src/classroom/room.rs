@@ -65,6 +65,8 @@ pub struct Attendee {
     /// The highest `seq` applied.
     last_seq: u64,
     last_seen: Option<u64>,
+    /// Records received (late copies too).
+    records: u64,
 }
 
 impl Attendee {
@@ -76,6 +78,7 @@ impl Attendee {
             tracks: BTreeMap::new(),
             last_seq: 0,
             last_seen: None,
+            records: 0,
         }
     }
 }
@@ -98,8 +101,11 @@ pub fn validate(exercises: &[ExerciseInfo], r: &Record) -> Result<(), String> {
             crate::ui::safe_text::line(&clip(&r.exercise)),
         ));
     };
-    if r.seq == 0 {
-        return Err("record 0: records are numbered from 1".into());
+    if r.seq == 0 || r.seq > i64::MAX as u64 || r.graded_at > i64::MAX as u64 {
+        return Err(format!(
+            "record {}: records are numbered from 1, with times a workbook sends",
+            r.seq
+        ));
     }
     if r.steps.len() > MAX_STEPS || r.version.chars().count() > MAX_ID_CHARS {
         return Err(format!(
@@ -243,6 +249,11 @@ impl Room {
         self.attendees.remove(&id);
     }
 
+    /// How many records attendee `id` has sent.
+    pub fn records_of(&self, id: u64) -> u64 {
+        self.attendees.get(&id).map_or(0, |a| a.records)
+    }
+
     pub fn len(&self) -> usize {
         self.attendees.len()
     }
@@ -258,10 +269,20 @@ impl Room {
             return;
         };
         a.last_seen = Some(a.last_seen.map_or(received, |s| s.max(received)));
+        a.records += 1;
         if r.seq <= a.last_seq {
             return;
         }
         a.last_seq = r.seq;
+        // Coming back to an exercise after grading another one in between starts its run
+        // afresh (the exercises of one `check --all` share their time: none is in between).
+        let back = a.tracks.get(&r.exercise).is_some_and(|prev| {
+            a.tracks.iter().any(|(slug, t)| {
+                slug != &r.exercise
+                    && t.latest.graded_at > prev.latest.graded_at
+                    && t.latest.graded_at < r.graded_at
+            })
+        });
         let Some(ex) = self.exercises.iter().find(|e| e.slug == r.exercise) else {
             return;
         };
@@ -269,7 +290,7 @@ impl Room {
         let previous = a.tracks.get(&r.exercise).and_then(|t| t.run.clone());
         let run = match (step, previous) {
             (None, _) => None,
-            (Some(s), Some((p, since))) if p == s => Some((s, since)),
+            (Some(s), Some((p, since))) if p == s && !back => Some((s, since)),
             (Some(s), _) => Some((s, r.graded_at)),
         };
         a.tracks.insert(
@@ -364,8 +385,11 @@ impl Room {
             (t.latest.graded_at == at && t.run.is_some()).then_some((ex, t))
         })?;
         let (step, since) = t.run.as_ref()?;
-        let failing_for =
-            t.latest.graded_at.saturating_sub(*since) + now.saturating_sub(t.received);
+        let failing_for = t
+            .latest
+            .graded_at
+            .saturating_sub(*since)
+            .saturating_add(now.saturating_sub(t.received));
         let step_title = ex
             .steps
             .iter()
@@ -580,6 +604,29 @@ mod tests {
         assert_eq!(
             (c.step.as_str(), c.failing_for, c.stuck),
             ("two", 50, false)
+        );
+    }
+
+    #[test]
+    fn coming_back_to_an_exercise_starts_afresh_but_check_all_does_not() {
+        let mut room = Room::new(exercises());
+        room.add(Attendee::new(1, "Ada".into(), 0));
+        room.apply(1, &rec(1, "01-a", &[("one", Fail)], 1000), 1000);
+        room.apply(1, &rec(2, "02-b", &[("x", Fail)], 2000), 2000);
+        room.apply(1, &rec(3, "01-a", &[("one", Fail)], 5000), 5000);
+        let c = room.attendee_view(1, 5000, 600).unwrap().current.unwrap();
+        assert_eq!((c.exercise.as_str(), c.failing_for), ("01-a", 0));
+        // Two `check --all`, an hour apart: the run goes on.
+        let mut room = Room::new(exercises());
+        room.add(Attendee::new(1, "Ada".into(), 0));
+        for (seq, at) in [(1, 1000), (3, 4600)] {
+            room.apply(1, &rec(seq, "01-a", &[("one", Fail)], at), at);
+            room.apply(1, &rec(seq + 1, "02-b", &[("x", Fail)], at), at);
+        }
+        let c = room.attendee_view(1, 4600, 600).unwrap().current.unwrap();
+        assert_eq!(
+            (c.exercise.as_str(), c.failing_for, c.stuck),
+            ("01-a", 3600, true)
         );
     }
 

@@ -33,7 +33,7 @@ use tokio::sync::broadcast;
 use crate::classroom::dashboard;
 use crate::classroom::limit::Limiter;
 use crate::classroom::record::{
-    clean_name, normalize_code, Batch, BatchAnswer, ErrorAnswer, JoinAnswer, JoinRequest,
+    clean_name, normalize_code, Batch, BatchAnswer, ErrorAnswer, JoinAnswer, JoinRequest, Rejected,
     MAX_BATCH, PROTOCOL,
 };
 use crate::classroom::room::{self, Attendee, Room};
@@ -45,19 +45,29 @@ use crate::util::clock::now;
 pub const JOIN_LIMIT: usize = 4 * 1024;
 /// The largest records body accepted (a full batch of the longest exercise is under 20 KiB).
 pub const RECORDS_LIMIT: usize = 64 * 1024;
+/// At most this many attendees in one classroom (a workshop has up to a few hundred).
+pub const MAX_ATTENDEES: usize = 1000;
+/// At most this many records kept per attendee (a day of gradings is a few hundred).
+pub const MAX_RECORDS: u64 = 5000;
 
 /// What the handlers share.
 pub struct Classroom {
     store: Mutex<Store>,
     room: Mutex<Room>,
+    /// The exercises records are checked against (the room's, which never change).
+    exercises: Vec<room::ExerciseInfo>,
     /// SHA-256 of a token → attendee id.
     tokens: Mutex<std::collections::HashMap<String, u64>>,
     join_code: String,
+    /// The address attendees join (`http://10.0.0.5:7300`), as the dashboard shows it.
+    join_url: String,
     key: String,
     stuck_after: u64,
     events: broadcast::Sender<Arc<str>>,
     posts: Mutex<Limiter<u64>>,
     failures: Mutex<Limiter<IpAddr>>,
+    /// Joins per address (the instructor's own machine, a loopback address, is not limited).
+    joins: Mutex<Limiter<IpAddr>>,
 }
 
 impl Classroom {
@@ -66,6 +76,7 @@ impl Classroom {
         store: Store,
         room: Room,
         stuck_after: u64,
+        join_url: String,
     ) -> crate::util::error::Result<Classroom> {
         let join_code = store
             .meta("join_code")?
@@ -80,10 +91,12 @@ impl Classroom {
             .collect();
         let (events, _) = broadcast::channel(1024);
         Ok(Classroom {
+            exercises: room.exercises.clone(),
             store: Mutex::new(store),
             room: Mutex::new(room),
             tokens: Mutex::new(tokens),
             join_code,
+            join_url,
             key,
             stuck_after,
             events,
@@ -91,6 +104,8 @@ impl Classroom {
             posts: Mutex::new(Limiter::new(30, 2.0)),
             // Ten wrong codes or tokens, then one every six seconds, per address.
             failures: Mutex::new(Limiter::new(10, 1.0 / 6.0)),
+            // A room behind one address joins in a burst; a script making attendees does not.
+            joins: Mutex::new(Limiter::new(100, 0.5)),
         })
     }
 
@@ -107,6 +122,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// A refusal: `{"error": text}` with `status`.
 fn refuse(status: StatusCode, text: impl Into<String>) -> Response {
     (status, Json(ErrorAnswer { error: text.into() })).into_response()
+}
+
+/// The server's own failure (its data file, its random source): said on the instructor's
+/// terminal, and only that it happened to the attendee (no path of the instructor's).
+fn internal(e: &dyn std::fmt::Display) -> Response {
+    eprintln!("classroom: {}", crate::ui::safe_text::line(&e.to_string()));
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the classroom server could not keep this (the instructor's terminal says why); it is tried again later",
+    )
 }
 
 fn too_many(wait: std::time::Duration, what: &str) -> Response {
@@ -175,15 +200,26 @@ async fn join(
         Ok(n) => n,
         Err(e) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, e),
     };
+    if !peer.ip().is_loopback() {
+        if let Err(wait) = lock(&c.joins).take(&peer.ip(), Instant::now()) {
+            return too_many(wait, "too many joins from this address");
+        }
+    }
+    if lock(&c.room).len() >= MAX_ATTENDEES {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!("this classroom is full ({MAX_ATTENDEES} attendees): ask the instructor"),
+        );
+    }
     let token = match secret::token() {
         Ok(t) => t,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return internal(&e),
     };
     let hash = token_hash(&token);
     let joined = now();
     let id = match lock(&c.store).add_attendee(&name, &hash, joined) {
         Ok(id) => id,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return internal(&e),
     };
     lock(&c.tokens).insert(hash, id);
     lock(&c.room).add(Attendee::new(id, name.clone(), joined));
@@ -199,12 +235,17 @@ async fn join(
 
 /// The attendee a request's `Authorization: Bearer TOKEN` stands for.
 fn attendee(c: &Classroom, headers: &HeaderMap, ip: IpAddr) -> Result<u64, Box<Response>> {
-    check_failures(c, ip)?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
+    let known = token.and_then(|t| lock(&c.tokens).get(&token_hash(t)).copied());
+    if let Some(id) = known {
+        return Ok(id);
+    }
+    // Only requests without a valid token count against the address.
+    check_failures(c, ip)?;
     let Some(token) = token else {
         count_failure(c, ip);
         return Err(Box::new(refuse(
@@ -212,17 +253,13 @@ fn attendee(c: &Classroom, headers: &HeaderMap, ip: IpAddr) -> Result<u64, Box<R
             "no attendee token: join first (`workbook classroom join URL CODE --name NAME`)",
         )));
     };
-    match lock(&c.tokens).get(&token_hash(token)) {
-        Some(id) => Ok(*id),
-        None => {
-            count_failure(c, ip);
-            Err(Box::new(refuse(
-                StatusCode::UNAUTHORIZED,
-                "this attendee token is not this classroom's (it left, or the classroom was \
-                 started with another data file): `workbook classroom leave`, then join again",
-            )))
-        }
-    }
+    let _ = token;
+    count_failure(c, ip);
+    Err(Box::new(refuse(
+        StatusCode::UNAUTHORIZED,
+        "this classroom does not know this workspace's token (it left, or the server was \
+         started with another data file): `workbook classroom leave`, then join again",
+    )))
 }
 
 async fn records(
@@ -248,21 +285,38 @@ async fn records(
             format!("a post carries 1 to {MAX_BATCH} records"),
         );
     }
-    let exercises = lock(&c.room).exercises.clone();
-    for r in &batch.records {
-        if let Err(e) = room::validate(&exercises, r) {
-            return refuse(StatusCode::UNPROCESSABLE_ENTITY, e);
+    let mut answer = BatchAnswer::default();
+    let mut valid = Vec::with_capacity(batch.records.len());
+    for r in batch.records {
+        match room::validate(&c.exercises, &r) {
+            Ok(()) => valid.push(r),
+            Err(e) => answer.rejected.push(Rejected {
+                seq: r.seq,
+                error: e,
+            }),
         }
     }
+    if valid.is_empty() {
+        // Nothing to keep: the first reason is the answer.
+        let why = answer.rejected.swap_remove(0).error;
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
+    if lock(&c.room).records_of(id) + valid.len() as u64 > MAX_RECORDS {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this attendee has sent {MAX_RECORDS} records, the most a classroom keeps for one"
+            ),
+        );
+    }
     let received = now();
-    let fresh = match lock(&c.store).add_records(id, &batch.records, received) {
+    let fresh = match lock(&c.store).add_records(id, &valid, received) {
         Ok(f) => f,
-        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return internal(&e),
     };
-    let mut answer = BatchAnswer::default();
     {
         let mut room = lock(&c.room);
-        for (r, new) in batch.records.iter().zip(&fresh) {
+        for (r, new) in valid.iter().zip(&fresh) {
             if *new {
                 room.apply(id, r, received);
                 answer.stored.push(r.seq);
@@ -287,11 +341,12 @@ async fn leave(
         Ok(id) => id,
         Err(r) => return *r,
     };
-    if let Err(e) = lock(&c.store).remove_attendee(id) {
-        return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    }
+    // The token stops working first; ids are never reused (AUTOINCREMENT).
     lock(&c.tokens).retain(|_, v| *v != id);
     lock(&c.room).remove(id);
+    if let Err(e) = lock(&c.store).remove_attendee(id) {
+        return internal(&e);
+    }
     let _ = c
         .events
         .send(Arc::from(serde_json::json!({"left": id}).to_string()));
@@ -326,8 +381,22 @@ struct KeyQuery {
     key: Option<String>,
 }
 
-fn instructor(c: &Classroom, q: &KeyQuery) -> Result<(), Box<Response>> {
-    match &q.key {
+/// The cookie the dashboard's key lives in once the page was opened with `?key=`.
+const KEY_COOKIE: &str = "workbook_key";
+
+fn cookie_key(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(KEY_COOKIE)?.strip_prefix('='))
+}
+
+/// The instructor's requests: the key in `?key=` or in the cookie.
+fn instructor(c: &Classroom, q: &KeyQuery, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let given = q.key.as_deref().or_else(|| cookie_key(headers));
+    match given {
         Some(k) if secret::same(k, &c.key) => Ok(()),
         _ => Err(Box::new(
             (StatusCode::UNAUTHORIZED, Html(dashboard::needs_key())).into_response(),
@@ -335,17 +404,35 @@ fn instructor(c: &Classroom, q: &KeyQuery) -> Result<(), Box<Response>> {
     }
 }
 
-async fn page(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) -> Response {
-    if let Err(r) = instructor(&c, &q) {
+/// The dashboard. Opened with `?key=`, it keeps the key in a cookie (HttpOnly, this site only)
+/// and sends the browser to `/`: the address bar of a projected browser shows no key.
+async fn page(
+    State(c): State<Arc<Classroom>>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = instructor(&c, &q, &headers) {
         return *r;
     }
-    let mut r = Html(dashboard::page(&c.view(), &c.join_code)).into_response();
+    if q.key.is_some() {
+        let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{KEY_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+            c.key
+        )) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return r;
+    }
+    let mut r = Html(dashboard::page(&c.view(), &c.join_url, &c.join_code)).into_response();
     r.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'",
         ),
     );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -365,15 +452,23 @@ async fn style() -> Response {
         .into_response()
 }
 
-async fn state(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) -> Response {
-    if let Err(r) = instructor(&c, &q) {
+async fn state(
+    State(c): State<Arc<Classroom>>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = instructor(&c, &q, &headers) {
         return *r;
     }
     Json(c.view()).into_response()
 }
 
-async fn export_csv(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) -> Response {
-    if let Err(r) = instructor(&c, &q) {
+async fn export_csv(
+    State(c): State<Arc<Classroom>>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = instructor(&c, &q, &headers) {
         return *r;
     }
     (
@@ -389,8 +484,12 @@ async fn export_csv(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) 
         .into_response()
 }
 
-async fn export_json(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) -> Response {
-    if let Err(r) = instructor(&c, &q) {
+async fn export_json(
+    State(c): State<Arc<Classroom>>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = instructor(&c, &q, &headers) {
         return *r;
     }
     (
@@ -403,8 +502,12 @@ async fn export_json(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>)
         .into_response()
 }
 
-async fn events(State(c): State<Arc<Classroom>>, Query(q): Query<KeyQuery>) -> Response {
-    if let Err(r) = instructor(&c, &q) {
+async fn events(
+    State(c): State<Arc<Classroom>>,
+    Query(q): Query<KeyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = instructor(&c, &q, &headers) {
         return *r;
     }
     let rx = c.events.subscribe();

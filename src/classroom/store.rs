@@ -60,7 +60,7 @@ impl Store {
                  PRAGMA foreign_keys = ON;
                  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  CREATE TABLE IF NOT EXISTS attendees (
-                     id INTEGER PRIMARY KEY,
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                      name TEXT NOT NULL,
                      token_sha256 TEXT NOT NULL UNIQUE,
                      joined_at INTEGER NOT NULL);

@@ -319,6 +319,18 @@ fn wrong_codes_and_tokens_bad_bodies_and_floods_are_refused() {
         "nothing refused was stored: {state}"
     );
 
+    // In a batch, a record that can never be kept does not cost the others.
+    let mixed = post(
+        Some(&token),
+        &batch(&[
+            record(7, "99-nothing", &ok),
+            record(8, "01-named-volumes", &ok),
+        ]),
+    );
+    assert_eq!(mixed.status, 200, "{}", mixed.text());
+    assert_eq!(mixed.json()["stored"], json!([8]));
+    assert_eq!(mixed.json()["rejected"][0]["seq"], 7);
+
     // A record sent twice is kept once.
     let first = post(Some(&token), &batch(&[record(1, "01-named-volumes", &ok)]));
     assert_eq!(first.json()["stored"], json!([1]));
@@ -354,7 +366,15 @@ fn wrong_codes_and_tokens_bad_bodies_and_floods_are_refused() {
     assert_eq!(server.get("/").status, 401);
     assert_eq!(server.get("/api/state?key=wrong").status, 401);
     assert_eq!(server.get("/export.csv").status, 401);
-    assert_eq!(server.get_keyed("/").status, 200);
+    assert_eq!(server.page().status, 200);
+    let wrong_cookie = request(
+        server.port,
+        "GET",
+        "/",
+        &[("Cookie", "workbook_key=nope")],
+        b"",
+    );
+    assert_eq!(wrong_cookie.status, 401);
 }
 
 #[test]
@@ -365,8 +385,21 @@ fn names_show_as_text_and_the_dashboard_is_live() {
     let (id, token) = server.join("<script>alert(1)</script>");
     let joined = events.next("attendee");
     assert_eq!(joined["attendee"]["id"], id);
-    let html = server.get_keyed("/");
+    // Opened with its key, the page keeps it in a cookie and leaves it out of the address.
+    let opened = server.get_keyed("/");
+    assert_eq!(opened.status, 303, "{}", opened.text());
+    assert_eq!(opened.header("location").as_deref(), Some("/"));
+    let cookie = opened.header("set-cookie").unwrap_or_default();
+    assert!(
+        cookie.contains(&server.key) && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let html = server.page();
     assert_eq!(html.status, 200);
+    assert!(html.text().contains(&format!(
+        "workbook classroom join {} {}",
+        server.url, server.code
+    )));
     let page = html.text();
     assert!(
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
@@ -634,4 +667,25 @@ fn the_dashboard_shows_a_workshop_of_thirty_in_a_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// A classroom holds at most 1,000 attendees: a script joining with the code gets a 403 then.
+#[test]
+fn a_full_classroom_refuses_more_joins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&data_file(dir.path()), 0, &[]);
+    let body = |i: usize| {
+        json!({"code": server.code, "name": format!("bot {i}"), "version": "t"}).to_string()
+    };
+    for i in 0..1000 {
+        let a = server.post("/api/join", None, body(i).as_bytes());
+        assert_eq!(a.status, 200, "join {i}: {}", a.text());
+    }
+    let full = server.post("/api/join", None, body(1000).as_bytes());
+    assert_eq!(full.status, 403);
+    assert!(
+        full.text().contains("this classroom is full"),
+        "{}",
+        full.text()
+    );
 }

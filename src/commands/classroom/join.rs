@@ -23,6 +23,7 @@ pub struct JoinArgs {
 impl JoinArgs {
     pub async fn run(self, cat: &Catalog, explicit: Option<&Path>) -> CmdResult {
         let ws = require_workspace(explicit)?;
+        let _lock = ws.lock()?;
         if let Some(e) = Enrolment::load(&ws)? {
             return Err(format!(
                 "this workspace has already joined the classroom at {} as \"{}\": run \

@@ -55,7 +55,6 @@ impl ServeArgs {
         let code = store.meta("join_code")?.unwrap_or_default();
         let key = store.meta("dashboard_key")?.unwrap_or_default();
         let shown = std::fs::canonicalize(&path).unwrap_or(path.clone());
-        let classroom = Arc::new(Classroom::new(store, room, self.stuck_after * 60)?);
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|e| {
@@ -76,6 +75,12 @@ impl ServeArgs {
             (addr.ip(), addr.ip())
         };
         let join_url = url_of(attendee_ip, port);
+        let classroom = Arc::new(Classroom::new(
+            store,
+            room,
+            self.stuck_after * 60,
+            join_url.clone(),
+        )?);
         outln(&format!(
             "{} listening on {addr} (data: {}; {} attendee{}, {} record{} kept){}",
             style("Classroom").bold(),
@@ -93,12 +98,12 @@ impl ServeArgs {
         if addr.ip().is_loopback() {
             outln("Only this machine can reach it (a loopback address): attendees on other machines need --listen 0.0.0.0:PORT.");
         }
-        outln("Attendees join with (show it on the projector):");
+        outln("Your dashboard (its address holds its key: open it, then project the browser, which shows the join command without the key, not this terminal):");
+        outln(&format!("    {}/?key={key}", url_of(own_ip, port)));
+        outln("Attendees join with:");
         outln(&format!(
             "    workbook classroom join {join_url} {code} --name \"YOUR NAME\""
         ));
-        outln("Your dashboard (it shows every attendee's progress: keep its key to yourself):");
-        outln(&format!("    {}/?key={key}", url_of(own_ip, port)));
         let again = if path.as_os_str() == DEFAULT_FILE {
             String::new()
         } else {

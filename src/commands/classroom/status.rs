@@ -112,7 +112,7 @@ impl StatusArgs {
         for ex in &view.exercises {
             head.push_str(&format!(" {:>4}", label(&ex.slug)));
         }
-        head.push_str("  Now on");
+        head.push_str(&format!("  {:<16}Now on", "Seen"));
         outln(&head);
         for a in &view.attendees {
             let mut line = fit(&safe_text::line(&a.name), width);
@@ -129,9 +129,13 @@ impl StatusArgs {
                     CellState::None => style(padded).dim().to_string(),
                 });
             }
+            let seen = a.last_seen.map_or("joined".to_string(), |t| {
+                crate::classroom::dashboard::seen(view.generated_at.saturating_sub(t))
+            });
+            line.push_str(&format!("  {seen:<16}"));
             if let Some(c) = &a.current {
                 let on = format!(
-                    "  {} · {} ({})",
+                    "{} · {} ({})",
                     label(&c.exercise),
                     safe_text::line(&c.step_title),
                     duration(c.failing_for)

@@ -32,9 +32,9 @@ pub async fn run(explicit: Option<&Path>) -> CmdResult {
         }
         other => {
             if let Some(line) = other.line() {
-                outln(&line);
+                outln(&safe_text::line(&line));
             }
-            Ok(1)
+            Ok(i32::from(!e.queue.is_empty()))
         }
     }
 }

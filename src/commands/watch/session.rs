@@ -232,7 +232,7 @@ impl<'a> Session<'a> {
         let line = delivery.line();
         if line.is_some() && line != self.classroom_said {
             if let Some(l) = &line {
-                self.screen.warn(l);
+                self.screen.warn(&crate::ui::safe_text::line(l));
             }
         }
         self.classroom_said = line;

@@ -38,7 +38,7 @@ impl Server {
         let mut lines = BufReader::new(stdout).lines();
         let mut banner = String::new();
         let (mut url, mut code, mut key) = (None, None, None);
-        while key.is_none() {
+        while key.is_none() || url.is_none() {
             let Some(Ok(line)) = lines.next() else {
                 let mut err = String::new();
                 if let Some(mut e) = child.stderr.take() {
@@ -99,6 +99,12 @@ impl Server {
 
     pub fn get(&self, path: &str) -> Answer {
         request(self.port, "GET", path, &[], b"")
+    }
+
+    /// The dashboard page, with the key in its cookie (as a browser has it after `/?key=`).
+    pub fn page(&self) -> Answer {
+        let cookie = format!("workbook_key={}", self.key);
+        request(self.port, "GET", "/", &[("Cookie", cookie.as_str())], b"")
     }
 
     /// `path` with the dashboard's key.

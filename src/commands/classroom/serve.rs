@@ -98,7 +98,7 @@ impl ServeArgs {
         if addr.ip().is_loopback() {
             outln("Only this machine can reach it (a loopback address): attendees on other machines need --listen 0.0.0.0:PORT.");
         }
-        outln("Your dashboard (its address holds its key: open it, then project the browser, which shows the join command without the key, not this terminal):");
+        outln("Your dashboard (keep this address to yourself; once opened, the browser can be projected):");
         outln(&format!("    {}/?key={key}", url_of(own_ip, port)));
         outln("Attendees join with:");
         outln(&format!(

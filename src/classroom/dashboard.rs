@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::classroom::room::{duration, AttendeeView, CellState, RoomView};
+use crate::classroom::room::{duration, label, AttendeeView, CellState, RoomView};
 
 pub const SCRIPT: &str = include_str!("dashboard.js");
 pub const STYLE: &str = include_str!("dashboard.css");
@@ -40,14 +40,6 @@ pub fn seen(secs: u64) -> String {
     } else {
         format!("{} ago", duration(secs))
     }
-}
-
-/// The short label of an exercise column: its number (`07`), else its slug.
-fn column_label(slug: &str) -> &str {
-    slug.split('-')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(slug)
 }
 
 fn row(view: &RoomView, a: &AttendeeView, out: &mut String) {
@@ -87,7 +79,7 @@ fn row(view: &RoomView, a: &AttendeeView, out: &mut String) {
     let now_on = match &a.current {
         Some(c) => format!(
             "{} · {} ({})",
-            escape(column_label(&c.exercise)),
+            escape(label(&c.exercise)),
             escape(&c.step_title),
             duration(c.failing_for)
         ),
@@ -123,19 +115,7 @@ pub fn page(view: &RoomView, join_url: &str, join_code: &str) -> String {
     );
     out.push_str("<div class=\"panels\"><div><h2>The room is on</h2><ol id=\"hot\">");
     for h in &view.hot_steps {
-        let _ = write!(
-            out,
-            "<li>{} · {}: {} attendee{}{}</li>",
-            escape(column_label(&h.exercise)),
-            escape(&h.step_title),
-            h.attendees,
-            if h.attendees == 1 { "" } else { "s" },
-            if h.stuck > 0 {
-                format!(", {} stuck", h.stuck)
-            } else {
-                String::new()
-            }
-        );
+        let _ = write!(out, "<li>{}</li>", escape(&h.line()));
     }
     out.push_str("</ol></div><div><h2>Stuck</h2><ul id=\"stuck\">");
     for a in &stuck {
@@ -144,7 +124,7 @@ pub fn page(view: &RoomView, join_url: &str, join_code: &str) -> String {
                 out,
                 "<li><b>{}</b>: {} · {} for {}</li>",
                 escape(&a.name),
-                escape(column_label(&c.exercise)),
+                escape(label(&c.exercise)),
                 escape(&c.step_title),
                 duration(c.failing_for)
             );
@@ -157,7 +137,7 @@ pub fn page(view: &RoomView, join_url: &str, join_code: &str) -> String {
             out,
             "<th scope=\"col\" title=\"{}\">{}</th>",
             escape(&ex.title),
-            escape(column_label(&ex.slug))
+            escape(label(&ex.slug))
         );
     }
     out.push_str("<th scope=\"col\">Seen</th><th scope=\"col\">Now on</th></tr></thead><tbody>");

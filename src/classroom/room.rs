@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::classroom::record::Record;
 use crate::curriculum::exercise::Exercise;
+use crate::util::clock::rfc3339;
 
 /// An exercise as the room shows it: its slug, title and steps, in catalog order.
 #[derive(Debug, Clone, Serialize)]
@@ -209,6 +210,14 @@ pub struct CellStep {
     pub status: &'static str,
 }
 
+/// The short label of an exercise column: its number (`07`), else its slug.
+pub fn label(slug: &str) -> &str {
+    slug.split('-')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(slug)
+}
+
 /// A step some attendees are on, with how many and how many of them are stuck.
 #[derive(Debug, Clone, Serialize)]
 pub struct HotStep {
@@ -231,6 +240,24 @@ pub struct RoomView {
     pub hot_steps: Vec<HotStep>,
     /// Per exercise (catalog order): how many attendees have done it.
     pub done: Vec<usize>,
+}
+
+impl HotStep {
+    /// `04 · Mount it read-only: 5 attendees, 1 stuck`, as the dashboard and `status` say it.
+    pub fn line(&self) -> String {
+        format!(
+            "{} · {}: {} attendee{}{}",
+            label(&self.exercise),
+            self.step_title,
+            self.attendees,
+            if self.attendees == 1 { "" } else { "s" },
+            if self.stuck > 0 {
+                format!(", {} stuck", self.stuck)
+            } else {
+                String::new()
+            }
+        )
+    }
 }
 
 impl Room {
@@ -485,8 +512,8 @@ pub fn csv(view: &RoomView) -> String {
                     s.id.clone(),
                     s.status.to_string(),
                     c.hints_used.to_string(),
-                    c.graded_at.map(rfc3339).unwrap_or_default(),
-                    a.last_seen.map(rfc3339).unwrap_or_default(),
+                    c.graded_at.and_then(rfc3339).unwrap_or_default(),
+                    a.last_seen.and_then(rfc3339).unwrap_or_default(),
                 ];
                 let cells: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
                 out.push_str(&cells.join(","));
@@ -495,14 +522,6 @@ pub fn csv(view: &RoomView) -> String {
         }
     }
     out
-}
-
-fn rfc3339(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| chrono::DateTime::<chrono::Utc>::from_timestamp(s, 0))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 /// A CSV field, quoted when it must be; a text a spreadsheet would run as a formula (`=`, `+`,

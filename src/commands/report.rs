@@ -8,7 +8,6 @@
 use crate::util::error::Result;
 use std::path::Path;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use console::style;
 use serde::{Deserialize, Serialize};
 
@@ -90,13 +89,9 @@ pub struct Totals {
     pub failed_attempts: u64,
 }
 
-/// Unix seconds as RFC 3339 UTC (`2025-03-01T14:05:09Z`).
+/// Unix seconds as RFC 3339 UTC (`2025-03-01T14:05:09Z`); the epoch past chrono's range.
 pub fn rfc3339(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    crate::util::clock::rfc3339(secs).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
 }
 
 fn step_report(step: &crate::curriculum::exercise::Step, sp: Option<&StepProgress>) -> StepReport {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use console::style;
 
-use crate::classroom::room::{duration, CellState};
+use crate::classroom::room::{duration, label, CellState};
 use crate::classroom::store::{Store, DEFAULT_FILE};
 use crate::commands::context::CmdResult;
 use crate::curriculum::catalog::Catalog;
@@ -18,13 +18,6 @@ pub struct StatusArgs {
     /// Minutes.
     pub stuck_after: u64,
     pub json: bool,
-}
-
-fn label(slug: &str) -> &str {
-    slug.split('-')
-        .next()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(slug)
 }
 
 /// `s` cut or padded to `width` characters.
@@ -66,18 +59,7 @@ impl StatusArgs {
         if !view.hot_steps.is_empty() {
             outln("\nThe room is on:");
             for h in &view.hot_steps {
-                outln(&format!(
-                    "  {} · {}: {} attendee{}{}",
-                    label(&h.exercise),
-                    safe_text::line(&h.step_title),
-                    h.attendees,
-                    if h.attendees == 1 { "" } else { "s" },
-                    if h.stuck > 0 {
-                        format!(", {} stuck", h.stuck)
-                    } else {
-                        String::new()
-                    }
-                ));
+                outln(&format!("  {}", safe_text::line(&h.line())));
             }
         }
         let stuck: Vec<_> = view
